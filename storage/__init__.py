@@ -1,0 +1,83 @@
+"""Persistence: peewee models, migrations and repositories that return domain objects.
+
+Peewee is imported only inside this package. Callers get a ``Storage`` bundle from
+``open_storage`` and await repository methods (each runs on the database thread).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from storage import db as _db
+from storage.chats import PeeweeChatRepository
+from storage.messages import PeeweeMessageRepository
+from storage.migrations import LATEST_VERSION, current_version, migrate
+from storage.outbox import PeeweeTelegramOutbox, PeeweeWhatsAppOutbox
+from storage.settings import PeeweeDigestRepository, PeeweeSettingsRepository
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LATEST_VERSION", "Storage", "close_storage", "open_storage"]
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Every repository, bound to one database."""
+
+    url: str
+    chats: PeeweeChatRepository
+    messages: PeeweeMessageRepository
+    telegram_outbox: PeeweeTelegramOutbox
+    whatsapp_outbox: PeeweeWhatsAppOutbox
+    settings: PeeweeSettingsRepository
+    digests: PeeweeDigestRepository
+
+    @property
+    def schema_version(self) -> int:
+        return LATEST_VERSION
+
+
+def _open_and_migrate(url: str) -> list[int]:
+    _db.bind(_db.make_database(url))
+    return migrate()
+
+
+async def open_storage(url: str) -> Storage:
+    """Open the database at ``url``, apply pending migrations, and return the repositories."""
+    applied = await _db.run(_open_and_migrate, url)
+    logger.info(
+        "database ready (%s, schema %d, %d step(s) applied)",
+        _db.describe_url(url),
+        LATEST_VERSION,
+        len(applied),
+    )
+    return Storage(
+        url=url,
+        chats=PeeweeChatRepository(),
+        messages=PeeweeMessageRepository(),
+        telegram_outbox=PeeweeTelegramOutbox(),
+        whatsapp_outbox=PeeweeWhatsAppOutbox(),
+        settings=PeeweeSettingsRepository(),
+        digests=PeeweeDigestRepository(),
+    )
+
+
+def _close() -> None:
+    if _db.db.obj is not None and not _db.db.is_closed():
+        _db.db.close()
+    if _db.db.obj is not None and hasattr(_db.db.obj, "close_all"):
+        _db.db.obj.close_all()
+
+
+async def close_storage() -> None:
+    """Close the connection and stop the database thread."""
+    if _db._executor is not None:
+        await _db.run(_close)
+    _db.shutdown_executor()
+
+
+def schema_version_of(url: str) -> int:
+    """Return the schema version stored at ``url`` (blocking; for `check`)."""
+    _db.bind(_db.make_database(url))
+    return current_version()

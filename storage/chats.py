@@ -1,0 +1,245 @@
+"""Chats, their aliases (phone number and LID of one person) and contacts."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import peewee
+
+from storage.db import db, in_thread
+from storage.domain import Chat, Contact, Page
+from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, MessageRecord, utcnow
+from whatsapp.errors import NotFound
+from whatsapp.types import ChatJid, is_group_jid, jid_user
+
+# How sure a chat's name is; a name is only replaced by one at least as sure.
+NAME_FALLBACK, NAME_PUSH, NAME_CONTACT, NAME_GROUP = 0, 1, 2, 3
+TOGGLES = frozenset({"trusted", "ai_enabled", "ai_auto", "include_in_digest", "cloud_llm_allowed"})
+
+
+def fallback_name(jid: str) -> str:
+    """Return the default name of an unnamed chat: "Contact" and the last 4 digits."""
+    if is_group_jid(jid):
+        return "Group " + jid_user(jid)[-4:]
+    return "Contact " + jid_user(jid)[-4:]
+
+
+def to_chat(rec: ChatRecord, aliases: tuple[ChatJid, ...] = ()) -> Chat:
+    """Convert a record to the domain object."""
+    return Chat(
+        id=rec.id,
+        jid=ChatJid(rec.jid),
+        name=rec.name,
+        is_group=rec.is_group,
+        trusted=rec.trusted,
+        ai_enabled=rec.ai_enabled,
+        ai_auto=rec.ai_auto,
+        cloud_llm_allowed=rec.cloud_llm_allowed,
+        include_in_digest=rec.include_in_digest,
+        muted_until=rec.muted_until,
+        last_activity=rec.last_activity,
+        unread=rec.unread,
+        score_bias=rec.score_bias,
+        aliases=aliases,
+    )
+
+
+def _aliases(chat_id: int) -> tuple[ChatJid, ...]:
+    rows = ChatAliasRecord.select(ChatAliasRecord.jid).where(ChatAliasRecord.chat == chat_id)
+    return tuple(sorted(ChatJid(r.jid) for r in rows))
+
+
+def resolve_id(jid: str) -> int | None:
+    """Return the chat id a JID belongs to (blocking; for use inside storage)."""
+    row = ChatAliasRecord.get_or_none(ChatAliasRecord.jid == jid)
+    return row.chat_id if row else None
+
+
+def _merge(keep: int, drop: int) -> None:
+    """Fold chat ``drop`` into ``keep``: messages, aliases, and the stricter of the settings."""
+    a, b = ChatRecord.get_by_id(keep), ChatRecord.get_by_id(drop)
+    for flag in ("trusted", "ai_enabled", "ai_auto"):
+        setattr(a, flag, getattr(a, flag) or getattr(b, flag))
+    a.include_in_digest = a.include_in_digest and b.include_in_digest
+    a.cloud_llm_allowed = a.cloud_llm_allowed and b.cloud_llm_allowed
+    if b.muted_until and (not a.muted_until or b.muted_until > a.muted_until):
+        a.muted_until = b.muted_until
+    if b.name_rank > a.name_rank:
+        a.name, a.name_rank = b.name, b.name_rank
+    if b.last_activity and (not a.last_activity or b.last_activity > a.last_activity):
+        a.last_activity = b.last_activity
+    a.unread += b.unread
+    a.save()
+    kept = set(
+        MessageRecord.select(MessageRecord.wa_id, MessageRecord.sender)
+        .where(MessageRecord.chat == keep)
+        .tuples()
+    )
+    moving = MessageRecord.select(MessageRecord.id, MessageRecord.wa_id, MessageRecord.sender)
+    dupes = [i for i, wa_id, sender in moving.where(MessageRecord.chat == drop).tuples()
+             if (wa_id, sender) in kept]
+    if dupes:
+        MessageRecord.delete().where(MessageRecord.id.in_(dupes)).execute()
+    MessageRecord.update(chat=keep).where(MessageRecord.chat == drop).execute()
+    ChatAliasRecord.update(chat=keep).where(ChatAliasRecord.chat == drop).execute()
+    ChatRecord.delete_by_id(drop)
+
+
+def ensure_chat_sync(
+    jid: ChatJid, alt: ChatJid | None = None, name: str = "", rank: int = NAME_PUSH
+) -> int:
+    """Return the id of the chat for ``jid`` (or its alternate), creating or merging as needed."""
+    ids = {i for i in (resolve_id(jid), resolve_id(alt) if alt else None) if i is not None}
+    if not ids:
+        chat = ChatRecord.create(
+            jid=jid,
+            name=name or fallback_name(jid),
+            name_rank=rank if name else NAME_FALLBACK,
+            is_group=is_group_jid(jid),
+        )
+        chat_id = chat.id
+    else:
+        chat_id = min(ids)
+        for other in ids - {chat_id}:
+            _merge(chat_id, other)
+        if name:
+            ChatRecord.update(name=name, name_rank=rank).where(
+                (ChatRecord.id == chat_id) & (ChatRecord.name_rank <= rank)
+            ).execute()
+    for j in (jid, alt):
+        if j:
+            ChatAliasRecord.insert(jid=j, chat=chat_id).on_conflict_ignore().execute()
+    return chat_id
+
+
+class PeeweeChatRepository:
+    """Chats and contacts on the bound peewee database."""
+
+    @in_thread
+    def ensure(
+        self, jid: ChatJid, alt: ChatJid | None = None, name: str = "", rank: int = NAME_PUSH
+    ) -> Chat:
+        with db.atomic():
+            chat_id = ensure_chat_sync(jid, alt, name, rank)
+        return self.get.sync(self, chat_id)
+
+    @in_thread
+    def get(self, chat_id: int) -> Chat:
+        rec = ChatRecord.get_or_none(ChatRecord.id == chat_id)
+        if rec is None:
+            raise NotFound(f"chat {chat_id} does not exist")
+        return to_chat(rec, _aliases(rec.id))
+
+    @in_thread
+    def by_jid(self, jid: str) -> Chat | None:
+        chat_id = resolve_id(jid)
+        return self.get.sync(self, chat_id) if chat_id is not None else None
+
+    @in_thread
+    def list_page(self, search: str = "", page: int = 0, per_page: int = 8) -> Page[Chat]:
+        query = ChatRecord.select()
+        if search.strip():
+            query = query.where(ChatRecord.name.contains(search.strip()))
+        total = query.count()
+        pages = max(1, math.ceil(total / per_page))
+        page = min(max(page, 0), pages - 1)
+        rows = query.order_by(
+            ChatRecord.last_activity.desc(nulls="LAST"), ChatRecord.id.desc()
+        ).paginate(page + 1, per_page)
+        return Page(tuple(to_chat(r) for r in rows), page, pages, total)
+
+    @in_thread
+    def find(self, name: str, limit: int = 10) -> list[Chat]:
+        """Return chats matching ``name``: exact name first, then prefix, then substring."""
+        needle = name.strip().lower()
+        if not needle:
+            return []
+        rows = (
+            ChatRecord.select()
+            .where(peewee.fn.LOWER(ChatRecord.name).contains(needle))
+            .order_by(ChatRecord.last_activity.desc(nulls="LAST"))
+            .limit(200)
+        )
+        found = [to_chat(r) for r in rows]
+        alias = resolve_id(needle) if "@" in needle else None
+        if alias is not None and all(c.id != alias for c in found):
+            found.insert(0, to_chat(ChatRecord.get_by_id(alias)))
+
+        def rank(chat: Chat) -> int:
+            low = chat.name.lower()
+            return 0 if low == needle else 1 if low.startswith(needle) else 2
+
+        return sorted(found, key=rank)[:limit]
+
+    @in_thread
+    def set_flag(self, chat_id: int, flag: str, value: bool) -> Chat:
+        if flag not in TOGGLES:
+            raise ValueError(f"unknown chat flag {flag!r}")
+        ChatRecord.update({getattr(ChatRecord, flag): value}).where(
+            ChatRecord.id == chat_id
+        ).execute()
+        return self.get.sync(self, chat_id)
+
+    @in_thread
+    def set_muted_until(self, chat_id: int, until: datetime | None) -> Chat:
+        ChatRecord.update(muted_until=until).where(ChatRecord.id == chat_id).execute()
+        return self.get.sync(self, chat_id)
+
+    @in_thread
+    def adjust_bias(self, chat_id: int, delta: int) -> None:
+        rec = ChatRecord.get_by_id(chat_id)
+        rec.score_bias = max(-5, min(5, rec.score_bias + delta))
+        rec.save()
+
+    @in_thread
+    def mark_read(self, chat_id: int) -> None:
+        ChatRecord.update(unread=0).where(ChatRecord.id == chat_id).execute()
+
+    @in_thread
+    def link_identity(self, phone_jid: ChatJid, lid: ChatJid) -> None:
+        """Record that a phone JID and a LID are one person; merge their chats if both exist."""
+        with db.atomic():
+            if resolve_id(phone_jid) is not None or resolve_id(lid) is not None:
+                ensure_chat_sync(phone_jid, lid)
+            ContactRecord.insert(jid=phone_jid, lid=lid, phone_jid=phone_jid).on_conflict(
+                conflict_target=[ContactRecord.jid],
+                update={ContactRecord.lid: lid, ContactRecord.updated_at: utcnow()},
+            ).execute()
+
+    @in_thread
+    def upsert_contact(self, jid: ChatJid, full_name: str = "", push_name: str = "") -> None:
+        update: dict[peewee.Field, object] = {ContactRecord.updated_at: utcnow()}
+        if full_name:
+            update[ContactRecord.full_name] = full_name
+        if push_name:
+            update[ContactRecord.push_name] = push_name
+        with db.atomic():
+            ContactRecord.insert(jid=jid, full_name=full_name, push_name=push_name).on_conflict(
+                conflict_target=[ContactRecord.jid], update=update
+            ).execute()
+            chat_id = resolve_id(jid)
+            if chat_id is not None and (full_name or push_name):
+                rank = NAME_CONTACT if full_name else NAME_PUSH
+                ChatRecord.update(name=full_name or push_name, name_rank=rank).where(
+                    (ChatRecord.id == chat_id) & (ChatRecord.name_rank <= rank)
+                ).execute()
+
+    @in_thread
+    def contact(self, jid: str) -> Contact | None:
+        rec = ContactRecord.get_or_none(
+            (ContactRecord.jid == jid) | (ContactRecord.lid == jid)
+        )
+        if rec is None:
+            return None
+        return Contact(
+            jid=ChatJid(rec.jid),
+            lid=ChatJid(rec.lid) if rec.lid else None,
+            phone_jid=ChatJid(rec.phone_jid) if rec.phone_jid else None,
+            push_name=rec.push_name,
+            full_name=rec.full_name,
+        )
+
+    @in_thread
+    def count(self) -> int:
+        return ChatRecord.select().count()

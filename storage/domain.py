@@ -1,0 +1,150 @@
+"""Domain objects the repositories return (plain frozen dataclasses; no peewee here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from whatsapp.types import ChatJid, MessageKind, WaMessageId
+
+T = TypeVar("T")
+
+
+class MediaState(StrEnum):
+    """Where an attachment's bytes are."""
+
+    NONE = "none"
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    TOO_LARGE = "too_large"
+
+
+class OutboxState(StrEnum):
+    """Lifecycle of an outbox item."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    MERGED = "merged"
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A WhatsApp chat (person or group) and the admin's settings for it."""
+
+    id: int
+    jid: ChatJid
+    name: str
+    is_group: bool
+    trusted: bool = False
+    ai_enabled: bool = False
+    ai_auto: bool = False
+    cloud_llm_allowed: bool = True
+    include_in_digest: bool = True
+    muted_until: datetime | None = None
+    last_activity: datetime | None = None
+    unread: int = 0
+    score_bias: int = 0
+    aliases: tuple[ChatJid, ...] = ()
+
+    def is_muted(self, now: datetime) -> bool:
+        """Return True while the chat is muted."""
+        return self.muted_until is not None and self.muted_until > now
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as stored, with what the bot learned about it."""
+
+    id: int
+    chat_id: int
+    wa_id: WaMessageId
+    sender: ChatJid
+    sender_name: str
+    kind: MessageKind
+    text: str
+    caption: str
+    from_me: bool
+    timestamp: datetime
+    history: bool = False
+    media_path: str | None = None
+    media_mimetype: str = ""
+    media_file_name: str = ""
+    media_size: int = 0
+    media_state: MediaState = MediaState.NONE
+    quoted_id: WaMessageId | None = None
+    mentions: tuple[str, ...] = ()
+    edited: bool = False
+    deleted: bool = False
+    reactions: dict[str, str] = field(default_factory=dict)
+    delivery: str = ""
+    importance: int | None = None
+    reason: str = ""
+
+    @property
+    def body(self) -> str:
+        """Return the readable text: the text, else the caption."""
+        return self.text or self.caption
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """What is known of a person's identity and names."""
+
+    jid: ChatJid
+    lid: ChatJid | None
+    phone_jid: ChatJid | None
+    push_name: str
+    full_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a longer list."""
+
+    items: tuple[T, ...]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.page + 1 < self.pages
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One durable delivery (to Telegram or to WhatsApp)."""
+
+    id: int
+    target: str
+    kind: str
+    payload: dict[str, Any]
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    merge_key: str | None = None
+    last_error: str | None = None
+    result_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A digest as generated and (maybe) sent."""
+
+    id: int
+    kind: str
+    period_start: datetime
+    period_end: datetime
+    text: str
+    message_count: int
+    created_at: datetime
+    sent_at: datetime | None

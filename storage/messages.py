@@ -1,0 +1,342 @@
+"""Messages: idempotent batch insert, edits/revokes/reactions, reads and full-text search."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from storage.chats import NAME_GROUP, NAME_PUSH, ensure_chat_sync, resolve_id
+from storage.db import db, in_thread, is_postgres
+from storage.domain import MediaState, StoredMessage
+from storage.models import ChatRecord, ContactRecord, MessageLinkRecord, MessageRecord
+from whatsapp.types import MEDIA_KINDS, ChatJid, MessageKind, WaMessage, WaMessageId
+
+#: Rows per INSERT statement; a history batch is split into transactions of this size so a
+#: live message never waits long behind it.
+CHUNK = 500
+MAX_TEXT = 64_000
+
+
+def to_stored(rec: MessageRecord) -> StoredMessage:
+    """Convert a record to the domain object."""
+    return StoredMessage(
+        id=rec.id,
+        chat_id=rec.chat_id,
+        wa_id=WaMessageId(rec.wa_id),
+        sender=ChatJid(rec.sender),
+        sender_name=rec.sender_name,
+        kind=MessageKind(rec.kind),
+        text=rec.text,
+        caption=rec.caption,
+        from_me=rec.from_me,
+        timestamp=rec.timestamp,
+        history=rec.history,
+        media_path=rec.media_path,
+        media_mimetype=rec.media_mimetype,
+        media_file_name=rec.media_file_name,
+        media_size=rec.media_size,
+        media_state=MediaState(rec.media_state),
+        quoted_id=WaMessageId(rec.quoted_id) if rec.quoted_id else None,
+        mentions=tuple(json.loads(rec.mentions or "[]")),
+        edited=rec.edited,
+        deleted=rec.deleted,
+        reactions=json.loads(rec.reactions or "{}"),
+        delivery=rec.delivery,
+        importance=rec.importance,
+        reason=rec.reason,
+    )
+
+
+def _row(msg: WaMessage, chat_id: int, history: bool) -> dict[str, object]:
+    media = msg.media
+    return {
+        "chat": chat_id,
+        "wa_id": msg.id,
+        "sender": msg.sender,
+        "sender_name": msg.push_name[:256],
+        "kind": msg.kind.value,
+        "text": msg.text[:MAX_TEXT],
+        "caption": msg.caption[:MAX_TEXT],
+        "from_me": msg.from_me,
+        "timestamp": msg.timestamp,
+        "history": history,
+        "view_once": msg.view_once,
+        "media_mimetype": media.mimetype[:128] if media else "",
+        "media_file_name": media.file_name[:256] if media else "",
+        "media_size": media.size if media else 0,
+        "media_state": (
+            MediaState.PENDING if media and msg.kind in MEDIA_KINDS else MediaState.NONE
+        ).value,
+        "media_ref": media.ref if media and media.ref else None,
+        "quoted_id": msg.quoted_id,
+        "mentions": json.dumps(list(msg.mentions)),
+    }
+
+
+def _chat_for(msg: WaMessage, cache: dict[str, int]) -> int:
+    key = msg.chat
+    if key not in cache:
+        if msg.is_group:
+            name, rank = msg.group_name or "", NAME_GROUP
+        else:
+            name, rank = ("" if msg.from_me else msg.push_name), NAME_PUSH
+        cache[key] = ensure_chat_sync(msg.chat, msg.chat_alt, name, rank)
+    return cache[key]
+
+
+def _touch_chats(inserted: Sequence[MessageRecord], by_id: dict[int, WaMessage]) -> None:
+    latest: dict[int, datetime] = {}
+    unread: dict[int, int] = {}
+    for rec in inserted:
+        msg = by_id[rec.id]
+        if latest.get(rec.chat_id) is None or msg.timestamp > latest[rec.chat_id]:
+            latest[rec.chat_id] = msg.timestamp
+        if not msg.from_me and not rec.history:
+            unread[rec.chat_id] = unread.get(rec.chat_id, 0) + 1
+    for chat_id, when in latest.items():
+        chat = ChatRecord.get_by_id(chat_id)
+        if chat.last_activity is None or when > chat.last_activity:
+            chat.last_activity = when
+        chat.unread += unread.get(chat_id, 0)
+        chat.save(only=[ChatRecord.last_activity, ChatRecord.unread])
+
+
+def _link_senders(messages: Iterable[WaMessage]) -> None:
+    pairs = {(m.sender, m.sender_alt) for m in messages if m.sender_alt and not m.from_me}
+    for a, b in pairs:
+        lid, phone = (a, b) if a.endswith("@lid") else (b, a)
+        ContactRecord.insert(jid=phone, lid=lid, phone_jid=phone).on_conflict(
+            conflict_target=[ContactRecord.jid], update={ContactRecord.lid: lid}
+        ).execute()
+
+
+def _insert_chunk(chunk: Sequence[WaMessage], history: bool, cache: dict[str, int]) -> list[int]:
+    rows, seen = [], set()
+    for msg in chunk:
+        chat_id = _chat_for(msg, cache)
+        key = (chat_id, msg.sender, msg.id)
+        if key not in seen:
+            seen.add(key)
+            rows.append((_row(msg, chat_id, history), msg))
+    query = (
+        MessageRecord.insert_many([r for r, _ in rows])
+        .on_conflict_ignore()
+        .returning(MessageRecord.id, MessageRecord.chat, MessageRecord.sender, MessageRecord.wa_id,
+                   MessageRecord.history)
+    )
+    keyed = {(r["chat"], r["sender"], r["wa_id"]): m for r, m in rows}
+    inserted = list(query.objects(MessageRecord).execute())
+    by_id = {rec.id: keyed[(rec.chat_id, rec.sender, rec.wa_id)] for rec in inserted}
+    _touch_chats(inserted, by_id)
+    _link_senders(m for _, m in rows)
+    return [rec.id for rec in inserted]
+
+
+class PeeweeMessageRepository:
+    """Messages on the bound peewee database."""
+
+    @in_thread
+    def store(self, messages: Sequence[WaMessage], history: bool = False) -> list[StoredMessage]:
+        """Insert what is new and return it; a replayed message changes nothing."""
+        ids: list[int] = []
+        cache: dict[str, int] = {}
+        for start in range(0, len(messages), CHUNK):
+            with db.atomic():
+                ids += _insert_chunk(messages[start : start + CHUNK], history, cache)
+        return self.by_ids.sync(self, ids)
+
+    @in_thread
+    def by_ids(self, ids: Sequence[int]) -> list[StoredMessage]:
+        out: list[StoredMessage] = []
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            rows = MessageRecord.select().where(MessageRecord.id.in_(part))
+            out += [to_stored(r) for r in rows]
+        return sorted(out, key=lambda m: m.id)
+
+    @in_thread
+    def get(self, message_id: int) -> StoredMessage | None:
+        rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
+        return to_stored(rec) if rec else None
+
+    def _target(self, chat: str, target_id: str) -> MessageRecord | None:
+        chat_id = resolve_id(chat)
+        if chat_id is None:
+            return None
+        return MessageRecord.get_or_none(
+            (MessageRecord.chat == chat_id) & (MessageRecord.wa_id == target_id)
+        )
+
+    @in_thread
+    def apply_edit(self, chat: str, target_id: str, text: str) -> bool:
+        rec = self._target(chat, target_id)
+        if rec is None:
+            return False
+        if rec.kind == MessageKind.TEXT.value or not rec.caption:
+            rec.text = text[:MAX_TEXT]
+        else:
+            rec.caption = text[:MAX_TEXT]
+        rec.edited = True
+        rec.save()
+        return True
+
+    @in_thread
+    def apply_revoke(self, chat: str, target_id: str) -> bool:
+        rec = self._target(chat, target_id)
+        if rec is None:
+            return False
+        rec.deleted = True
+        rec.save(only=[MessageRecord.deleted])
+        return True
+
+    @in_thread
+    def apply_reaction(self, chat: str, target_id: str, sender: str, emoji: str) -> bool:
+        with db.atomic():
+            rec = self._target(chat, target_id)
+            if rec is None:
+                return False
+            reactions = json.loads(rec.reactions or "{}")
+            if emoji:
+                reactions[sender] = emoji
+            else:
+                reactions.pop(sender, None)
+            rec.reactions = json.dumps(reactions, ensure_ascii=False)
+            rec.save(only=[MessageRecord.reactions])
+        return True
+
+    @in_thread
+    def set_delivery(self, chat: str, wa_ids: Sequence[str], state: str) -> int:
+        chat_id = resolve_id(chat)
+        if chat_id is None:
+            return 0
+        return (
+            MessageRecord.update(delivery=state)
+            .where((MessageRecord.chat == chat_id) & MessageRecord.wa_id.in_(list(wa_ids)))
+            .execute()
+        )
+
+    @in_thread
+    def set_importance(self, scores: Sequence[tuple[int, int, str]]) -> None:
+        """Store ``(message id, score, reason)`` triples."""
+        with db.atomic():
+            for message_id, score, reason in scores:
+                MessageRecord.update(importance=score, reason=reason[:256]).where(
+                    MessageRecord.id == message_id
+                ).execute()
+
+    @in_thread
+    def set_feedback(self, message_id: int, value: int) -> None:
+        MessageRecord.update(feedback=value).where(MessageRecord.id == message_id).execute()
+
+    @in_thread
+    def set_media(
+        self, message_id: int, state: MediaState, path: str | None, size: int, error: str | None
+    ) -> None:
+        MessageRecord.update(
+            media_state=state.value,
+            media_path=path,
+            media_size=size,
+            media_error=error[:256] if error else None,
+            media_attempts=MessageRecord.media_attempts + 1,
+        ).where(MessageRecord.id == message_id).execute()
+
+    @in_thread
+    def find_wa(self, chat: str, sender: str, wa_id: str) -> StoredMessage | None:
+        chat_id = resolve_id(chat)
+        if chat_id is None:
+            return None
+        rec = MessageRecord.get_or_none(
+            (MessageRecord.chat == chat_id)
+            & (MessageRecord.sender == sender)
+            & (MessageRecord.wa_id == wa_id)
+        )
+        return to_stored(rec) if rec else None
+
+    @in_thread
+    def media_to_retry(self, max_attempts: int = 5, limit: int = 20) -> list[tuple[int, bytes]]:
+        rows = (
+            MessageRecord.select(MessageRecord.id, MessageRecord.media_ref)
+            .where(
+                MessageRecord.media_state.in_([MediaState.PENDING.value, MediaState.FAILED.value])
+                & (MessageRecord.media_attempts < max_attempts)
+                & MessageRecord.media_ref.is_null(False)
+            )
+            .order_by(MessageRecord.id)
+            .limit(limit)
+        )
+        return [(r.id, bytes(r.media_ref)) for r in rows]
+
+    @in_thread
+    def last(self, chat_id: int, n: int = 20) -> list[StoredMessage]:
+        rows = (
+            MessageRecord.select()
+            .where(MessageRecord.chat == chat_id)
+            .order_by(MessageRecord.timestamp.desc(), MessageRecord.id.desc())
+            .limit(n)
+        )
+        return [to_stored(r) for r in reversed(list(rows))]
+
+    @in_thread
+    def between(
+        self, start: datetime, end: datetime, chat_ids: Sequence[int] | None = None
+    ) -> list[StoredMessage]:
+        query = MessageRecord.select().where(
+            (MessageRecord.timestamp >= start) & (MessageRecord.timestamp < end)
+        )
+        if chat_ids is not None:
+            query = query.where(MessageRecord.chat.in_(list(chat_ids)))
+        return [to_stored(r) for r in query.order_by(MessageRecord.timestamp, MessageRecord.id)]
+
+    @in_thread
+    def count_since(self, start: datetime) -> int:
+        return MessageRecord.select().where(MessageRecord.timestamp >= start).count()
+
+    @in_thread
+    def search(self, text: str, limit: int = 20) -> list[StoredMessage]:
+        """Full-text search, newest first; words are matched as prefixes, all must occur."""
+        words = re.findall(r"\w+", text.lower())[:8]
+        if not words:
+            return []
+        if is_postgres():
+            query = " & ".join(f"{w}:*" for w in words)
+            rows = MessageRecord.raw(
+                "SELECT * FROM messages WHERE to_tsvector('simple', text || ' ' || caption) "
+                "@@ to_tsquery('simple', %s) ORDER BY id DESC LIMIT %s",
+                query,
+                limit,
+            )
+        else:
+            match = " ".join(f'"{w}"*' for w in words)
+            rows = MessageRecord.raw(
+                "SELECT m.* FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts "
+                "WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY m.id DESC",
+                match,
+                limit,
+            )
+        return [to_stored(r) for r in rows]
+
+    @in_thread
+    def link(self, tg_chat_id: int, tg_message_id: int, message_id: int) -> None:
+        MessageLinkRecord.insert(
+            tg_chat_id=tg_chat_id, tg_message_id=tg_message_id, message=message_id
+        ).on_conflict(
+            conflict_target=[MessageLinkRecord.tg_chat_id, MessageLinkRecord.tg_message_id],
+            update={MessageLinkRecord.message: message_id},
+        ).execute()
+
+    @in_thread
+    def linked(self, tg_chat_id: int, tg_message_id: int) -> StoredMessage | None:
+        link = MessageLinkRecord.get_or_none(
+            (MessageLinkRecord.tg_chat_id == tg_chat_id)
+            & (MessageLinkRecord.tg_message_id == tg_message_id)
+        )
+        if link is None:
+            return None
+        return self.get.sync(self, link.message_id)
+
+    @in_thread
+    def count(self) -> int:
+        return MessageRecord.select().count()
+

@@ -1,0 +1,87 @@
+"""Numbered schema migrations, tracked in ``schema_version``.
+
+Rules: each step runs once, inside a transaction, in order. A shipped step is never edited:
+change the schema by appending a step. A database whose version is newer than the last step
+here is refused (an older release must not scribble on a newer schema).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import peewee
+
+from storage.db import db, is_postgres
+from storage.models import TABLES_V1, SchemaVersionRecord
+from whatsapp.errors import StorageError
+
+logger = logging.getLogger(__name__)
+
+SQLITE_FTS = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
+    "text, caption, content='messages', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_ai AFTER INSERT ON messages BEGIN "
+    "INSERT INTO messages_fts(rowid, text, caption) VALUES (new.id, new.text, new.caption); END",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_ad AFTER DELETE ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, text, caption) "
+    "VALUES ('delete', old.id, old.text, old.caption); END",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_au AFTER UPDATE OF text, caption ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, text, caption) "
+    "VALUES ('delete', old.id, old.text, old.caption); "
+    "INSERT INTO messages_fts(rowid, text, caption) VALUES (new.id, new.text, new.caption); END",
+]
+
+POSTGRES_FTS = [
+    "CREATE INDEX IF NOT EXISTS messages_fts_idx ON messages "
+    "USING GIN (to_tsvector('simple', text || ' ' || caption))",
+]
+
+
+def _step_1_initial_schema() -> None:
+    db.create_tables(TABLES_V1, safe=True)
+    for sql in POSTGRES_FTS if is_postgres() else SQLITE_FTS:
+        db.execute_sql(sql)
+
+
+def _step_2_chat_list_index() -> None:
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS chats_activity_id ON chats (last_activity DESC, id DESC)"
+    )
+
+
+MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
+    (1, _step_1_initial_schema),
+    (2, _step_2_chat_list_index),
+]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version() -> int:
+    """Return the schema version of the bound database (0 when empty)."""
+    if not db.table_exists(SchemaVersionRecord._meta.table_name):
+        return 0
+    value = SchemaVersionRecord.select(peewee.fn.MAX(SchemaVersionRecord.version)).scalar()
+    return int(value or 0)
+
+
+def migrate() -> list[int]:
+    """Apply every pending step; return the versions applied. Refuses a newer database."""
+    db.create_tables([SchemaVersionRecord], safe=True)
+    have = current_version()
+    if have > LATEST_VERSION:
+        raise StorageError(
+            f"the database schema is version {have}, newer than this release supports "
+            f"({LATEST_VERSION}); upgrade wa-secretary or point DATABASE_URL elsewhere"
+        )
+    applied = []
+    for version, step in MIGRATIONS:
+        if version <= have:
+            continue
+        with db.atomic():
+            step()
+            SchemaVersionRecord.create(version=version)
+        logger.info("database migrated to schema version %d", version)
+        applied.append(version)
+    return applied

@@ -1,0 +1,208 @@
+"""Peewee models (``*Record``). They never leave storage/: repositories return domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import peewee
+
+from storage.db import db
+
+
+class UtcField(peewee.BigIntegerField):
+    """An aware UTC datetime stored as epoch milliseconds (same on SQLite and PostgreSQL)."""
+
+    def db_value(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return value
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC field")
+        return int(value.timestamp() * 1000)
+
+    def python_value(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current aware UTC time."""
+    return datetime.now(UTC)
+
+
+class BaseRecord(peewee.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class SchemaVersionRecord(BaseRecord):
+    version = peewee.IntegerField(primary_key=True)
+    applied_at = UtcField(default=utcnow)
+
+    class Meta:
+        table_name = "schema_version"
+
+
+class ChatRecord(BaseRecord):
+    jid = peewee.CharField(max_length=128, unique=True)
+    name = peewee.CharField(max_length=256, default="")
+    name_rank = peewee.SmallIntegerField(default=0)
+    is_group = peewee.BooleanField(default=False)
+    trusted = peewee.BooleanField(default=False)
+    ai_enabled = peewee.BooleanField(default=False)
+    ai_auto = peewee.BooleanField(default=False)
+    cloud_llm_allowed = peewee.BooleanField(default=True)
+    include_in_digest = peewee.BooleanField(default=True)
+    muted_until = UtcField(null=True)
+    last_activity = UtcField(null=True, index=True)
+    unread = peewee.IntegerField(default=0)
+    score_bias = peewee.SmallIntegerField(default=0)
+    created_at = UtcField(default=utcnow)
+
+    class Meta:
+        table_name = "chats"
+
+
+class ChatAliasRecord(BaseRecord):
+    """Every JID a chat is known by (phone number, LID), pointing at its one chat row."""
+
+    jid = peewee.CharField(max_length=128, primary_key=True)
+    chat = peewee.ForeignKeyField(ChatRecord, backref="aliases", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "chat_aliases"
+
+
+class ContactRecord(BaseRecord):
+    jid = peewee.CharField(max_length=128, primary_key=True)
+    lid = peewee.CharField(max_length=128, null=True, index=True)
+    phone_jid = peewee.CharField(max_length=128, null=True, index=True)
+    push_name = peewee.CharField(max_length=256, default="")
+    full_name = peewee.CharField(max_length=256, default="")
+    updated_at = UtcField(default=utcnow)
+
+    class Meta:
+        table_name = "contacts"
+
+
+class MessageRecord(BaseRecord):
+    chat = peewee.ForeignKeyField(ChatRecord, backref="messages", on_delete="CASCADE")
+    wa_id = peewee.CharField(max_length=128)
+    sender = peewee.CharField(max_length=128)
+    sender_name = peewee.CharField(max_length=256, default="")
+    kind = peewee.CharField(max_length=16, default="text")
+    text = peewee.TextField(default="")
+    caption = peewee.TextField(default="")
+    from_me = peewee.BooleanField(default=False)
+    timestamp = UtcField(index=True)
+    history = peewee.BooleanField(default=False)
+    view_once = peewee.BooleanField(default=False)
+    media_path = peewee.CharField(max_length=512, null=True)
+    media_mimetype = peewee.CharField(max_length=128, default="")
+    media_file_name = peewee.CharField(max_length=256, default="")
+    media_size = peewee.BigIntegerField(default=0)
+    media_state = peewee.CharField(max_length=16, default="none")
+    media_error = peewee.CharField(max_length=256, null=True)
+    media_attempts = peewee.SmallIntegerField(default=0)
+    media_ref = peewee.BlobField(null=True)
+    quoted_id = peewee.CharField(max_length=128, null=True)
+    mentions = peewee.TextField(default="[]")
+    edited = peewee.BooleanField(default=False)
+    deleted = peewee.BooleanField(default=False)
+    reactions = peewee.TextField(default="{}")
+    delivery = peewee.CharField(max_length=16, default="")
+    importance = peewee.SmallIntegerField(null=True)
+    reason = peewee.CharField(max_length=256, default="")
+    feedback = peewee.SmallIntegerField(default=0)
+
+    class Meta:
+        table_name = "messages"
+        indexes = (
+            (("chat", "sender", "wa_id"), True),
+            (("chat", "timestamp"), False),
+            (("wa_id",), False),
+        )
+
+
+class SettingRecord(BaseRecord):
+    key = peewee.CharField(max_length=64, primary_key=True)
+    value = peewee.TextField()
+
+    class Meta:
+        table_name = "settings"
+
+
+class DigestRecord(BaseRecord):
+    kind = peewee.CharField(max_length=16, default="daily")
+    period_start = UtcField()
+    period_end = UtcField()
+    text = peewee.TextField()
+    message_count = peewee.IntegerField(default=0)
+    created_at = UtcField(default=utcnow)
+    sent_at = UtcField(null=True)
+
+    class Meta:
+        table_name = "digests"
+
+
+class TelegramOutboxRecord(BaseRecord):
+    chat_id = peewee.BigIntegerField()
+    kind = peewee.CharField(max_length=16)
+    payload = peewee.TextField()
+    merge_key = peewee.CharField(max_length=128, null=True)
+    state = peewee.CharField(max_length=16, default="pending")
+    attempts = peewee.SmallIntegerField(default=0)
+    next_attempt_at = UtcField(default=utcnow)
+    created_at = UtcField(default=utcnow)
+    sent_at = UtcField(null=True)
+    last_error = peewee.CharField(max_length=256, null=True)
+
+    class Meta:
+        table_name = "telegram_outbox"
+        indexes = ((("state", "next_attempt_at"), False),)
+
+
+class WhatsAppOutboxRecord(BaseRecord):
+    to_jid = peewee.CharField(max_length=128)
+    payload = peewee.TextField()
+    state = peewee.CharField(max_length=16, default="pending")
+    attempts = peewee.SmallIntegerField(default=0)
+    next_attempt_at = UtcField(default=utcnow)
+    created_at = UtcField(default=utcnow)
+    sent_at = UtcField(null=True)
+    wa_message_id = peewee.CharField(max_length=128, null=True)
+    last_error = peewee.CharField(max_length=256, null=True)
+    origin = peewee.CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "whatsapp_outbox"
+        indexes = ((("state", "id"), False),)
+
+
+class MessageLinkRecord(BaseRecord):
+    """Which Telegram message shows which stored WhatsApp message (for replies)."""
+
+    tg_chat_id = peewee.BigIntegerField()
+    tg_message_id = peewee.BigIntegerField()
+    message = peewee.ForeignKeyField(MessageRecord, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "message_links"
+        primary_key = peewee.CompositeKey("tg_chat_id", "tg_message_id")
+
+
+TABLES_V1: list[type[BaseRecord]] = [
+    ChatRecord,
+    ChatAliasRecord,
+    ContactRecord,
+    MessageRecord,
+    SettingRecord,
+    DigestRecord,
+    TelegramOutboxRecord,
+    WhatsAppOutboxRecord,
+    MessageLinkRecord,
+]

@@ -1,0 +1,151 @@
+"""The two durable outboxes (to Telegram, to WhatsApp): enqueue, claim due items, settle."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from storage.db import db, in_thread
+from storage.domain import OutboxItem, OutboxState
+from storage.models import TelegramOutboxRecord, WhatsAppOutboxRecord, utcnow
+
+
+def _item(rec: Any, target: str, result_id: str | None) -> OutboxItem:
+    return OutboxItem(
+        id=rec.id,
+        target=target,
+        kind=getattr(rec, "kind", "whatsapp"),
+        payload=json.loads(rec.payload),
+        state=OutboxState(rec.state),
+        attempts=rec.attempts,
+        next_attempt_at=rec.next_attempt_at,
+        created_at=rec.created_at,
+        merge_key=getattr(rec, "merge_key", None),
+        last_error=rec.last_error,
+        result_id=result_id,
+    )
+
+
+class _Outbox:
+    model: Any
+
+    def _to_item(self, rec: Any) -> OutboxItem:
+        raise NotImplementedError
+
+    @in_thread
+    def get(self, item_id: int) -> OutboxItem | None:
+        rec = self.model.get_or_none(self.model.id == item_id)
+        return self._to_item(rec) if rec else None
+
+    @in_thread
+    def due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        """Return pending items whose next attempt is due, oldest first."""
+        rows = (
+            self.model.select()
+            .where(
+                (self.model.state == OutboxState.PENDING.value)
+                & (self.model.next_attempt_at <= now)
+            )
+            .order_by(self.model.id)
+            .limit(limit)
+        )
+        return [self._to_item(r) for r in rows]
+
+    @in_thread
+    def next_due_at(self) -> datetime | None:
+        rec = (
+            self.model.select(self.model.next_attempt_at)
+            .where(self.model.state == OutboxState.PENDING.value)
+            .order_by(self.model.next_attempt_at)
+            .first()
+        )
+        return rec.next_attempt_at if rec else None
+
+    @in_thread
+    def mark_sent(self, item_id: int, result_id: str | None = None) -> None:
+        fields: dict[str, Any] = {"state": OutboxState.SENT.value, "sent_at": utcnow()}
+        if hasattr(self.model, "wa_message_id"):
+            fields["wa_message_id"] = result_id
+        self.model.update(**fields).where(self.model.id == item_id).execute()
+
+    @in_thread
+    def mark_merged(self, item_ids: list[int]) -> None:
+        self.model.update(state=OutboxState.MERGED.value, sent_at=utcnow()).where(
+            self.model.id.in_(item_ids)
+        ).execute()
+
+    @in_thread
+    def retry_later(self, item_id: int, delay: timedelta, error: str) -> None:
+        self.model.update(
+            attempts=self.model.attempts + 1,
+            next_attempt_at=utcnow() + delay,
+            last_error=error[:256],
+        ).where(self.model.id == item_id).execute()
+
+    @in_thread
+    def mark_failed(self, item_id: int, error: str) -> None:
+        self.model.update(
+            state=OutboxState.FAILED.value,
+            attempts=self.model.attempts + 1,
+            last_error=error[:256],
+        ).where(self.model.id == item_id).execute()
+
+    @in_thread
+    def depth(self) -> int:
+        return self.model.select().where(self.model.state == OutboxState.PENDING.value).count()
+
+    @in_thread
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for rec in self.model.select(self.model.state):
+            out[rec.state] = out.get(rec.state, 0) + 1
+        return out
+
+
+class PeeweeTelegramOutbox(_Outbox):
+    """Messages waiting to reach a Telegram chat."""
+
+    model = TelegramOutboxRecord
+
+    def _to_item(self, rec: Any) -> OutboxItem:
+        return _item(rec, str(rec.chat_id), None)
+
+    @in_thread
+    def add(
+        self, chat_id: int, kind: str, payload: dict[str, Any], merge_key: str | None = None
+    ) -> int:
+        rec = TelegramOutboxRecord.create(
+            chat_id=chat_id,
+            kind=kind,
+            payload=json.dumps(payload, ensure_ascii=False),
+            merge_key=merge_key,
+        )
+        return int(rec.id)
+
+    @in_thread
+    def add_many(self, items: list[tuple[int, str, dict[str, Any], str | None]]) -> None:
+        with db.atomic():
+            for chat_id, kind, payload, merge_key in items:
+                TelegramOutboxRecord.create(
+                    chat_id=chat_id,
+                    kind=kind,
+                    payload=json.dumps(payload, ensure_ascii=False),
+                    merge_key=merge_key,
+                )
+
+
+class PeeweeWhatsAppOutbox(_Outbox):
+    """Messages waiting to reach WhatsApp, delivered in order."""
+
+    model = WhatsAppOutboxRecord
+
+    def _to_item(self, rec: Any) -> OutboxItem:
+        return _item(rec, rec.to_jid, rec.wa_message_id)
+
+    @in_thread
+    def add(self, to_jid: str, payload: dict[str, Any], origin: str = "") -> int:
+        rec = WhatsAppOutboxRecord.create(
+            to_jid=to_jid, payload=json.dumps(payload, ensure_ascii=False), origin=origin
+        )
+        return int(rec.id)

@@ -1,0 +1,84 @@
+"""Key/value settings (override the environment defaults) and stored digests."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from storage.db import db, in_thread
+from storage.domain import Digest
+from storage.models import DigestRecord, SettingRecord, utcnow
+
+
+class PeeweeSettingsRepository:
+    """Settings changed from Telegram, stored as JSON values."""
+
+    @in_thread
+    def all(self) -> dict[str, Any]:
+        return {r.key: json.loads(r.value) for r in SettingRecord.select()}
+
+    @in_thread
+    def get(self, key: str, default: Any = None) -> Any:
+        rec = SettingRecord.get_or_none(SettingRecord.key == key)
+        return json.loads(rec.value) if rec else default
+
+    @in_thread
+    def set(self, key: str, value: Any) -> None:
+        with db.atomic():
+            SettingRecord.insert(key=key, value=json.dumps(value)).on_conflict(
+                conflict_target=[SettingRecord.key],
+                update={SettingRecord.value: json.dumps(value)},
+            ).execute()
+
+    @in_thread
+    def delete(self, key: str) -> None:
+        SettingRecord.delete().where(SettingRecord.key == key).execute()
+
+
+def _digest(rec: DigestRecord) -> Digest:
+    return Digest(
+        id=rec.id,
+        kind=rec.kind,
+        period_start=rec.period_start,
+        period_end=rec.period_end,
+        text=rec.text,
+        message_count=rec.message_count,
+        created_at=rec.created_at,
+        sent_at=rec.sent_at,
+    )
+
+
+class PeeweeDigestRepository:
+    """Every digest generated, so it can be shown again."""
+
+    @in_thread
+    def add(self, kind: str, start: datetime, end: datetime, text: str, count: int) -> Digest:
+        rec = DigestRecord.create(
+            kind=kind, period_start=start, period_end=end, text=text, message_count=count
+        )
+        return _digest(rec)
+
+    @in_thread
+    def mark_sent(self, digest_id: int) -> None:
+        DigestRecord.update(sent_at=utcnow()).where(DigestRecord.id == digest_id).execute()
+
+    @in_thread
+    def last_sent(self, kinds: tuple[str, ...] = ("daily", "manual")) -> Digest | None:
+        rec = (
+            DigestRecord.select()
+            .where(DigestRecord.sent_at.is_null(False) & DigestRecord.kind.in_(list(kinds)))
+            .order_by(DigestRecord.period_end.desc())
+            .first()
+        )
+        return _digest(rec) if rec else None
+
+    @in_thread
+    def get(self, digest_id: int) -> Digest | None:
+        rec = DigestRecord.get_or_none(DigestRecord.id == digest_id)
+        return _digest(rec) if rec else None
+
+    @in_thread
+    def recent(self, n: int = 10) -> list[Digest]:
+        rows = DigestRecord.select().order_by(DigestRecord.id.desc()).limit(n)
+        return [_digest(r) for r in rows]

@@ -1,0 +1,190 @@
+"""Storage behaviour, the same bodies on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage import Storage, close_storage, open_storage
+from storage import db as storage_db
+from storage.domain import OutboxState
+from storage.migrations import LATEST_VERSION, current_version
+from storage.models import SchemaVersionRecord
+from whatsapp.errors import StorageError
+from whatsapp.types import ChatJid, MessageKind, WaMessage, WaMessageId
+
+T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+ALICE = ChatJid("15550000002@s.whatsapp.net")
+ALICE_LID = ChatJid("987654321012345@lid")
+GROUP = ChatJid("120363000000000001@g.us")
+
+
+def msg(i: int, chat: str = ALICE, sender: str = ALICE, text: str = "hello", **kw) -> WaMessage:
+    return WaMessage(
+        id=WaMessageId(f"3EB0{i:08d}"),
+        chat=ChatJid(chat),
+        sender=ChatJid(sender),
+        timestamp=T0 + timedelta(minutes=i),
+        text=text,
+        push_name=kw.pop("push_name", "Alice"),
+        **kw,
+    )
+
+
+async def test_migrations_run_once_and_are_recorded(storage: Storage, db_url: str) -> None:
+    assert await storage_db.run(current_version) == LATEST_VERSION
+    await close_storage()
+    again = await open_storage(db_url)  # second start: nothing to apply, data kept
+    assert await storage_db.run(current_version) == LATEST_VERSION
+    rows = await storage_db.run(lambda: SchemaVersionRecord.select().count())
+    assert rows == LATEST_VERSION
+    assert again.schema_version == LATEST_VERSION
+
+
+async def test_newer_database_is_refused(storage: Storage, db_url: str) -> None:
+    await storage_db.run(lambda: SchemaVersionRecord.create(version=LATEST_VERSION + 1))
+    await close_storage()
+    with pytest.raises(StorageError, match="newer than this release"):
+        await open_storage(db_url)
+
+
+async def test_batch_insert_is_idempotent(storage: Storage) -> None:
+    batch = [msg(i) for i in range(1200)]  # spans several chunks
+    first = await storage.messages.store(batch, history=True)
+    assert len(first) == 1200
+    replay = await storage.messages.store(batch, history=True)
+    assert replay == []
+    assert await storage.messages.count() == 1200
+    assert await storage.chats.count() == 1
+
+
+async def test_same_id_from_other_sender_or_chat_is_another_message(storage: Storage) -> None:
+    bob = "15550000003@s.whatsapp.net"
+    stored = await storage.messages.store(
+        [msg(1, chat=GROUP, sender=ALICE), msg(1, chat=GROUP, sender=bob), msg(1)]
+    )
+    assert len(stored) == 3
+
+
+async def test_chat_list_orders_by_activity_pages_and_searches(storage: Storage) -> None:
+    for i in range(20):
+        await storage.messages.store([msg(i, chat=f"1555{i:07d}@s.whatsapp.net",
+                                          sender=f"1555{i:07d}@s.whatsapp.net",
+                                          push_name=f"Person {i}")])
+    page0 = await storage.chats.list_page(page=0, per_page=8)
+    assert page0.total == 20 and page0.pages == 3 and page0.has_next and not page0.has_prev
+    assert [c.name for c in page0.items[:2]] == ["Person 19", "Person 18"]
+    last = await storage.chats.list_page(page=9, per_page=8)  # clamped to the last page
+    assert last.page == 2 and len(last.items) == 4
+    found = await storage.chats.list_page(search="Person 1", per_page=50)
+    assert {c.name for c in found.items} == {"Person 1"} | {f"Person {i}" for i in range(10, 20)}
+
+
+async def test_unknown_person_gets_default_name_and_counts_unread(storage: Storage) -> None:
+    await storage.messages.store([msg(1, push_name=""), msg(2, push_name="")])
+    chat = await storage.chats.by_jid(ALICE)
+    assert chat is not None and chat.name == "Contact 0002" and chat.unread == 2
+    await storage.chats.mark_read(chat.id)
+    assert (await storage.chats.get(chat.id)).unread == 0
+
+
+async def test_phone_and_lid_are_one_chat_and_keep_settings(storage: Storage) -> None:
+    await storage.messages.store([msg(1, chat=ALICE_LID, sender=ALICE_LID)])
+    lid_chat = await storage.chats.by_jid(ALICE_LID)
+    assert lid_chat is not None
+    await storage.chats.set_flag(lid_chat.id, "trusted", True)
+    await storage.messages.store([msg(2)])  # seen by phone number: a second chat for now
+    assert await storage.chats.count() == 2
+    await storage.chats.link_identity(ALICE, ALICE_LID)
+    assert await storage.chats.count() == 1
+    merged = await storage.chats.by_jid(ALICE)
+    assert merged is not None and merged.trusted
+    assert set(merged.aliases) == {ALICE, ALICE_LID}
+    assert len(await storage.messages.last(merged.id)) == 2
+
+
+async def test_sender_alt_links_a_lid_message_to_the_phone_chat(storage: Storage) -> None:
+    await storage.messages.store([msg(1)])
+    await storage.messages.store(
+        [msg(2, chat=ALICE_LID, sender=ALICE_LID, chat_alt=ALICE, sender_alt=ALICE)]
+    )
+    assert await storage.chats.count() == 1
+    contact = await storage.chats.contact(ALICE_LID)
+    assert contact is not None and contact.jid == ALICE
+
+
+async def test_last_since_and_search(storage: Storage) -> None:
+    texts = ["Dinner tomorrow?", "the invoice is attached", "Überweisung erledigt", "ok"]
+    await storage.messages.store([msg(i, text=t) for i, t in enumerate(texts)])
+    chat = await storage.chats.by_jid(ALICE)
+    assert chat is not None
+    last = await storage.messages.last(chat.id, 2)
+    assert [m.text for m in last] == ["Überweisung erledigt", "ok"]
+    since = await storage.messages.between(T0 + timedelta(minutes=1), T0 + timedelta(days=1))
+    assert len(since) == 3
+    assert [m.text for m in await storage.messages.search("invoice")] == [texts[1]]
+    assert [m.text for m in await storage.messages.search("INVO")] == [texts[1]]
+    assert [m.text for m in await storage.messages.search("überweisung")] == [texts[2]]
+    assert await storage.messages.search("\"'*)(") == []
+
+
+async def test_edit_revoke_reaction_and_delivery(storage: Storage) -> None:
+    [stored] = await storage.messages.store([msg(1, text="typo")])
+    assert await storage.messages.apply_edit(ALICE, stored.wa_id, "fixed")
+    assert await storage.messages.apply_reaction(ALICE, stored.wa_id, ALICE, "👍")
+    assert await storage.messages.set_delivery(ALICE, [stored.wa_id], "read") == 1
+    assert not await storage.messages.apply_revoke(ALICE, "3EB0UNKNOWN")
+    got = await storage.messages.get(stored.id)
+    assert got is not None and got.text == "fixed" and got.edited
+    assert got.reactions == {ALICE: "👍"} and got.delivery == "read"
+    assert [m.id for m in await storage.messages.search("fixed")] == [stored.id]
+    await storage.messages.apply_reaction(ALICE, stored.wa_id, ALICE, "")
+    assert (await storage.messages.get(stored.id)).reactions == {}
+
+
+async def test_media_state_and_retry_list(storage: Storage) -> None:
+    from whatsapp.types import MediaInfo
+
+    image = msg(1, kind=MessageKind.IMAGE, text="",
+                media=MediaInfo(mimetype="image/jpeg", size=10, ref=b"ref"))
+    [stored] = await storage.messages.store([image])
+    assert stored.media_state == "pending"
+    assert await storage.messages.media_to_retry() == [(stored.id, b"ref")]
+
+
+async def test_outboxes_survive_reopen_and_settle(storage: Storage, db_url: str) -> None:
+    tg = await storage.telegram_outbox.add(42, "forward", {"message_id": 1}, "chat:1")
+    wa = await storage.whatsapp_outbox.add(ALICE, {"text": "hi"})
+    await close_storage()
+    storage = await open_storage(db_url)
+    now = datetime.now(UTC)
+    assert [i.id for i in await storage.telegram_outbox.due(now)] == [tg]
+    [item] = await storage.whatsapp_outbox.due(now)
+    assert item.payload == {"text": "hi"} and item.target == ALICE
+    await storage.whatsapp_outbox.retry_later(wa, timedelta(minutes=5), "not connected")
+    assert await storage.whatsapp_outbox.due(now) == []
+    await storage.whatsapp_outbox.mark_sent(wa, "3EB0SENT")
+    got = await storage.whatsapp_outbox.get(wa)
+    assert got is not None and got.state == OutboxState.SENT and got.result_id == "3EB0SENT"
+    assert got.attempts == 1
+    assert await storage.telegram_outbox.depth() == 1
+
+
+async def test_settings_and_digests(storage: Storage) -> None:
+    await storage.settings.set("digest_time", "07:30")
+    await storage.settings.set("digest_time", "09:00")
+    assert await storage.settings.all() == {"digest_time": "09:00"}
+    d = await storage.digests.add("daily", T0, T0 + timedelta(days=1), "text", 3)
+    assert await storage.digests.last_sent() is None
+    await storage.digests.mark_sent(d.id)
+    last = await storage.digests.last_sent()
+    assert last is not None and last.id == d.id and last.period_end == T0 + timedelta(days=1)
+
+
+async def test_message_links_map_telegram_to_whatsapp(storage: Storage) -> None:
+    [stored] = await storage.messages.store([msg(1)])
+    await storage.messages.link(42, 1001, stored.id)
+    got = await storage.messages.linked(42, 1001)
+    assert got is not None and got.wa_id == stored.wa_id
+    assert await storage.messages.linked(42, 1002) is None

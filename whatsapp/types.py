@@ -1,0 +1,349 @@
+"""Plain domain values shared by every layer: JIDs, message kinds, connection states, events.
+
+Only the standard library is imported here. Nothing in this module knows about neonize,
+peewee, Telegram or an LLM; every other package may import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+
+ChatJid = NewType("ChatJid", str)
+WaMessageId = NewType("WaMessageId", str)
+
+PERSON_SERVER = "s.whatsapp.net"
+LID_SERVER = "lid"
+GROUP_SERVER = "g.us"
+BROADCAST_SERVER = "broadcast"
+STATUS_BROADCAST = ChatJid("status@broadcast")
+
+
+class MessageKind(StrEnum):
+    """What a WhatsApp message carries."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VOICE = "voice"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    POLL = "poll"
+    OTHER = "other"
+
+
+MEDIA_KINDS = frozenset(
+    {
+        MessageKind.IMAGE,
+        MessageKind.VIDEO,
+        MessageKind.AUDIO,
+        MessageKind.VOICE,
+        MessageKind.DOCUMENT,
+        MessageKind.STICKER,
+    }
+)
+
+
+class ConnectionState(StrEnum):
+    """The states of the WhatsApp session (DESIGN §5)."""
+
+    STARTING = "starting"
+    WAITING_FOR_QR = "waiting_for_qr"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    LOGGED_OUT = "logged_out"
+    REPLACED = "replaced"
+    OUTDATED = "outdated"
+    BANNED = "banned"
+
+
+#: States the session never leaves by itself: no reconnect loop, the admin must act.
+TERMINAL_STATES = frozenset(
+    {
+        ConnectionState.LOGGED_OUT,
+        ConnectionState.REPLACED,
+        ConnectionState.OUTDATED,
+        ConnectionState.BANNED,
+    }
+)
+
+
+class ReceiptKind(StrEnum):
+    """Delivery state of a message we sent."""
+
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+
+
+def jid_server(jid: str) -> str:
+    """Return the server part of a JID ("" when there is none)."""
+    return jid.rpartition("@")[2] if "@" in jid else ""
+
+
+def jid_user(jid: str) -> str:
+    """Return the user part of a JID without agent or device suffix."""
+    user = jid.partition("@")[0]
+    return user.partition(":")[0].partition(".")[0]
+
+
+def is_group_jid(jid: str) -> bool:
+    """Return True for a group chat JID."""
+    return jid_server(jid) == GROUP_SERVER
+
+
+def is_lid_jid(jid: str) -> bool:
+    """Return True for a hidden-id (LID) JID."""
+    return jid_server(jid) == LID_SERVER
+
+
+def is_broadcast_jid(jid: str) -> bool:
+    """Return True for status updates and broadcast lists."""
+    return jid_server(jid) == BROADCAST_SERVER
+
+
+def normalize_jid(raw: str) -> ChatJid:
+    """Drop the device and agent from a JID: ``1555:12@s.whatsapp.net`` → ``1555@s.whatsapp.net``.
+
+    A bare phone number (digits, optional +, spaces or dashes) becomes a person JID.
+    Raises ValueError when the text is not a JID at all.
+    """
+    text = raw.strip()
+    if "@" not in text:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if not digits or len(digits) > 20 or any(ch not in "+0123456789 -()" for ch in text):
+            raise ValueError("not a JID or phone number")
+        return ChatJid(f"{digits}@{PERSON_SERVER}")
+    user, _, server = text.rpartition("@")
+    user = user.partition(":")[0]
+    if not user or not server or any(ch.isspace() for ch in text):
+        raise ValueError("malformed JID")
+    if server != GROUP_SERVER:
+        user = user.partition(".")[0]
+    return ChatJid(f"{user}@{server.lower()}")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """Metadata of an attachment; ``ref`` is what the gateway needs to download it later."""
+
+    mimetype: str = ""
+    file_name: str = ""
+    size: int = 0
+    ref: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class WaMessage:
+    """One WhatsApp message, as received (live or from history)."""
+
+    id: WaMessageId
+    chat: ChatJid
+    sender: ChatJid
+    timestamp: datetime
+    kind: MessageKind = MessageKind.TEXT
+    text: str = ""
+    caption: str = ""
+    push_name: str = ""
+    from_me: bool = False
+    sender_alt: ChatJid | None = None
+    chat_alt: ChatJid | None = None
+    media: MediaInfo | None = None
+    mentions: tuple[str, ...] = ()
+    quoted_id: WaMessageId | None = None
+    view_once: bool = False
+    ephemeral: bool = False
+    group_name: str | None = None
+
+    @property
+    def is_group(self) -> bool:
+        """Return True when the message was sent in a group."""
+        return is_group_jid(self.chat)
+
+    @property
+    def body(self) -> str:
+        """Return the readable text: the text, else the caption."""
+        return self.text or self.caption
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """Something to send to WhatsApp."""
+
+    to: ChatJid
+    text: str = ""
+    kind: MessageKind = MessageKind.TEXT
+    quoted_id: WaMessageId | None = None
+    quoted_sender: ChatJid | None = None
+    mentions: tuple[str, ...] = ()
+    media: bytes = b""
+    file_name: str = ""
+    mimetype: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """What WhatsApp answered to a send."""
+
+    id: WaMessageId
+    timestamp: datetime
+
+
+# ---------------------------------------------------------------- events (past tense)
+
+
+@dataclass(frozen=True, slots=True)
+class QrIssued:
+    """A login QR is ready (every refresh); ``valid_for`` is seconds until this code expires."""
+
+    code: str
+    index: int
+    valid_for: float
+    window_ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QrWindowEnded:
+    """The QR login window ran out without a scan."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCodeIssued:
+    """A pairing code to type on the phone."""
+
+    code: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    """The session moved to another state; ``reason`` is plain words for a human."""
+
+    state: ConnectionState
+    reason: str = ""
+    own_jid: ChatJid | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A new message arrived (``history`` when it came from a history sync)."""
+
+    message: WaMessage
+    history: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdited:
+    """A sender changed the text of an earlier message."""
+
+    chat: ChatJid
+    sender: ChatJid
+    target_id: WaMessageId
+    text: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRevoked:
+    """A message was deleted for everyone (by its sender or by a group admin)."""
+
+    chat: ChatJid
+    sender: ChatJid
+    target_id: WaMessageId
+    by_admin: bool
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionReceived:
+    """Someone reacted to a message; an empty emoji removes the reaction."""
+
+    chat: ChatJid
+    sender: ChatJid
+    target_id: WaMessageId
+    emoji: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptReceived:
+    """Messages we sent were delivered or read."""
+
+    chat: ChatJid
+    message_ids: tuple[WaMessageId, ...]
+    kind: ReceiptKind
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityLinked:
+    """A phone-number JID and a LID belong to the same person."""
+
+    phone_jid: ChatJid
+    lid: ChatJid
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSeen:
+    """A contact's name (from the address book, history or a feed)."""
+
+    jid: ChatJid
+    name: str = ""
+    push_name: str = ""
+    lid: ChatJid | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSeen:
+    """A group's name and members."""
+
+    jid: ChatJid
+    name: str
+    participants: tuple[ChatJid, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBatchReceived:
+    """One history-sync chunk, already converted off the event loop."""
+
+    messages: tuple[WaMessage, ...]
+    chats: int
+    progress: int
+    links: tuple[IdentityLinked, ...] = ()
+    contacts: tuple[ContactSeen, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class MediaDownloaded:
+    """An attachment was fetched (``path`` set) or failed (``error`` set)."""
+
+    chat: ChatJid
+    sender: ChatJid
+    message_id: WaMessageId
+    path: str | None
+    size: int
+    error: str | None = None
+
+
+GatewayEvent = (
+    QrIssued
+    | QrWindowEnded
+    | PairingCodeIssued
+    | ConnectionChanged
+    | MessageReceived
+    | MessageEdited
+    | MessageRevoked
+    | ReactionReceived
+    | ReceiptReceived
+    | IdentityLinked
+    | ContactSeen
+    | GroupSeen
+    | HistoryBatchReceived
+    | MediaDownloaded
+)
