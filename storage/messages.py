@@ -269,6 +269,11 @@ class PeeweeMessageRepository:
         return [(r.id, bytes(r.media_ref)) for r in rows]
 
     @in_thread
+    def media_ref(self, message_id: int) -> bytes | None:
+        rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
+        return bytes(rec.media_ref) if rec is not None and rec.media_ref else None
+
+    @in_thread
     def last(self, chat_id: int, n: int = 20) -> list[StoredMessage]:
         rows = (
             MessageRecord.select()

@@ -1,0 +1,47 @@
+"""The LLM port: one chat-completion call with optional JSON output and a timeout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from whatsapp.errors import LLMError
+
+__all__ = ["ChatMessage", "LLMError", "LLMProvider"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a prompt."""
+
+    role: str
+    content: str
+
+
+class LLMProvider(Protocol):
+    """A language model reachable over some client library."""
+
+    name: str
+    model: str
+    #: True when text never leaves this machine (Ollama); cloud-shy chats may use it.
+    is_local: bool
+
+    async def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        json_output: bool = False,
+        timeout: float = 30.0,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> str:
+        """Return the model's answer; raise LLMError on any failure."""
+        ...
+
+    async def ping(self) -> str:
+        """Check the server answers and return a short description; raise LLMError if not."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the client's connections."""
+        ...

@@ -1,0 +1,182 @@
+"""Ingest: store every WhatsApp event first, then triage, queue forwards and fetch media.
+
+Subscribed to the gateway before anyone else, so a message is in the database before any
+other consumer sees it. Storing is awaited in the gateway's ordered consumer; triage and
+media downloads run after, in background tasks, so a slow step never stalls the session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from assistant.triage import Importance, TriageRules, score_message
+from storage import Storage
+from storage.chats import NAME_GROUP
+from storage.domain import Chat, MediaState, StoredMessage
+from whatsapp.gateway import WhatsAppGateway
+from whatsapp.tasks import Clock, TaskGroup
+from whatsapp.types import (
+    ConnectionChanged,
+    ConnectionState,
+    ContactSeen,
+    GatewayEvent,
+    GroupSeen,
+    HistoryBatchReceived,
+    IdentityLinked,
+    MessageEdited,
+    MessageReceived,
+    MessageRevoked,
+    ReactionReceived,
+    ReceiptReceived,
+)
+
+logger = logging.getLogger(__name__)
+
+Wake = Callable[[], None]
+Progress = Callable[["HistoryProgress"], Awaitable[None]]
+Reconnected = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryProgress:
+    """Running totals of a history sync, for the progress message."""
+
+    batches: int
+    chats: int
+    messages: int
+    new_messages: int
+    percent: int
+
+
+class IngestService:
+    """Turns gateway events into stored rows, scores and queued forwards."""
+
+    def __init__(self, storage: Storage, gateway: WhatsAppGateway, admin_ids: frozenset[int],
+                 rules: TriageRules | None = None, clock: Clock | None = None) -> None:
+        self.storage = storage
+        self.gateway = gateway
+        self.admin_ids = admin_ids
+        self.rules = rules or TriageRules()
+        self.clock = clock or Clock()
+        self.tasks = TaskGroup("ingest")
+        self.wake_notifier: Wake = lambda: None
+        self.on_progress: Progress | None = None
+        self.on_connected: Reconnected | None = None
+        self._history = HistoryProgress(0, 0, 0, 0, 0)
+        self.forwards_queued = 0
+
+    async def on_event(self, event: GatewayEvent) -> None:
+        """Handle one gateway event (subscribed first, awaited in order)."""
+        match event:
+            case MessageReceived(message=msg, history=history):
+                stored = await self.storage.messages.store([msg], history=history)
+                if stored:
+                    self.tasks.spawn(self.after_store(stored), "after-store")
+                else:
+                    logger.debug("duplicate message ignored")
+            case HistoryBatchReceived():
+                await self._history_batch(event)
+            case MessageEdited(chat=chat, target_id=target, text=text):
+                if not await self.storage.messages.apply_edit(chat, target, text):
+                    logger.info("edit for an unknown message skipped")
+            case MessageRevoked(chat=chat, target_id=target):
+                if not await self.storage.messages.apply_revoke(chat, target):
+                    logger.info("revoke for an unknown message skipped")
+            case ReactionReceived(chat=chat, sender=sender, target_id=target, emoji=emoji):
+                if not await self.storage.messages.apply_reaction(chat, target, sender, emoji):
+                    logger.info("reaction to an unknown message skipped")
+            case ReceiptReceived(chat=chat, message_ids=ids, kind=kind):
+                await self.storage.messages.set_delivery(chat, list(ids), kind.value)
+            case IdentityLinked(phone_jid=phone, lid=lid):
+                await self.storage.chats.link_identity(phone, lid)
+            case ContactSeen(jid=jid, name=name, push_name=push):
+                await self.storage.chats.upsert_contact(jid, name, push)
+            case GroupSeen(jid=jid, name=name):
+                if name:
+                    await self.storage.chats.ensure(jid, name=name, rank=NAME_GROUP)
+            case ConnectionChanged(state=ConnectionState.CONNECTED, own_jid=own):
+                if own:
+                    self.rules.own_jids.add(own)
+                if self.on_connected is not None:
+                    self.tasks.spawn(self.on_connected(), "reconnected")
+            case _:
+                pass
+
+    async def after_store(self, stored: list[StoredMessage]) -> None:
+        """Score, queue forwards, and fetch media for freshly stored live messages."""
+        chats: dict[int, Chat] = {}
+        scores: list[tuple[int, int, str]] = []
+        forwards: list[tuple[int, str, dict[str, object], str | None]] = []
+        for msg in stored:
+            if msg.chat_id not in chats:
+                chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
+            chat = chats[msg.chat_id]
+            importance = score_message(msg, chat, self.rules)
+            scores.append((msg.id, importance.score, importance.reason))
+            if self.should_forward(msg, chat, importance):
+                payload = {"message_id": msg.id, "score": importance.score,
+                           "reason": importance.reason}
+                forwards += [(a, "forward", payload, f"chat:{chat.id}") for a in self.admin_ids]
+        await self.storage.messages.set_importance(scores)
+        if forwards:
+            await self.storage.telegram_outbox.add_many(forwards)
+            self.forwards_queued += len(forwards)
+            self.wake_notifier()
+        for msg in stored:
+            if msg.media_state == MediaState.PENDING:
+                await self.fetch_media(msg)
+
+    def should_forward(self, msg: StoredMessage, chat: Chat, importance: Importance) -> bool:
+        """Apply the forwarding policy: live, not mine, not muted, above the threshold."""
+        if msg.from_me or msg.history or chat.is_muted(self.clock.now()):
+            return False
+        return importance.score >= self.rules.threshold
+
+    async def fetch_media(self, msg: StoredMessage) -> None:
+        """Download one attachment and record the outcome on the message."""
+        ref = await self.storage.messages.media_ref(msg.id)
+        if ref is None:
+            return
+        chat = await self.storage.chats.get(msg.chat_id)
+        result = await self.gateway.fetch_media(chat.jid, msg.sender, msg.wa_id, ref,
+                                                msg.media_mimetype)
+        if result.path:
+            state = MediaState.DONE
+        elif result.error == "too large":
+            state = MediaState.TOO_LARGE
+        else:
+            state = MediaState.FAILED
+            logger.warning("media download failed for message %d: %s", msg.id, result.error)
+        await self.storage.messages.set_media(msg.id, state, result.path, result.size,
+                                              result.error)
+
+    async def retry_media(self) -> int:
+        """Retry failed or pending downloads (run periodically); return how many were tried."""
+        rows = await self.storage.messages.media_to_retry()
+        for message_id, _ in rows:
+            msg = await self.storage.messages.get(message_id)
+            if msg is not None:
+                await self.fetch_media(msg)
+        return len(rows)
+
+    async def _history_batch(self, event: HistoryBatchReceived) -> None:
+        stored = await self.storage.messages.store(list(event.messages), history=True)
+        chats: dict[int, Chat] = {}
+        scores = []
+        for msg in stored:
+            if msg.chat_id not in chats:
+                chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
+            importance = score_message(msg, chats[msg.chat_id], self.rules)
+            scores.append((msg.id, importance.score, importance.reason))
+        await self.storage.messages.set_importance(scores)
+        if not event.messages and not event.chats:
+            return  # a contacts/push-names chunk: nothing to report
+        h = self._history
+        self._history = HistoryProgress(h.batches + 1, h.chats + event.chats,
+                                        h.messages + len(event.messages),
+                                        h.new_messages + len(stored), event.progress)
+        logger.info("history batch: %d message(s), %d new", len(event.messages), len(stored))
+        if self.on_progress is not None:
+            await self.on_progress(self._history)

@@ -1,0 +1,141 @@
+"""Sending to WhatsApp through the durable outbox: sent, queued (delivered later, in order,
+once) or failed with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from storage import Storage
+from storage.domain import OutboxItem
+from whatsapp.errors import GatewayError, NotConnected, SendFailed
+from whatsapp.gateway import WhatsAppGateway, backoff_delay
+from whatsapp.tasks import Clock
+from whatsapp.types import ChatJid, MessageKind, OutgoingMessage, WaMessage, WaMessageId
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_TEXT = 65_000
+
+
+class SendStatus(StrEnum):
+    SENT = "sent"
+    QUEUED = "queued"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What happened to one send request."""
+
+    status: SendStatus
+    outbox_id: int
+    wa_id: WaMessageId | None = None
+    error: str = ""
+
+
+Delivered = Callable[[OutboxItem, SendOutcome], Awaitable[None]]
+
+
+def _payload(msg: OutgoingMessage, media_path: str | None) -> dict[str, Any]:
+    return {
+        "text": msg.text, "kind": msg.kind.value, "quoted_id": msg.quoted_id,
+        "quoted_sender": msg.quoted_sender, "mentions": list(msg.mentions),
+        "media_path": media_path, "file_name": msg.file_name, "mimetype": msg.mimetype,
+    }
+
+
+class SendingService:
+    """Every WhatsApp send goes through here (Telegram replies, /send, AI replies)."""
+
+    def __init__(self, storage: Storage, gateway: WhatsAppGateway, data_dir: Path,
+                 clock: Clock | None = None) -> None:
+        self.storage = storage
+        self.gateway = gateway
+        self.outgoing_dir = data_dir / "outgoing"
+        self.clock = clock or Clock()
+        self._lock = asyncio.Lock()
+        self._listeners: list[Delivered] = []
+
+    def on_late_delivery(self, listener: Delivered) -> None:
+        """Call ``listener`` when a queued message is finally sent or given up."""
+        self._listeners.append(listener)
+
+    async def send(self, msg: OutgoingMessage, origin: str = "") -> SendOutcome:
+        """Store the message in the outbox, then try to deliver it (and anything older) now."""
+        if len(msg.text) > MAX_TEXT:
+            raise ValueError(f"text too long for WhatsApp ({len(msg.text)} > {MAX_TEXT})")
+        media_path = await asyncio.to_thread(self._save_media, msg.media) if msg.media else None
+        item_id = await self.storage.whatsapp_outbox.add(msg.to, _payload(msg, media_path), origin)
+        outcomes = await self.flush(announce_except=item_id)
+        return outcomes.get(item_id, SendOutcome(SendStatus.QUEUED, item_id))
+
+    def _save_media(self, data: bytes) -> str:
+        self.outgoing_dir.mkdir(parents=True, exist_ok=True)
+        path = self.outgoing_dir / hashlib.sha256(data).hexdigest()[:32]
+        path.write_bytes(data)
+        return str(path)
+
+    async def flush(self, announce_except: int | None = None) -> dict[int, SendOutcome]:
+        """Deliver due items in order; stop at the first one WhatsApp cannot take now."""
+        outcomes: dict[int, SendOutcome] = {}
+        async with self._lock:
+            for item in await self.storage.whatsapp_outbox.due(self.clock.now(), limit=200):
+                outcome = await self._deliver(item)
+                outcomes[item.id] = outcome
+                if item.id != announce_except and outcome.status != SendStatus.QUEUED:
+                    for listener in self._listeners:
+                        await listener(item, outcome)
+                if outcome.status == SendStatus.QUEUED:
+                    break  # keep order: nothing newer goes before it
+        return outcomes
+
+    async def _deliver(self, item: OutboxItem) -> SendOutcome:
+        p = item.payload
+        media = b""
+        if p.get("media_path"):
+            try:
+                media = await asyncio.to_thread(Path(p["media_path"]).read_bytes)
+            except OSError as exc:
+                await self.storage.whatsapp_outbox.mark_failed(item.id, "attachment missing")
+                return SendOutcome(SendStatus.FAILED, item.id, error=f"attachment missing: {exc}")
+        msg = OutgoingMessage(
+            to=ChatJid(item.target), text=p.get("text", ""), kind=MessageKind(p.get("kind", "text")),
+            quoted_id=p.get("quoted_id"), quoted_sender=p.get("quoted_sender"),
+            mentions=tuple(p.get("mentions", ())), media=media,
+            file_name=p.get("file_name", ""), mimetype=p.get("mimetype", ""),
+        )
+        try:
+            receipt = await self.gateway.send(msg)
+        except NotConnected as exc:
+            return SendOutcome(SendStatus.QUEUED, item.id, error=str(exc))
+        except SendFailed as exc:
+            await self.storage.whatsapp_outbox.mark_failed(item.id, str(exc))
+            return SendOutcome(SendStatus.FAILED, item.id, error=str(exc))
+        except GatewayError as exc:
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                await self.storage.whatsapp_outbox.mark_failed(item.id, str(exc))
+                return SendOutcome(SendStatus.FAILED, item.id, error=str(exc))
+            delay = timedelta(seconds=backoff_delay(item.attempts + 1, base=5, cap=600))
+            await self.storage.whatsapp_outbox.retry_later(item.id, delay, str(exc))
+            return SendOutcome(SendStatus.QUEUED, item.id, error=str(exc))
+        await self.storage.whatsapp_outbox.mark_sent(item.id, receipt.id)
+        await self._store_own(msg, receipt.id, receipt.timestamp)
+        return SendOutcome(SendStatus.SENT, item.id, wa_id=receipt.id)
+
+    async def _store_own(self, msg: OutgoingMessage, wa_id: WaMessageId, when: Any) -> None:
+        me = self.gateway.own_jid or ChatJid("me")
+        await self.storage.messages.store([WaMessage(
+            id=wa_id, chat=msg.to, sender=me, timestamp=when, kind=msg.kind,
+            text=msg.text if msg.kind == MessageKind.TEXT else "",
+            caption="" if msg.kind == MessageKind.TEXT else msg.text,
+            from_me=True, quoted_id=msg.quoted_id, mentions=msg.mentions,
+        )])

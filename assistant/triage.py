@@ -1,0 +1,142 @@
+"""Importance triage: a score 0–10 and a one-line reason for every incoming message.
+
+Heuristics only here (English, German, Spanish, Portuguese, Russian). They are cheap enough
+to run on every history message. Scores in the middle band are "undecided": an LLM, when
+configured, may refine those later; without one the heuristic score stands.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from storage.domain import Chat, StoredMessage
+from whatsapp.types import STATUS_BROADCAST, MessageKind, jid_user
+
+DEFAULT_THRESHOLD = 7
+UNDECIDED = range(4, 7)
+
+URGENT = re.compile(
+    r"\b(urgent\w*|asap|emergency|immediately|important|help|"
+    r"dringend|eilig|sofort|notfall|wichtig|hilfe|"
+    r"urgente|emergencia|inmediatamente|importante|ayuda|"
+    r"emergência|imediatamente|socorro|"
+    r"срочно|важно|помогите|немедленно)\b|!!+",
+    re.IGNORECASE,
+)
+DEADLINE = re.compile(
+    r"\b(today|tonight|tomorrow|deadline|due|by (monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|eod|noon)|"
+    r"heute|morgen|frist|bis (montag|dienstag|mittwoch|donnerstag|freitag)|"
+    r"hoy|mañana|plazo|fecha límite|hoje|amanhã|prazo|"
+    r"сегодня|завтра|срок|дедлайн)\b|\b\d{1,2}[./]\d{1,2}\b|\b\d{1,2}:\d{2}\b",
+    re.IGNORECASE,
+)
+MONEY = re.compile(
+    r"\b(invoice|payment|pay|paid|bill|refund|transfer|"
+    r"rechnung|zahlung|überweisung|bezahl\w*|"
+    r"factura|pago|transferencia|pagar|"
+    r"fatura|pagamento|boleto|pix|"
+    r"оплат\w*|сч[её]т|деньги|перевод)\b|[€$£₽]\s?\d|\d\s?(€|eur|usd|\$|руб)",
+    re.IGNORECASE,
+)
+CALL_ME = re.compile(
+    r"\b(call me|call back|ring me|missed call|"
+    r"ruf (mich )?an|rückruf|anrufen|"
+    r"llámame|llamame|llámanos|me liga|me ligue|ligação|"
+    r"позвони\w*|перезвони\w*|набери)\b",
+    re.IGNORECASE,
+)
+QUESTION_WORDS = re.compile(
+    r"^\s*(can|could|would|will|do|does|did|are|is|when|where|what|why|how|who|"
+    r"kannst|können|wann|wo|was|warum|wie|wer|"
+    r"puedes|cuándo|dónde|qué|por qué|cómo|quién|"
+    r"pode|podes|quando|onde|o que|porque|como|quem|"
+    r"можешь|когда|где|что|почему|как|кто)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Importance:
+    """A message's score and why."""
+
+    score: int
+    reason: str
+
+    @property
+    def undecided(self) -> bool:
+        return self.score in UNDECIDED
+
+
+@dataclass
+class TriageRules:
+    """What the admin told the secretary matters (editable in /settings)."""
+
+    own_jids: set[str] = field(default_factory=set)
+    own_names: set[str] = field(default_factory=set)
+    vip: set[str] = field(default_factory=set)
+    keywords: set[str] = field(default_factory=set)
+    threshold: int = DEFAULT_THRESHOLD
+
+
+def mentions_me(msg: StoredMessage, rules: TriageRules) -> bool:
+    """Return True when the message mentions the account owner (JID or name)."""
+    own_users = {jid_user(j) for j in rules.own_jids if j}
+    if any(jid_user(m) in own_users for m in msg.mentions):
+        return True
+    text = msg.body.lower()
+    if any(f"@{u}" in text for u in own_users):
+        return True
+    return any(re.search(rf"(^|\W)@?{re.escape(n.lower())}\b", text) for n in rules.own_names if n)
+
+
+def is_question(text: str) -> bool:
+    """Return True for something that reads like a question."""
+    return "?" in text or "¿" in text or bool(QUESTION_WORDS.match(text))
+
+
+def score_message(msg: StoredMessage, chat: Chat, rules: TriageRules) -> Importance:
+    """Score one message with heuristics only."""
+    if msg.from_me:
+        return Importance(0, "sent by me")
+    if chat.jid == STATUS_BROADCAST or chat.jid.endswith("@broadcast"):
+        return Importance(0, "status update")
+    text = msg.body
+    score = 1 if chat.is_group else 4
+    reasons: list[tuple[int, str]] = []
+
+    def add(points: int, why: str) -> None:
+        reasons.append((points, why))
+
+    if mentions_me(msg, rules):
+        add(6, "mentions you")
+    if text:
+        if URGENT.search(text):
+            add(4, "sounds urgent")
+        if CALL_ME.search(text):
+            add(3, "asks for a call")
+        if is_question(text) and not chat.is_group:
+            add(2, "direct question")
+        if DEADLINE.search(text):
+            add(2, "date or deadline")
+        if MONEY.search(text):
+            add(2, "money or payment")
+        low = text.lower()
+        hits = [k for k in rules.keywords if k and k.lower() in low]
+        if hits:
+            add(3, f"keyword “{hits[0]}”")
+    elif msg.kind in {MessageKind.STICKER, MessageKind.OTHER}:
+        add(-3, "sticker or noise")
+    else:
+        add(-1, f"{msg.kind.value} without text")
+    if chat.trusted:
+        add(3, "trusted chat")
+    if msg.sender in rules.vip or chat.jid in rules.vip or chat.name in rules.vip:
+        add(3, "VIP")
+    if chat.score_bias:
+        add(chat.score_bias, "your feedback on this chat")
+    score = max(0, min(10, score + sum(p for p, _ in reasons)))
+    positive = [why for p, why in sorted(reasons, key=lambda r: -r[0]) if p > 0]
+    reason = ", ".join(positive[:3]) or ("group chatter" if chat.is_group else "ordinary message")
+    return Importance(score, reason)

@@ -1,0 +1,168 @@
+"""Settings from the environment and ``.env`` (pydantic-settings), validated all at once.
+
+``load_settings`` returns a frozen ``Settings`` or raises ``ConfigError`` listing every problem,
+each naming its variable. Secrets are ``SecretStr``: their repr is masked. Only the
+composition root (bot/app.py and the CLI) reads Settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from whatsapp.errors import ConfigError
+
+DEFAULT_API_BASE = "https://api.telegram.org/bot"
+TOKEN_RE = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,}$")
+
+HOW_TO = {
+    "TELEGRAM_BOT_TOKEN": "talk to @BotFather in Telegram, send /newbot and copy the token",
+    "TELEGRAM_ADMIN_IDS": "send any message to @userinfobot in Telegram; it answers your numeric id",
+}
+
+
+class Settings(BaseSettings):
+    """Everything the operator configures (DESIGN §4)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: SecretStr
+    telegram_admin_ids: Annotated[tuple[int, ...], NoDecode]
+    telegram_api_base_url: str = DEFAULT_API_BASE
+    data_dir: Path = Path("./data")
+    database_url: SecretStr | None = None
+    whatsapp_backend: Literal["neonize", "simulator"] = "neonize"
+    whatsapp_simulator_feed: Path | None = None
+    llm_provider: Literal["none", "openai", "ollama"] = "none"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    ollama_host: str = "http://localhost:11434"
+    ollama_model: str = "llama3.2"
+    digest_time: time = Field(default=time(8, 0))
+    timezone: str = "UTC"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a bot token (digits:letters, from @BotFather)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("telegram_admin_ids", mode="before")
+    @classmethod
+    def _admins(cls, value: object) -> tuple[int, ...]:
+        if isinstance(value, int):
+            return (value,)
+        if isinstance(value, list | tuple):
+            parts = [str(v) for v in value]
+        else:
+            parts = [p.strip() for p in str(value).split(",") if p.strip()]
+        if not parts:
+            raise ValueError("needs at least one numeric Telegram user id")
+        bad = [p for p in parts if not re.fullmatch(r"\d{1,20}", p)]
+        if bad:
+            raise ValueError("must be numeric Telegram user ids separated by commas")
+        return tuple(dict.fromkeys(int(p) for p in parts))
+
+    @field_validator("telegram_api_base_url", "ollama_host", "openai_base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.match(r"^(sqlite:///.+|postgres(ql)?://.+)", value.get_secret_value()):
+            raise ValueError("must be sqlite:///path or postgresql://user:pw@host/db")
+        return value
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _digest_time(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+            if not match:
+                raise ValueError("must be HH:MM (24-hour), e.g. 08:00")
+            return time(int(match[1]), int(match[2]))
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone; use an IANA name like Europe/Berlin") from exc
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    # ----------------------------------------------------------------- derived values
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        base = self.telegram_api_base_url
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'secretary.db').resolve()}"
+
+    @property
+    def owner_ids(self) -> frozenset[int]:
+        return frozenset(self.telegram_admin_ids)
+
+
+def _problem(loc: tuple[object, ...], msg: str, kind: str) -> str:
+    name = str(loc[0]).upper() if loc else "configuration"
+    if kind == "missing":
+        hint = HOW_TO.get(name)
+        return f"{name} is not set" + (f" ({hint})" if hint else "")
+    msg = msg.removeprefix("Value error, ")
+    return f"{name}: {msg}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+    """Read and validate the settings; raise ConfigError naming every bad variable."""
+    problems: list[str] = []
+    try:
+        if environ is None:
+            settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+        else:
+            values = {k.lower(): v for k, v in environ.items() if k.lower() in Settings.model_fields}
+            settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = [_problem(e["loc"], e["msg"], e["type"]) for e in exc.errors()]
+        raise ConfigError(problems) from None
+    if settings.whatsapp_backend == "simulator" and settings.whatsapp_simulator_feed is None:
+        problems.append("WHATSAPP_SIMULATOR_FEED: required when WHATSAPP_BACKEND=simulator")
+    if settings.llm_provider == "openai" and settings.openai_api_key is None:
+        if settings.openai_base_url is None:
+            problems.append("OPENAI_API_KEY is not set (required when LLM_PROVIDER=openai)")
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,171 @@
+"""Simulator → the real conversion → ingest → SQLite/PostgreSQL, and the WhatsApp outbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.pipeline import IngestService
+from assistant.sending import SendingService, SendStatus
+from storage import Storage
+from tests.fakes.clock import FakeClock
+from whatsapp.simulator import SimulatedGateway
+from whatsapp.types import MessageKind, OutgoingMessage
+
+ME = "15550001111@s.whatsapp.net"
+ALICE = "15550000002@s.whatsapp.net"
+ALICE_LID = "987654321012345@lid"
+GROUP = "120363000000000001@g.us"
+ADMIN = 42
+
+
+@pytest.fixture
+async def wired(storage: Storage, tmp_path: Path):
+    gateway = SimulatedGateway(tmp_path, None, FakeClock())
+    ingest = IngestService(storage, gateway, frozenset({ADMIN}))
+    gateway.subscribe(ingest.on_event)
+    await gateway.start()
+    await gateway.play({"event": "connected", "jid": ME})
+    yield gateway, ingest
+    await gateway.stop()
+    await ingest.tasks.cancel_all()
+
+
+async def settle(gateway: SimulatedGateway, ingest: IngestService) -> None:
+    await gateway.drain()
+    while len(ingest.tasks):
+        import asyncio
+        await asyncio.sleep(0.01)
+
+
+def message(i: int, **kw) -> dict:
+    return {"event": "message", "id": f"3EB0{i:04d}", "chat": ALICE, "sender": ALICE,
+            "text": "hello", "push_name": "Alice", **kw}
+
+
+async def test_messages_are_stored_once_named_and_replay_changes_nothing(storage, wired) -> None:
+    gateway, ingest = wired
+    for _ in range(2):  # the same feed played twice
+        await gateway.play(message(1))
+        await gateway.play(message(2, text="URGENT: call me back!"))
+    await settle(gateway, ingest)
+    assert await storage.messages.count() == 2
+    chat = await storage.chats.by_jid(ALICE)
+    assert chat is not None and chat.name == "Alice" and chat.unread == 2
+    [plain, urgent] = await storage.messages.last(chat.id)
+    assert plain.importance is not None and plain.importance < 7
+    assert urgent.importance >= 7 and "urgent" in urgent.reason
+    [forward] = await storage.telegram_outbox.due(ingest.clock.now())
+    assert forward.target == str(ADMIN) and forward.payload["message_id"] == urgent.id
+
+
+async def test_group_mention_is_forwarded_and_muted_chat_is_not(storage, wired) -> None:
+    gateway, ingest = wired
+    await gateway.play({"event": "group", "jid": GROUP, "name": "Family"})
+    await gateway.play(message(1, chat=GROUP, text="@15550001111 dinner?", mentions=[ME]))
+    await settle(gateway, ingest)
+    chat = await storage.chats.by_jid(GROUP)
+    assert chat.name == "Family" and chat.is_group
+    assert len(await storage.telegram_outbox.due(ingest.clock.now())) == 1
+    await storage.chats.set_muted_until(chat.id, ingest.clock.now().replace(year=2100))
+    await gateway.play(message(2, chat=GROUP, text="@15550001111 again", mentions=[ME]))
+    await settle(gateway, ingest)
+    assert len(await storage.telegram_outbox.due(ingest.clock.now())) == 1
+
+
+async def test_edit_reaction_revoke_and_lid_identity(storage, wired) -> None:
+    gateway, ingest = wired
+    await gateway.play(message(1, text="typo"))
+    await gateway.play({"event": "edit", "id": "E1", "chat": ALICE, "sender": ALICE,
+                        "target_id": "3EB00001", "text": "fixed"})
+    await gateway.play({"event": "reaction", "id": "R1", "chat": ALICE, "sender": ALICE,
+                        "target_id": "3EB00001", "emoji": "❤️"})
+    await gateway.play(message(2, chat=ALICE_LID, sender=ALICE_LID, sender_alt=ALICE))
+    await gateway.play({"event": "revoke", "id": "X1", "chat": ALICE, "sender": ALICE,
+                        "target_id": "3EB00001"})
+    await settle(gateway, ingest)
+    assert await storage.chats.count() == 1  # the LID message joined Alice's chat
+    chat = await storage.chats.by_jid(ALICE_LID)
+    first = (await storage.messages.last(chat.id))[0]
+    assert first.text == "fixed" and first.edited and first.deleted
+    assert first.reactions == {ALICE: "❤️"}
+
+
+async def test_media_is_downloaded_under_a_safe_name(storage, wired, tmp_path) -> None:
+    gateway, ingest = wired
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(b"\xff\xd8fake jpeg")
+    await gateway.play(message(1, kind="image", text="", caption="look",
+                               mimetype="image/jpeg", media_file=str(src),
+                               file_name="../../etc/passwd"))
+    await settle(gateway, ingest)
+    chat = await storage.chats.by_jid(ALICE)
+    [stored] = await storage.messages.last(chat.id)
+    assert stored.kind == MessageKind.IMAGE and stored.media_state == "done"
+    path = Path(stored.media_path)
+    assert path.parent == tmp_path / "media" and path.suffix == ".jpg"
+    assert path.read_bytes() == b"\xff\xd8fake jpeg"
+
+
+async def test_failed_media_is_recorded_and_retried(storage, wired, tmp_path) -> None:
+    gateway, ingest = wired
+    missing = tmp_path / "later.pdf"
+    await gateway.play(message(1, kind="document", text="", mimetype="application/pdf",
+                               media_file=str(missing)))
+    await settle(gateway, ingest)
+    chat = await storage.chats.by_jid(ALICE)
+    [stored] = await storage.messages.last(chat.id)
+    assert stored.media_state == "failed"
+    missing.write_bytes(b"%PDF")
+    assert await ingest.retry_media() == 1
+    again = await storage.messages.get(stored.id)
+    assert again.media_state == "done" and again.media_path.endswith(".pdf")
+
+
+async def test_history_sync_is_stored_in_bulk_without_forwards(storage, wired) -> None:
+    gateway, ingest = wired
+    progress = []
+
+    async def on_progress(p):
+        progress.append(p)
+
+    ingest.on_progress = on_progress
+    items = [{"id": f"H{i}", "chat": GROUP, "sender": ALICE, "text": "URGENT old news",
+              "timestamp": 1_700_000_000 + i, "group_name": "Family"} for i in range(1500)]
+    await gateway.play({"event": "history_sync", "messages": items, "progress": 40})
+    await gateway.play({"event": "history_sync", "messages": items, "progress": 100})
+    await settle(gateway, ingest)
+    assert await storage.messages.count() == 1500
+    assert await storage.telegram_outbox.depth() == 0
+    assert [(p.messages, p.new_messages, p.percent) for p in progress] == [
+        (1500, 1500, 40), (3000, 1500, 100)]
+
+
+async def test_sends_queue_while_disconnected_and_flush_in_order_once(storage, wired,
+                                                                       tmp_path) -> None:
+    gateway, ingest = wired
+    sending = SendingService(storage, gateway, tmp_path, ingest.clock)
+    ingest.on_connected = sending.flush
+    late = []
+
+    async def on_late(item, outcome):
+        late.append((item.id, outcome.status))
+
+    sending.on_late_delivery(on_late)
+    ok = await sending.send(OutgoingMessage(to=ALICE, text="first"))
+    assert ok.status == SendStatus.SENT and ok.wa_id
+    await gateway.play({"event": "disconnected"})
+    await gateway.drain()
+    queued = [await sending.send(OutgoingMessage(to=ALICE, text=f"q{i}")) for i in range(5)]
+    assert {q.status for q in queued} == {SendStatus.QUEUED}
+    await gateway.play({"event": "connected", "jid": ME})
+    await settle(gateway, ingest)
+    lines = [json.loads(x) for x in gateway.sent_path.read_text().splitlines()]
+    assert [x["text"] for x in lines] == ["first", "q0", "q1", "q2", "q3", "q4"]
+    assert len({x["id"] for x in lines}) == 6
+    assert late == [(q.outbox_id, SendStatus.SENT) for q in queued]
+    assert await storage.whatsapp_outbox.depth() == 0
+    await sending.flush()  # nothing is sent twice
+    assert len(gateway.sent_path.read_text().splitlines()) == 6

@@ -1,0 +1,403 @@
+"""Pure conversion from neonize protobuf events to domain events.
+
+Works on the protobuf objects by attribute (no neonize import, so it is cheap to test and
+to run in a worker thread). Live ``MessageEv`` payloads arrive unwrapped by whatsmeow;
+history-sync ``WebMessageInfo`` payloads do not, so ``unwrap`` runs on those first.
+Protocol noise (key distribution, poll votes, app-state) returns None; anything else we
+cannot read becomes an ``other`` message with a short description, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from whatsapp.types import (
+    GROUP_SERVER,
+    ChatJid,
+    ContactSeen,
+    GatewayEvent,
+    GroupSeen,
+    IdentityLinked,
+    MediaInfo,
+    MessageEdited,
+    MessageKind,
+    MessageReceived,
+    MessageRevoked,
+    ReactionReceived,
+    ReceiptKind,
+    ReceiptReceived,
+    WaMessage,
+    WaMessageId,
+    is_group_jid,
+    is_lid_jid,
+)
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_REVOKE = 0
+PROTOCOL_EDIT = 14
+RECEIPT_KINDS = {1: ReceiptKind.DELIVERED, 4: ReceiptKind.READ, 6: ReceiptKind.PLAYED}
+WRAPPERS = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "editedMessage",
+)
+#: Fields that carry no user content: skipped (logged at DEBUG), not stored.
+NOISE = frozenset(
+    {
+        "senderKeyDistributionMessage",
+        "fastRatchetKeySenderKeyDistributionMessage",
+        "messageContextInfo",
+        "pollUpdateMessage",
+        "keepInChatMessage",
+        "encReactionMessage",
+        "pinInChatMessage",
+        "stickerSyncRmrMessage",
+        "deviceSentMessage",
+    }
+)
+MEDIA_FIELDS = {
+    "imageMessage": MessageKind.IMAGE,
+    "videoMessage": MessageKind.VIDEO,
+    "ptvMessage": MessageKind.VIDEO,
+    "documentMessage": MessageKind.DOCUMENT,
+    "stickerMessage": MessageKind.STICKER,
+    "lottieStickerMessage": MessageKind.STICKER,
+}
+MAX_DESCRIPTION = 200
+
+
+def jid_str(jid: Any) -> str:
+    """Return ``user@server`` without device or agent; "" for Go's empty JID."""
+    if jid is None or getattr(jid, "IsEmpty", False) or not getattr(jid, "User", ""):
+        return ""
+    user = jid.User if jid.Server == GROUP_SERVER else jid.User.partition(".")[0]
+    return f"{user.partition(':')[0]}@{jid.Server}"
+
+
+def from_ms(ms: int) -> datetime:
+    """Return the aware UTC time of a millisecond timestamp (MessageEv)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms > 0 else datetime.now(UTC)
+
+
+def from_s(seconds: int) -> datetime:
+    """Return the aware UTC time of a second timestamp (history, receipts)."""
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What a ``waE2E.Message`` says, before we know who sent it where."""
+
+    kind: MessageKind
+    text: str = ""
+    caption: str = ""
+    media: MediaInfo | None = None
+    mentions: tuple[str, ...] = ()
+    quoted_id: WaMessageId | None = None
+
+
+def set_fields(msg: Any) -> list[str]:
+    """Return the names of the populated top-level fields of a protobuf."""
+    return [field.name for field, _ in msg.ListFields()]
+
+
+def unwrap(msg: Any) -> tuple[Any, bool, bool]:
+    """Strip wrapper messages; return (inner message, view_once, ephemeral)."""
+    view_once = ephemeral = False
+    for _ in range(6):
+        for name in WRAPPERS:
+            if msg.HasField(name) and getattr(msg, name).HasField("message"):
+                view_once |= name.startswith("viewOnce")
+                ephemeral |= name == "ephemeralMessage"
+                msg = getattr(msg, name).message
+                break
+        else:
+            break
+    return msg, view_once, ephemeral
+
+
+def _context(sub: Any) -> tuple[tuple[str, ...], WaMessageId | None]:
+    if sub is None or not sub.HasField("contextInfo"):
+        return (), None
+    ctx = sub.contextInfo
+    mentions = tuple(dict.fromkeys(m for m in ctx.mentionedJID if m))
+    return mentions, WaMessageId(ctx.stanzaID) if ctx.stanzaID else None
+
+
+def _media(sub: Any, field: str) -> MediaInfo:
+    # Keep only what a later download needs (not the JPEG thumbnail): the message with this
+    # one media field, serialized. The gateway turns it back into a download.
+    copy = type(sub)()
+    copy.CopyFrom(sub)
+    for heavy in ("JPEGThumbnail", "contextInfo", "waveform", "streamingSidecar"):
+        if copy.DESCRIPTOR.fields_by_name.get(heavy) is not None:
+            copy.ClearField(heavy)
+    return MediaInfo(
+        mimetype=getattr(sub, "mimetype", "") or "",
+        file_name=getattr(sub, "fileName", "") or "",
+        size=int(getattr(sub, "fileLength", 0) or 0),
+        ref=field.encode() + b"\0" + copy.SerializeToString(),
+    )
+
+
+def _poll_text(poll: Any) -> str:
+    options = "\n".join(f"• {o.optionName}" for o in poll.options)
+    return f"📊 {poll.name}\n{options}".strip()
+
+
+def _location_text(loc: Any) -> str:
+    label = " — ".join(p for p in (loc.name, loc.address) if p)
+    coords = f"{loc.degreesLatitude:.5f}, {loc.degreesLongitude:.5f}"
+    return f"📍 {label} ({coords})" if label else f"📍 {coords}"
+
+
+def _vcard_phone(vcard: str) -> str:
+    for line in vcard.splitlines():
+        if line.upper().startswith("TEL") and ":" in line:
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def read_body(msg: Any) -> Body | None:
+    """Return the content of an unwrapped message, or None for protocol noise."""
+    if msg.HasField("conversation"):
+        return Body(MessageKind.TEXT, text=msg.conversation)
+    if msg.HasField("extendedTextMessage"):
+        ext = msg.extendedTextMessage
+        mentions, quoted = _context(ext)
+        return Body(MessageKind.TEXT, text=ext.text, mentions=mentions, quoted_id=quoted)
+    for field, kind in MEDIA_FIELDS.items():
+        if msg.HasField(field):
+            sub = getattr(msg, field)
+            mentions, quoted = _context(sub)
+            caption = getattr(sub, "caption", "") or ""
+            return Body(kind, caption=caption, media=_media(sub, field),
+                        mentions=mentions, quoted_id=quoted)
+    if msg.HasField("audioMessage"):
+        sub = msg.audioMessage
+        _, quoted = _context(sub)
+        kind = MessageKind.VOICE if sub.PTT else MessageKind.AUDIO
+        return Body(kind, media=_media(sub, "audioMessage"), quoted_id=quoted)
+    for field in ("locationMessage", "liveLocationMessage"):
+        if msg.HasField(field):
+            loc = getattr(msg, field)
+            _, quoted = _context(loc)
+            return Body(MessageKind.LOCATION, text=_location_text(loc), quoted_id=quoted)
+    if msg.HasField("contactMessage"):
+        card = msg.contactMessage
+        phone = _vcard_phone(card.vcard)
+        text = f"👤 {card.displayName}" + (f" ({phone})" if phone else "")
+        return Body(MessageKind.CONTACT, text=text)
+    if msg.HasField("contactsArrayMessage"):
+        cards = msg.contactsArrayMessage.contacts
+        names = ", ".join(c.displayName for c in cards if c.displayName)
+        return Body(MessageKind.CONTACT, text=f"👥 {len(cards)} contacts: {names}")
+    for field in ("pollCreationMessage", "pollCreationMessageV2", "pollCreationMessageV3"):
+        if msg.HasField(field):
+            return Body(MessageKind.POLL, text=_poll_text(getattr(msg, field)))
+    present = set_fields(msg)
+    if present and set(present) <= NOISE:
+        return None
+    content = [f for f in present if f not in NOISE]
+    label = content[0] if content else "empty message"
+    return Body(MessageKind.OTHER, text=f"[unsupported WhatsApp message: {label}]"[:MAX_DESCRIPTION])
+
+
+def _alts(src: Any, chat: str, from_me: bool) -> tuple[ChatJid | None, ChatJid | None]:
+    sender_alt = jid_str(src.SenderAlt) or None
+    if is_group_jid(chat):
+        return (ChatJid(sender_alt) if sender_alt else None), None
+    chat_alt = jid_str(src.RecipientAlt) if from_me else sender_alt
+    return (
+        ChatJid(sender_alt) if sender_alt else None,
+        ChatJid(chat_alt) if chat_alt and chat_alt != chat else None,
+    )
+
+
+def message_event(ev: Any) -> GatewayEvent | None:
+    """Convert a live ``MessageEv``; None for protocol noise and messages without a chat."""
+    info = ev.Info
+    src = info.MessageSource
+    chat, sender = jid_str(src.Chat), jid_str(src.Sender)
+    if not chat or not info.ID:
+        logger.warning("message event without chat or id skipped")
+        return None
+    sender = sender or chat
+    when = from_ms(info.Timestamp)
+    msg = ev.Message
+    if msg.HasField("reactionMessage"):
+        r = msg.reactionMessage
+        return ReactionReceived(ChatJid(chat), ChatJid(sender), WaMessageId(r.key.ID), r.text, when)
+    if msg.HasField("protocolMessage"):
+        proto = msg.protocolMessage
+        if proto.type == PROTOCOL_REVOKE and proto.key.ID:
+            by_admin = info.Edit == "8" or bool(
+                proto.key.participant and jid_user_of(proto.key.participant) != jid_user_of(sender)
+            )
+            return MessageRevoked(ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID),
+                                  by_admin, when)
+        if proto.type == PROTOCOL_EDIT and proto.key.ID:
+            inner, _, _ = unwrap(proto.editedMessage)
+            body = read_body(inner)
+            text = (body.text or body.caption) if body else ""
+            return MessageEdited(ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID),
+                                 text, when)
+        return None
+    inner, view_once, ephemeral = unwrap(msg)
+    body = read_body(inner)
+    if body is None:
+        return None
+    sender_alt, chat_alt = _alts(src, chat, src.IsFromMe)
+    return MessageReceived(
+        WaMessage(
+            id=WaMessageId(info.ID),
+            chat=ChatJid(chat),
+            sender=ChatJid(sender),
+            timestamp=when,
+            kind=body.kind,
+            text=body.text,
+            caption=body.caption,
+            push_name="" if src.IsFromMe else info.Pushname,
+            from_me=src.IsFromMe,
+            sender_alt=sender_alt,
+            chat_alt=chat_alt,
+            media=body.media,
+            mentions=body.mentions,
+            quoted_id=body.quoted_id,
+            view_once=view_once or ev.IsViewOnce or ev.IsViewOnceV2,
+            ephemeral=ephemeral or ev.IsEphemeral,
+        )
+    )
+
+
+def jid_user_of(jid: str) -> str:
+    """Return the digits/user part of a JID string."""
+    return jid.partition("@")[0].partition(":")[0]
+
+
+def receipt_event(ev: Any) -> ReceiptReceived | None:
+    """Convert a ``Receipt``; None for receipt types we do not track."""
+    kind = RECEIPT_KINDS.get(int(ev.Type))
+    chat = jid_str(ev.MessageSource.Chat)
+    if kind is None or not chat or not ev.MessageIDs:
+        return None
+    ids = tuple(WaMessageId(i) for i in ev.MessageIDs)
+    return ReceiptReceived(ChatJid(chat), ids, kind, from_s(ev.Timestamp))
+
+
+def group_event(ev: Any) -> GroupSeen | None:
+    """Convert ``JoinedGroup`` or ``GroupInfoEvent`` carrying a name."""
+    if ev.DESCRIPTOR.name == "JoinedGroup":
+        info = ev.GroupInfo
+        members = tuple(ChatJid(jid_str(p.JID)) for p in info.Participants if jid_str(p.JID))
+        return GroupSeen(ChatJid(jid_str(info.JID)), info.GroupName.Name, members)
+    if ev.HasField("Name") and ev.Name.Name:
+        return GroupSeen(ChatJid(jid_str(ev.JID)), ev.Name.Name)
+    return None
+
+
+def _history_message(
+    web: Any, conv_id: str, own_jid: str, group_name: str | None
+) -> WaMessage | None:
+    if not web.HasField("message") or not web.key.ID:
+        return None  # stub notices ("X joined") carry no message
+    inner, view_once, ephemeral = unwrap(web.message)
+    if inner.HasField("reactionMessage") or inner.HasField("protocolMessage"):
+        return None
+    body = read_body(inner)
+    if body is None:
+        return None
+    chat = conv_id
+    from_me = web.key.fromMe
+    if from_me:
+        sender = own_jid or "me"
+    elif is_group_jid(chat):
+        sender = web.key.participant or web.participant or chat
+    else:
+        sender = chat
+    sender = jid_user_of(sender) + "@" + sender.rpartition("@")[2] if "@" in sender else sender
+    return WaMessage(
+        id=WaMessageId(web.key.ID),
+        chat=ChatJid(chat),
+        sender=ChatJid(sender),
+        timestamp=from_s(int(web.messageTimestamp)),
+        kind=body.kind,
+        text=body.text,
+        caption=body.caption,
+        push_name="" if from_me else web.pushName,
+        from_me=from_me,
+        media=body.media,
+        mentions=body.mentions,
+        quoted_id=body.quoted_id,
+        view_once=view_once,
+        ephemeral=ephemeral,
+        group_name=group_name,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryParts:
+    """A converted history-sync chunk."""
+
+    messages: tuple[WaMessage, ...]
+    chats: int
+    progress: int
+    links: tuple[IdentityLinked, ...]
+    contacts: tuple[ContactSeen, ...]
+    groups: tuple[GroupSeen, ...]
+    skipped: int
+
+
+def _links(data: Any) -> Iterator[IdentityLinked]:
+    for m in data.phoneNumberToLidMappings:
+        if m.pnJID and m.lidJID:
+            yield IdentityLinked(ChatJid(m.pnJID), ChatJid(m.lidJID))
+    for conv in data.conversations:
+        if conv.pnJID and conv.lidJID:
+            yield IdentityLinked(ChatJid(conv.pnJID), ChatJid(conv.lidJID))
+
+
+def history_parts(data: Any, own_jid: str = "") -> HistoryParts:
+    """Convert ``HistorySync.Data`` (a ``waHistorySync.HistorySync``); run off the event loop."""
+    messages: list[WaMessage] = []
+    groups: list[GroupSeen] = []
+    contacts = [ContactSeen(ChatJid(p.ID), push_name=p.pushname)
+                for p in data.pushnames if p.ID and p.pushname]
+    skipped = 0
+    for conv in data.conversations:
+        conv_id = conv.ID
+        if not conv_id or "@" not in conv_id:
+            skipped += len(conv.messages)
+            continue
+        name = conv.name or conv.displayName
+        group_name = name if is_group_jid(conv_id) and name else None
+        if group_name:
+            groups.append(GroupSeen(ChatJid(conv_id), group_name))
+        elif name and not is_lid_jid(conv_id):
+            contacts.append(ContactSeen(ChatJid(conv_id), name=name))
+        for item in conv.messages:
+            try:
+                converted = _history_message(item.message, conv_id, own_jid, group_name)
+            except (ValueError, AttributeError, OverflowError):
+                converted = None
+            if converted is None:
+                skipped += 1
+            else:
+                messages.append(converted)
+    return HistoryParts(
+        messages=tuple(messages),
+        chats=len(data.conversations),
+        progress=int(data.progress),
+        links=tuple(dict.fromkeys(_links(data))),
+        contacts=tuple(contacts),
+        groups=tuple(groups),
+        skipped=skipped,
+    )

@@ -1,0 +1,388 @@
+"""The gateway port and the base both backends share: dispatch, state machine, QR timer,
+watchdog and media saving.
+
+A backend (neonize or simulator) only feeds raw neonize protobuf events into ``submit()``
+and implements the few operations that touch the session. Everything that turns those
+events into domain events happens here, in one ordered consumer, for both backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import mimetypes
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from whatsapp import convert
+from whatsapp.errors import GatewayError
+from whatsapp.tasks import Clock, TaskGroup
+from whatsapp.types import (
+    TERMINAL_STATES,
+    ChatJid,
+    ConnectionChanged,
+    ConnectionState,
+    ContactSeen,
+    GatewayEvent,
+    HistoryBatchReceived,
+    MediaDownloaded,
+    OutgoingMessage,
+    QrIssued,
+    QrWindowEnded,
+    SendReceipt,
+    WaMessageId,
+)
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[GatewayEvent], Awaitable[None]]
+
+QR_FIRST_SECONDS = 60.0
+QR_NEXT_SECONDS = 20.0
+QR_WINDOW_SECONDS = 170.0  # whatsmeow's ~160 s of codes plus a margin; it never tells us
+WATCHDOG_IDLE_SECONDS = 600.0
+WATCHDOG_EVERY_SECONDS = 60.0
+MEDIA_LIMIT_BYTES = 64 * 1024 * 1024
+SAFE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".gif", ".webp", ".mp4", ".3gp", ".mov", ".ogg", ".oga", ".opus",
+     ".mp3", ".m4a", ".aac", ".wav", ".pdf", ".txt", ".csv", ".doc", ".docx", ".xls", ".xlsx",
+     ".ppt", ".pptx", ".zip", ".vcf", ".json", ".odt", ".ods"}
+)
+
+REASONS = {
+    ConnectionState.CONNECTED: "WhatsApp is connected.",
+    ConnectionState.RECONNECTING: "The connection to WhatsApp dropped; reconnecting by itself.",
+    ConnectionState.LOGGED_OUT: "WhatsApp logged this session out (unlinked on the phone). "
+    "Send /login to link it again.",
+    ConnectionState.REPLACED: "Another device or process took over this WhatsApp session. "
+    "Stop the other one, then restart wa-secretary.",
+    ConnectionState.OUTDATED: "WhatsApp rejects this client version as outdated (405). "
+    "Upgrade wa-secretary (it bundles a newer neonize) and restart.",
+    ConnectionState.BANNED: "WhatsApp temporarily banned this account.",
+}
+LOGOUT_REASONS = {2, 4, 5}  # ConnectFailureReason LOGGED_OUT, MAIN_DEVICE_GONE, UNKNOWN_LOGOUT
+
+
+def backoff_delay(failures: int, base: float = 1.0, cap: float = 300.0,
+                  rnd: Callable[[], float] = random.random) -> float:
+    """Return the wait before reconnect attempt ``failures`` (1-based): capped doubling, ±20%."""
+    raw = min(cap, base * 2 ** max(0, failures - 1))
+    return raw * (0.8 + 0.4 * rnd())
+
+
+class WhatsAppGateway(Protocol):
+    """What the rest of the app may ask of WhatsApp."""
+
+    @property
+    def state(self) -> ConnectionState: ...
+    @property
+    def own_jid(self) -> ChatJid | None: ...
+    def subscribe(self, handler: Handler) -> None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def request_login(self) -> None: ...
+    async def pair_phone(self, phone: str) -> str: ...
+    async def logout(self) -> None: ...
+    async def send(self, message: OutgoingMessage) -> SendReceipt: ...
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId,
+                    emoji: str) -> None: ...
+    async def mark_read(self, chat: ChatJid, sender: ChatJid,
+                        ids: list[WaMessageId]) -> None: ...
+    async def fetch_media(self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId,
+                          ref: bytes, mimetype: str) -> MediaDownloaded: ...
+
+
+class GatewayBase:
+    """Subscribers, state, the ordered event consumer, the QR timer and the watchdog."""
+
+    def __init__(self, data_dir: Path, clock: Clock | None = None,
+                 media_limit: int = MEDIA_LIMIT_BYTES) -> None:
+        self.data_dir = data_dir
+        self.media_dir = data_dir / "media"
+        self.media_limit = media_limit
+        self.clock = clock or Clock()
+        self.tasks = TaskGroup(type(self).__name__)
+        self._subscribers: list[Handler] = []
+        self._state = ConnectionState.STARTING
+        self._reason = ""
+        self._own_jid: ChatJid | None = None
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._qr_index = 0
+        self._qr_timer: asyncio.Task[Any] | None = None
+        self._qr_window_ends = self.clock.now()
+        self.reconnects = 0
+        self.last_event_at: float | None = None
+        self.started_at: float | None = None
+
+    # ------------------------------------------------------------------ public surface
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    @property
+    def own_jid(self) -> ChatJid | None:
+        return self._own_jid
+
+    def subscribe(self, handler: Handler) -> None:
+        """Add a consumer of every domain event, called in order."""
+        self._subscribers.append(handler)
+
+    def submit(self, name: str, raw: Any) -> None:
+        """Queue a raw neonize event for the consumer; never blocks, never raises."""
+        self._queue.put_nowait((name, raw))
+
+    async def drain(self) -> None:
+        """Wait until every submitted event has been handled (tests, shutdown)."""
+        await self._queue.join()
+
+    def start_consumer(self) -> None:
+        """Start the ordered consumer and the watchdog (backends call this from start())."""
+        self.started_at = self.clock.monotonic()
+        self.tasks.spawn(self._consume(), "consumer")
+        self.tasks.spawn(self._watchdog(), "watchdog")
+
+    async def stop_consumer(self) -> None:
+        """Handle what is queued (bounded), then stop the background tasks."""
+        try:
+            await asyncio.wait_for(self.drain(), timeout=10)
+        except TimeoutError:
+            logger.warning("gateway stopped with %d event(s) unhandled", self._queue.qsize())
+        await self.tasks.cancel_all()
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def _emit(self, event: GatewayEvent) -> None:
+        for handler in self._subscribers:
+            try:
+                await handler(event)
+            except Exception:
+                logger.exception("gateway subscriber %r failed on %s", handler,
+                                 type(event).__name__)
+
+    async def _consume(self) -> None:
+        while True:
+            name, raw = await self._queue.get()
+            try:
+                self.last_event_at = self.clock.monotonic()
+                await self._handle(name, raw)
+            except Exception:
+                logger.exception("could not handle WhatsApp %s event; skipped", name)
+            finally:
+                self._queue.task_done()
+
+    async def _handle(self, name: str, raw: Any) -> None:
+        if name == "message":
+            event = convert.message_event(raw)
+            if event is None:
+                logger.debug("protocol-only message skipped")
+            else:
+                await self._emit(event)
+        elif name == "receipt":
+            if (receipt := convert.receipt_event(raw)) is not None:
+                await self._emit(receipt)
+        elif name in {"group_info", "joined_group"}:
+            if (group := convert.group_event(raw)) is not None:
+                await self._emit(group)
+        elif name == "history_sync":
+            await self._history(raw)
+        elif name == "qr":
+            await self._qr(list(raw))
+        else:
+            await self._connection_event(name, raw)
+
+    async def _history(self, raw: Any) -> None:
+        parts = await asyncio.to_thread(convert.history_parts, raw.Data, self._own_jid or "")
+        for link in parts.links:
+            await self._emit(link)
+        for contact in parts.contacts:
+            await self._emit(contact)
+        for group in parts.groups:
+            await self._emit(group)
+        if parts.skipped:
+            logger.info("history chunk: %d item(s) without content skipped", parts.skipped)
+        await self._emit(HistoryBatchReceived(
+            parts.messages, parts.chats, parts.progress, parts.links,
+            tuple(c for c in parts.contacts if isinstance(c, ContactSeen)),
+        ))
+
+    # ------------------------------------------------------------------ state machine
+
+    async def _set_state(self, state: ConnectionState, reason: str = "") -> None:
+        if state == self._state and not reason:
+            return
+        if state == ConnectionState.RECONNECTING and self._state == ConnectionState.CONNECTED:
+            self.reconnects += 1
+        self._state = state
+        self._reason = reason or REASONS.get(state, "")
+        logger.info("WhatsApp state: %s", state.value)
+        if state in TERMINAL_STATES:
+            await self._on_terminal(state)
+        await self._emit(ConnectionChanged(state, self._reason, self._own_jid))
+
+    async def _connection_event(self, name: str, raw: Any) -> None:
+        if self._state in TERMINAL_STATES and name not in {"connected", "pair_status"}:
+            logger.info("WhatsApp %s ignored in terminal state %s", name, self._state.value)
+            return
+        if name == "connected":
+            self._cancel_qr_timer()
+            self._own_jid = self._own_jid or await self._lookup_own_jid()
+            await self._set_state(ConnectionState.CONNECTED)
+        elif name == "pair_status":
+            if int(raw.Status) == 2:  # SUCCESS
+                self._own_jid = ChatJid(convert.jid_str(raw.ID)) or self._own_jid
+                self._cancel_qr_timer()
+                await self._set_state(ConnectionState.CONNECTING, "Linked; finishing login.")
+        elif name in {"disconnected", "stream_error", "keepalive_timeout"}:
+            if name == "keepalive_timeout" and int(raw.ErrorCount) < 3:
+                return
+            if self._state == ConnectionState.CONNECTED:
+                await self._set_state(ConnectionState.RECONNECTING)
+        elif name == "keepalive_restored":
+            if self._state == ConnectionState.RECONNECTING:
+                await self._set_state(ConnectionState.CONNECTED)
+        elif name == "logged_out":
+            await self._set_state(ConnectionState.LOGGED_OUT)
+        elif name == "stream_replaced":
+            await self._set_state(ConnectionState.REPLACED)
+        elif name == "client_outdated":
+            await self._set_state(ConnectionState.OUTDATED)
+        elif name == "temporary_ban":
+            until = self.clock.now() + timedelta(seconds=int(raw.Expire))
+            await self._set_state(ConnectionState.BANNED, REASONS[ConnectionState.BANNED] +
+                                  f" It should end around {until:%Y-%m-%d %H:%M} UTC.")
+        elif name == "connect_failure":
+            await self._connect_failure(int(raw.Reason), raw.Message)
+        else:
+            logger.debug("WhatsApp %s event ignored", name)
+
+    async def _connect_failure(self, reason: int, message: str) -> None:
+        if reason in LOGOUT_REASONS:
+            await self._set_state(ConnectionState.LOGGED_OUT)
+        elif reason == 3:
+            await self._set_state(ConnectionState.BANNED)
+        elif reason == 6:
+            await self._set_state(ConnectionState.OUTDATED)
+        else:
+            logger.warning("WhatsApp connect failure %d", reason)
+            await self._set_state(ConnectionState.RECONNECTING,
+                                  "WhatsApp refused the connection; retrying.")
+
+    # ------------------------------------------------------------------ QR login
+
+    async def _qr(self, codes: list[str]) -> None:
+        if self._state not in {ConnectionState.WAITING_FOR_QR}:
+            self._qr_index = 0
+            await self._set_state(ConnectionState.WAITING_FOR_QR,
+                                  "Scan the QR with WhatsApp → Linked devices.")
+        if self._qr_timer is None:
+            self._qr_window_ends = self.clock.now() + timedelta(seconds=QR_WINDOW_SECONDS)
+            self._qr_timer = self.tasks.spawn(self._qr_window(), "qr-window")
+        for code in codes:
+            valid = QR_FIRST_SECONDS if self._qr_index == 0 else QR_NEXT_SECONDS
+            await self._emit(QrIssued(code, self._qr_index, valid, self._qr_window_ends))
+            self._qr_index += 1
+
+    async def _qr_window(self) -> None:
+        await self.clock.sleep(QR_WINDOW_SECONDS)
+        self._qr_timer = None
+        if self._state == ConnectionState.WAITING_FOR_QR:
+            logger.info("QR window ended without a scan")
+            await self._emit(QrWindowEnded())
+            await self._on_qr_window_ended()
+
+    def _cancel_qr_timer(self) -> None:
+        if self._qr_timer is not None:
+            self._qr_timer.cancel()
+            self._qr_timer = None
+
+    # ------------------------------------------------------------------ watchdog
+
+    async def _watchdog(self) -> None:
+        while True:
+            await self.clock.sleep(WATCHDOG_EVERY_SECONDS)
+            await self.check_liveness()
+
+    async def check_liveness(self) -> bool:
+        """Probe a quiet 'connected' session; force a reconnect when it is dead."""
+        if self._state != ConnectionState.CONNECTED or self.last_event_at is None:
+            return True
+        idle = self.clock.monotonic() - self.last_event_at
+        if idle < WATCHDOG_IDLE_SECONDS:
+            return True
+        if await self._probe():
+            self.last_event_at = self.clock.monotonic()
+            return True
+        logger.warning("WhatsApp silent for %.0f s and the probe failed; reconnecting", idle)
+        await self._set_state(ConnectionState.RECONNECTING,
+                              "WhatsApp stopped answering; reconnecting.")
+        await self._force_reconnect()
+        return False
+
+    # ------------------------------------------------------------------ media
+
+    def media_path(self, chat: str, sender: str, message_id: str, mimetype: str) -> Path:
+        """Return where an attachment is stored: a hash of ids plus a safe extension."""
+        digest = hashlib.sha256(f"{chat}|{sender}|{message_id}".encode()).hexdigest()[:32]
+        ext = mimetypes.guess_extension(mimetype.split(";")[0].strip()) or ""
+        if mimetype.startswith("audio/ogg"):
+            ext = ".ogg"
+        if ext.lower() not in SAFE_EXTENSIONS:
+            ext = ".bin"
+        return self.media_dir / f"{digest}{ext}"
+
+    async def fetch_media(self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId,
+                          ref: bytes, mimetype: str) -> MediaDownloaded:
+        """Download an attachment into DATA_DIR/media; failures are returned, not raised."""
+        path = self.media_path(chat, sender, message_id, mimetype)
+        try:
+            data = await self._download(ref)
+        except (GatewayError, OSError, ValueError) as exc:
+            return MediaDownloaded(chat, sender, message_id, None, 0, str(exc)[:200])
+        if len(data) > self.media_limit:
+            return MediaDownloaded(chat, sender, message_id, None, len(data), "too large")
+        await asyncio.to_thread(_write_atomic, path, data)
+        return MediaDownloaded(chat, sender, message_id, str(path), len(data))
+
+    # ------------------------------------------------------------------ backend hooks
+
+    async def _lookup_own_jid(self) -> ChatJid | None:
+        return None
+
+    async def _on_terminal(self, state: ConnectionState) -> None:
+        """Stop reconnecting (the neonize backend stops its supervisor)."""
+
+    async def _on_qr_window_ended(self) -> None:
+        """React to an unused QR window (the neonize backend stops the client)."""
+
+    async def _probe(self) -> bool:
+        return True
+
+    async def _force_reconnect(self) -> None:
+        """Drop and re-open the connection."""
+
+    async def _download(self, ref: bytes) -> bytes:
+        raise GatewayError("this backend cannot download media")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def split_media_ref(ref: bytes) -> tuple[str, bytes]:
+    """Split a media ref (from convert) into the message field name and its serialized bytes."""
+    field, sep, payload = ref.partition(b"\0")
+    if not sep or not field:
+        raise ValueError("malformed media reference")
+    return field.decode(), payload

@@ -1,0 +1,260 @@
+"""The simulated WhatsApp backend (WHATSAPP_BACKEND=simulator).
+
+It reads the JSONL feed of DESIGN §4 (and follows it like ``tail -f``), builds real neonize
+protobuf events from each line, serializes and parses them as neonize's dispatcher does,
+and submits them to the same ``GatewayBase`` consumer as the live client. What the bot
+sends is appended to DATA_DIR/simulator/sent.jsonl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from whatsapp import protos
+from whatsapp.errors import GatewayError, NotConnected
+from whatsapp.gateway import GatewayBase, split_media_ref
+from whatsapp.tasks import Clock
+from whatsapp.types import (
+    ChatJid,
+    ConnectionState,
+    OutgoingMessage,
+    PairingCodeIssued,
+    SendReceipt,
+    WaMessageId,
+)
+
+logger = logging.getLogger(__name__)
+
+SIMPLE_EVENTS = {"connected", "disconnected", "logged_out", "stream_replaced", "client_outdated"}
+MESSAGE_FIELDS = {"id", "chat", "sender", "text", "push_name", "from_me", "timestamp", "kind",
+                  "caption", "file_name", "mimetype", "media_file", "mentions", "quoted_id",
+                  "group_name", "event", "options", "latitude", "longitude", "phone",
+                  "sender_alt", "file_size"}
+
+
+def _str(obj: dict[str, Any], key: str, default: str | None = None) -> str:
+    value = obj.get(key, default)
+    if not isinstance(value, str) or (default is None and not value):
+        raise ValueError(f"field {key!r} must be a non-empty string")
+    return value
+
+
+class SimulatedGateway(GatewayBase):
+    """A WhatsApp session played from a feed file; records what the bot sends."""
+
+    def __init__(self, data_dir: Path, feed: Path | None, clock: Clock | None = None,
+                 poll_interval: float = 0.1) -> None:
+        super().__init__(data_dir, clock)
+        self.feed = feed
+        self.poll_interval = poll_interval
+        self.sent_path = data_dir / "simulator" / "sent.jsonl"
+        self.sent: list[dict[str, Any]] = []
+        self.lines_played = 0
+        self._feed_jid: ChatJid | None = None
+        self._logins = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start the consumer and follow the feed."""
+        self.start_consumer()
+        await self._set_state(ConnectionState.CONNECTING, "Starting the simulated session.")
+        if self.feed is not None:
+            self.tasks.spawn(self._follow(self.feed), "feed")
+
+    async def stop(self) -> None:
+        """Stop following and handle what is queued."""
+        await self.stop_consumer()
+
+    async def _follow(self, feed: Path) -> None:
+        while not feed.exists():
+            await asyncio.sleep(self.poll_interval)
+        with feed.open("r", encoding="utf-8", errors="replace") as handle:
+            pending = ""
+            while True:
+                chunk = handle.readline()
+                if not chunk:
+                    await asyncio.sleep(self.poll_interval)
+                    continue
+                pending += chunk
+                if not pending.endswith("\n"):
+                    continue  # a line still being written
+                line, pending = pending.strip(), ""
+                self.lines_played += 1
+                if line:
+                    await self.play_line(line, self.lines_played)
+
+    async def play_line(self, line: str, number: int = 0) -> None:
+        """Play one feed line; a bad line is logged and skipped."""
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("a feed line must be a JSON object")
+            await self.play(obj)
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            logger.warning("feed line %d skipped: %s", number, exc)
+
+    async def play(self, obj: dict[str, Any]) -> None:
+        """Turn one feed object into neonize events and submit them."""
+        event = obj.get("event")
+        if event == "sleep":
+            await asyncio.sleep(min(float(obj.get("seconds", 0)), 3600))
+        elif event == "qr":
+            codes = obj.get("codes")
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise ValueError("qr needs codes: a list of strings")
+            self.submit("qr", codes)
+        elif event == "connected":
+            self._feed_jid = ChatJid(_str(obj, "jid"))
+            self._own_jid = self._feed_jid
+            self.submit("connected", protos.roundtrip(protos.simple("connected")))
+        elif event in SIMPLE_EVENTS:
+            self.submit(event, protos.roundtrip(protos.simple(event)))
+        elif event == "message":
+            self._warn_unknown(obj, MESSAGE_FIELDS)
+            self.submit("message", protos.roundtrip(self._message(obj)))
+        elif event in {"reaction", "edit", "revoke"}:
+            self.submit("message", protos.roundtrip(self._change(event, obj)))
+        elif event == "history_sync":
+            self.submit("history_sync", protos.roundtrip(self._history_event(obj)))
+        elif event == "contact":
+            jid = _str(obj, "jid")
+            links = {jid: _str(obj, "lid")} if obj.get("lid") else None
+            ev = protos.history_sync({}, pushnames={jid: _str(obj, "name")}, lid_links=links,
+                                     sync_type=4)
+            self.submit("history_sync", protos.roundtrip(ev))
+        elif event == "group":
+            members = obj.get("participants") or []
+            if not isinstance(members, list):
+                raise ValueError("participants must be a list of JIDs")
+            ev = protos.group_info(_str(obj, "jid"), _str(obj, "name"), [str(m) for m in members])
+            self.submit("group_info", protos.roundtrip(ev))
+        else:
+            raise ValueError(f"unknown event {event!r}")
+
+    @staticmethod
+    def _warn_unknown(obj: dict[str, Any], known: set[str]) -> None:
+        unknown = sorted(set(obj) - known)
+        if unknown:
+            logger.warning("feed: unknown field(s) %s ignored", ", ".join(unknown))
+
+    def _message(self, obj: dict[str, Any]) -> Any:
+        msg = protos.content(obj)
+        ts = obj.get("timestamp")
+        if ts is not None and not isinstance(ts, int | float):
+            raise ValueError("timestamp must be unix seconds")
+        return protos.message_event(
+            msg, _str(obj, "chat"), _str(obj, "sender"), mid=_str(obj, "id"),
+            ts_ms=int(ts * 1000) if ts is not None else None,
+            push=str(obj.get("push_name", "")), from_me=bool(obj.get("from_me", False)),
+            sender_alt=obj.get("sender_alt"),
+        )
+
+    def _change(self, event: str, obj: dict[str, Any]) -> Any:
+        chat, sender, target = _str(obj, "chat"), _str(obj, "sender"), _str(obj, "target_id")
+        if event == "reaction":
+            msg = protos.reaction(chat, sender, target, str(obj.get("emoji", "")))
+        elif event == "edit":
+            msg = protos.edit(chat, target, _str(obj, "text", ""))
+        else:
+            msg = protos.revoke(chat, target)
+        return protos.message_event(msg, chat, sender, mid=_str(obj, "id"))
+
+    def _history_event(self, obj: dict[str, Any]) -> Any:
+        items = obj.get("messages")
+        if not isinstance(items, list):
+            raise ValueError("history_sync needs messages: a list")
+        conversations: dict[str, list[Any]] = defaultdict(list)
+        names: dict[str, str] = {}
+        for item in items:
+            try:
+                chat = _str(item, "chat")
+                _str(item, "id")
+                conversations[chat].append(protos.web_message(item, protos.content(item)))
+                if item.get("group_name"):
+                    names[chat] = str(item["group_name"])
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                logger.warning("history_sync: one message skipped: %s", exc)
+        return protos.history_sync(dict(conversations), names,
+                                   progress=int(obj.get("progress", 100)))
+
+    # ------------------------------------------------------------------ operations
+
+    async def _lookup_own_jid(self) -> ChatJid | None:
+        return self._feed_jid
+
+    def _require_connected(self) -> None:
+        if self.state != ConnectionState.CONNECTED:
+            raise NotConnected(f"WhatsApp is {self.state.value}")
+
+    async def send(self, message: OutgoingMessage) -> SendReceipt:
+        """Record the message in sent.jsonl as WhatsApp would accept it."""
+        self._require_connected()
+        receipt = SendReceipt(WaMessageId("3EB0" + uuid.uuid4().hex[:16].upper()),
+                              self.clock.now())
+        self._record({"to": message.to, "text": message.text, "kind": message.kind.value,
+                      "quoted_id": message.quoted_id, "mentions": list(message.mentions),
+                      "id": receipt.id, "timestamp": int(receipt.timestamp.timestamp()),
+                      **({"file_name": message.file_name, "size": len(message.media)}
+                         if message.media else {})})
+        return receipt
+
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId,
+                    emoji: str) -> None:
+        self._require_connected()
+        self._record({"to": chat, "text": emoji, "kind": "reaction", "quoted_id": target,
+                      "mentions": [], "id": "3EB0" + uuid.uuid4().hex[:16].upper(),
+                      "timestamp": int(time.time())})
+
+    async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
+        self._require_connected()
+        logger.debug("simulator: %d message(s) marked read", len(ids))
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        self.sent.append(entry)
+        self.sent_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.sent_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    async def request_login(self) -> None:
+        """Show a (simulated) login QR, as after a logout."""
+        if self.state == ConnectionState.CONNECTED:
+            return
+        self._logins += 1
+        self._state = ConnectionState.CONNECTING
+        self.submit("qr", [f"2@SIMULATED{self._logins},c2ltdWxhdGVk,c2ltdWxhdGVk,c2ltdWxhdGVk"])
+
+    async def pair_phone(self, phone: str) -> str:
+        """Return a deterministic pairing code (only while the QR is showing, as in whatsmeow)."""
+        if self.state != ConnectionState.WAITING_FOR_QR:
+            raise NotConnected("a pairing code can be requested only while the login QR is "
+                               "showing; send /login first")
+        digest = hashlib.sha256(phone.encode()).hexdigest().upper()
+        code = f"{digest[:4]}-{digest[4:8]}"
+        await self._emit(PairingCodeIssued(code, phone))
+        return code
+
+    async def logout(self) -> None:
+        """Unlink the simulated device."""
+        await self._set_state(ConnectionState.LOGGED_OUT,
+                              "Logged out from Telegram. Send /login to link again.")
+
+    async def _download(self, ref: bytes) -> bytes:
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+
+        field, payload = split_media_ref(ref)
+        if field not in Message.DESCRIPTOR.fields_by_name:
+            raise ValueError("unknown media field")
+        sub = type(getattr(Message(), field)).FromString(payload)
+        url = getattr(sub, "URL", "")
+        if not url.startswith("file://"):
+            raise GatewayError("the simulated message has no media_file")
+        return await asyncio.to_thread(Path(url.removeprefix("file://")).read_bytes)
