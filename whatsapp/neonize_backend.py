@@ -1,0 +1,313 @@
+"""The live WhatsApp backend over neonize 0.5.2 — the only module that imports ``neonize``.
+
+See shared/docs/neonize.md for why it looks like this: every handler is registered before
+connect() and only queues the event (neonize swallows handler exceptions and a slow handler
+stalls the connection); a supervisor retries the first connect (neonize does not) with
+capped backoff and gives up after a bound (each failed connect leaks a store handle); no
+Go call is made before the first connect or after stop() (both can abort the process);
+stop() has its own timeout and a hard-exit fallback (it can hang).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from neonize.aioze import events as neonize_events
+from neonize.aioze.client import NewAClient
+from neonize.exc import NeonizeError
+from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
+from neonize.utils.enum import ReceiptType
+
+from whatsapp import convert, protos
+from whatsapp.errors import GatewayError, NotConnected, SendFailed
+from whatsapp.gateway import GatewayBase, backoff_delay, split_media_ref
+from whatsapp.tasks import Clock
+from whatsapp.types import (
+    TERMINAL_STATES,
+    ChatJid,
+    ConnectionState,
+    MessageKind,
+    OutgoingMessage,
+    PairingCodeIssued,
+    SendReceipt,
+    WaMessageId,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_CONNECT_FAILURES = 100
+STOP_TIMEOUT = 20.0
+HARD_EXIT_AFTER = 10.0
+#: neonize event classes, by the names GatewayBase dispatches on.
+HANDLED = {name: cls for name, cls in protos.EVENT_TYPES.items()}
+
+
+def quiet_neonize_logging() -> None:
+    """Stop neonize forwarding Go DEBUG logs across the FFI (its default is NOTSET)."""
+    logging.getLogger("neonize.utils.log").setLevel(logging.WARNING)
+    for name in ("whatsmeow", "Whatsmeow", "neonize"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class NeonizeGateway(GatewayBase):
+    """One NewAClient on the application's event loop."""
+
+    def __init__(self, data_dir: Path, store: str, clock: Clock | None = None,
+                 max_failures: int = MAX_CONNECT_FAILURES,
+                 on_give_up: Callable[[], None] | None = None,
+                 device_name: str = "WA Secretary") -> None:
+        super().__init__(data_dir, clock)
+        self.store = store
+        self.max_failures = max_failures
+        self.on_give_up = on_give_up
+        self.device_name = device_name
+        self.failures = 0
+        self.gave_up = False
+        self.restart_required = False
+        self.client: NewAClient | None = None
+        self._connect_task: asyncio.Task[Any] | None = None
+        self._supervisor: asyncio.Task[Any] | None = None
+        self._attempted = False
+        self._stopping = False
+        self._paired_once = False
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Create the client, register every handler, then start the supervisor."""
+        quiet_neonize_logging()
+        if not self.store.startswith("postgres"):
+            Path(self.store).parent.mkdir(parents=True, exist_ok=True)
+        # neonize keeps the first loop it saw forever; a new loop (tests, restarts) must reset it.
+        neonize_events.event_global_loop = None
+        props = DeviceProps(os=self.device_name, platformType=DeviceProps.SAFARI)
+        self.client = NewAClient(self.store, props=props)
+        for name, cls in HANDLED.items():
+            self.client.event(cls)(self._handler(name))
+        self.client.qr(self._on_qr)
+        self.start_consumer()
+        self._supervisor = self.tasks.spawn(self._supervise(), "supervisor")
+
+    def _handler(self, name: str) -> Callable[[Any, Any], Any]:
+        async def handle(_client: Any, event: Any) -> None:
+            try:
+                self.submit(name, event)
+            except Exception:  # neonize would swallow it silently
+                logger.exception("could not queue WhatsApp %s event", name)
+
+        return handle
+
+    async def _on_qr(self, _client: Any, data: bytes) -> None:
+        try:
+            self.submit("qr", [data.decode("ascii", "replace")])
+        except Exception:
+            logger.exception("could not queue the login QR")
+
+    async def _supervise(self) -> None:
+        assert self.client is not None
+        while not self._stopping and self.state not in TERMINAL_STATES:
+            try:
+                async with self._lock:
+                    self._attempted = True
+                    self._connect_task = await self.client.connect()
+                await self._connect_task
+            except NeonizeError as exc:
+                self.failures += 1
+                logger.warning("WhatsApp connect attempt %d failed: %s", self.failures,
+                               str(exc)[:200])
+            except asyncio.CancelledError:
+                raise
+            if self._stopping or self.state in TERMINAL_STATES:
+                break
+            if self.failures >= self.max_failures:
+                self.gave_up = True
+                await self._set_state(ConnectionState.RECONNECTING,
+                                      f"Gave up after {self.failures} failed connects; "
+                                      "exiting so the process supervisor restarts it.")
+                if self.on_give_up is not None:
+                    self.on_give_up()
+                return
+            delay = backoff_delay(max(1, self.failures))
+            await self._set_state(ConnectionState.RECONNECTING,
+                                  f"Cannot reach WhatsApp (attempt {self.failures}); "
+                                  f"retrying in {delay:.0f} s.")
+            await self.clock.sleep(delay)
+
+    async def _set_state(self, state: ConnectionState, reason: str = "") -> None:
+        if state == ConnectionState.CONNECTED:
+            self.failures = 0
+            self._paired_once = True
+        await super()._set_state(state, reason)
+
+    async def _stop_client(self) -> None:
+        if self.client is None or not self._attempted:
+            return
+        try:
+            async with self._lock:
+                await asyncio.wait_for(self.client.stop(), STOP_TIMEOUT)
+        except TimeoutError:
+            logger.error("neonize stop() did not return within %.0f s", STOP_TIMEOUT)
+        except NeonizeError as exc:
+            logger.warning("neonize stop() failed: %s", exc)
+
+    async def stop(self) -> None:
+        """Stop the session (bounded); arm a hard exit if neonize's thread will not end."""
+        self._stopping = True
+        await self._stop_client()
+        if self._connect_task is not None and not self._connect_task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._connect_task), 5)
+            except (TimeoutError, NeonizeError):
+                pass
+        if self._connect_task is not None and not self._connect_task.done():
+            # Go is stuck (e.g. FetchMe after a QR timeout): the interpreter would hang
+            # joining its executor thread at exit.
+            logger.error("neonize is stuck; the process will hard-exit in %.0f s",
+                         HARD_EXIT_AFTER)
+            timer = threading.Timer(HARD_EXIT_AFTER, os._exit, args=(1,))
+            timer.daemon = True
+            timer.start()
+        await self.stop_consumer()
+
+    # ------------------------------------------------------------------ state hooks
+
+    async def _lookup_own_jid(self) -> ChatJid | None:
+        me = self.client.me if self.client is not None else None
+        jid = convert.jid_str(me.JID) if me is not None and me.HasField("JID") else ""
+        return ChatJid(jid) if jid else None
+
+    async def _on_terminal(self, state: ConnectionState) -> None:
+        self.tasks.spawn(self._stop_client(), "stop-after-terminal")
+
+    async def _on_qr_window_ended(self) -> None:
+        # whatsmeow now spins in FetchMe and ignores stop(); only a restart gives a new QR.
+        self.restart_required = True
+
+    async def _probe(self) -> bool:
+        if self.client is None or not self._attempted:
+            return False
+        try:
+            return bool(await self.client.is_connected)
+        except NeonizeError:
+            return False
+
+    async def _force_reconnect(self) -> None:
+        await self._stop_client()  # the supervisor sees the task end and connects again
+
+    # ------------------------------------------------------------------ operations
+
+    def _live(self) -> NewAClient:
+        if self.client is None or not self._attempted or self._stopping:
+            raise NotConnected("the WhatsApp session is not running")
+        if self.state != ConnectionState.CONNECTED:
+            raise NotConnected(f"WhatsApp is {self.state.value}")
+        return self.client
+
+    async def request_login(self) -> None:
+        """Start a fresh login (after a logout) so a new QR arrives."""
+        if self.state == ConnectionState.CONNECTED:
+            return
+        if self.restart_required:
+            raise GatewayError("the last QR window ended; restart wa-secretary for a new QR "
+                               "(neonize cannot restart a login in-process)")
+        if self.state in TERMINAL_STATES or self._supervisor is None or self._supervisor.done():
+            await self._stop_client()
+            self._state = ConnectionState.STARTING
+            self._supervisor = self.tasks.spawn(self._supervise(), "supervisor")
+
+    async def pair_phone(self, phone: str) -> str:
+        """Request a pairing code; valid only after connect and the first QR (whatsmeow rule)."""
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        if not 7 <= len(digits) <= 15:
+            raise ValueError("give the phone number in international format, e.g. +4915112345678")
+        if self.client is None or self.state != ConnectionState.WAITING_FOR_QR:
+            raise NotConnected("a pairing code can be requested only while the login QR is "
+                               "showing; send /login first")
+        try:
+            async with self._lock:
+                code = await self.client.PairPhone(digits, True)
+        except NeonizeError as exc:
+            raise GatewayError(f"WhatsApp refused the pairing request: {exc}") from exc
+        await self._emit(PairingCodeIssued(code, digits))
+        return code
+
+    async def logout(self) -> None:
+        """Unlink this device (whatsmeow emits no LoggedOut event for our own logout)."""
+        client = self._live()
+        try:
+            async with self._lock:
+                await client.logout()
+        except NeonizeError as exc:
+            raise GatewayError(f"logout failed: {exc}") from exc
+        await self._set_state(ConnectionState.LOGGED_OUT,
+                              "Logged out from Telegram. Send /login to link again.")
+
+    async def send(self, message: OutgoingMessage) -> SendReceipt:
+        """Send text (quoted, with mentions), an image or a document."""
+        client = self._live()
+        to = protos.jid(message.to)
+        try:
+            if message.kind == MessageKind.IMAGE:
+                resp = await client.send_image(to, message.media, caption=message.text or None)
+            elif message.kind == MessageKind.DOCUMENT:
+                resp = await client.send_document(
+                    to, message.media, caption=message.text or None,
+                    filename=message.file_name or "file", mimetype=message.mimetype or None)
+            else:
+                resp = await client.send_message(to, self._text_message(message))
+        except NeonizeError as exc:
+            text = str(exc)
+            if "not connected" in text or "client is nil" in text:
+                raise NotConnected(text[:200]) from exc
+            raise SendFailed(text[:200]) from exc
+        return SendReceipt(WaMessageId(resp.ID), convert.from_s(int(resp.Timestamp)))
+
+    @staticmethod
+    def _text_message(message: OutgoingMessage) -> Any:
+        ctx = E2E.ContextInfo(mentionedJID=list(message.mentions))
+        if message.quoted_id:
+            ctx.stanzaID = message.quoted_id
+            if message.quoted_sender:
+                ctx.participant = message.quoted_sender
+            ctx.quotedMessage.CopyFrom(E2E.Message(conversation=""))
+        return E2E.Message(extendedTextMessage=E2E.ExtendedTextMessage(text=message.text,
+                                                                        contextInfo=ctx))
+
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId,
+                    emoji: str) -> None:
+        client = self._live()
+        try:
+            msg = await client.build_reaction(protos.jid(chat), protos.jid(sender), target, emoji)
+            await client.send_message(protos.jid(chat), msg)
+        except NeonizeError as exc:
+            raise SendFailed(str(exc)[:200]) from exc
+
+    async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
+        client = self._live()
+        try:
+            await client.mark_read(*ids, chat=protos.jid(chat), sender=protos.jid(sender),
+                                   receipt=ReceiptType.READ)
+        except NeonizeError as exc:
+            raise GatewayError(str(exc)[:200]) from exc
+
+    async def _download(self, ref: bytes) -> bytes:
+        client = self._live()
+        field, payload = split_media_ref(ref)
+        if field not in E2E.Message.DESCRIPTOR.fields_by_name:
+            raise ValueError("unknown media field")
+        msg = E2E.Message()
+        getattr(msg, field).MergeFromString(payload)
+        try:
+            data = await client.download_any(msg)
+        except NeonizeError as exc:
+            raise GatewayError(f"download failed: {str(exc)[:150]}") from exc
+        return bytes(data or b"")
