@@ -53,8 +53,14 @@ class HistoryProgress:
 class IngestService:
     """Turns gateway events into stored rows, scores and queued forwards."""
 
-    def __init__(self, storage: Storage, gateway: WhatsAppGateway, admin_ids: frozenset[int],
-                 rules: TriageRules | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        gateway: WhatsAppGateway,
+        admin_ids: frozenset[int],
+        rules: TriageRules | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.storage = storage
         self.gateway = gateway
         self.admin_ids = admin_ids
@@ -116,8 +122,11 @@ class IngestService:
             importance = score_message(msg, chat, self.rules)
             scores.append((msg.id, importance.score, importance.reason))
             if self.should_forward(msg, chat, importance):
-                payload = {"message_id": msg.id, "score": importance.score,
-                           "reason": importance.reason}
+                payload = {
+                    "message_id": msg.id,
+                    "score": importance.score,
+                    "reason": importance.reason,
+                }
                 forwards += [(a, "forward", payload, f"chat:{chat.id}") for a in self.admin_ids]
         await self.storage.messages.set_importance(scores)
         if forwards:
@@ -140,8 +149,9 @@ class IngestService:
         if ref is None:
             return
         chat = await self.storage.chats.get(msg.chat_id)
-        result = await self.gateway.fetch_media(chat.jid, msg.sender, msg.wa_id, ref,
-                                                msg.media_mimetype)
+        result = await self.gateway.fetch_media(
+            chat.jid, msg.sender, msg.wa_id, ref, msg.media_mimetype
+        )
         if result.path:
             state = MediaState.DONE
         elif result.error == "too large":
@@ -149,8 +159,9 @@ class IngestService:
         else:
             state = MediaState.FAILED
             logger.warning("media download failed for message %d: %s", msg.id, result.error)
-        await self.storage.messages.set_media(msg.id, state, result.path, result.size,
-                                              result.error)
+        await self.storage.messages.set_media(
+            msg.id, state, result.path, result.size, result.error
+        )
 
     async def retry_media(self) -> int:
         """Retry failed or pending downloads (run periodically); return how many were tried."""
@@ -174,9 +185,13 @@ class IngestService:
         if not event.messages and not event.chats:
             return  # a contacts/push-names chunk: nothing to report
         h = self._history
-        self._history = HistoryProgress(h.batches + 1, h.chats + event.chats,
-                                        h.messages + len(event.messages),
-                                        h.new_messages + len(stored), event.progress)
+        self._history = HistoryProgress(
+            h.batches + 1,
+            h.chats + event.chats,
+            h.messages + len(event.messages),
+            h.new_messages + len(stored),
+            event.progress,
+        )
         logger.info("history batch: %d message(s), %d new", len(event.messages), len(stored))
         if self.on_progress is not None:
             await self.on_progress(self._history)

@@ -47,17 +47,27 @@ Delivered = Callable[[OutboxItem, SendOutcome], Awaitable[None]]
 
 def _payload(msg: OutgoingMessage, media_path: str | None) -> dict[str, Any]:
     return {
-        "text": msg.text, "kind": msg.kind.value, "quoted_id": msg.quoted_id,
-        "quoted_sender": msg.quoted_sender, "mentions": list(msg.mentions),
-        "media_path": media_path, "file_name": msg.file_name, "mimetype": msg.mimetype,
+        "text": msg.text,
+        "kind": msg.kind.value,
+        "quoted_id": msg.quoted_id,
+        "quoted_sender": msg.quoted_sender,
+        "mentions": list(msg.mentions),
+        "media_path": media_path,
+        "file_name": msg.file_name,
+        "mimetype": msg.mimetype,
     }
 
 
 class SendingService:
     """Every WhatsApp send goes through here (Telegram replies, /send, AI replies)."""
 
-    def __init__(self, storage: Storage, gateway: WhatsAppGateway, data_dir: Path,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        gateway: WhatsAppGateway,
+        data_dir: Path,
+        clock: Clock | None = None,
+    ) -> None:
         self.storage = storage
         self.gateway = gateway
         self.outgoing_dir = data_dir / "outgoing"
@@ -108,10 +118,15 @@ class SendingService:
                 await self.storage.whatsapp_outbox.mark_failed(item.id, "attachment missing")
                 return SendOutcome(SendStatus.FAILED, item.id, error=f"attachment missing: {exc}")
         msg = OutgoingMessage(
-            to=ChatJid(item.target), text=p.get("text", ""), kind=MessageKind(p.get("kind", "text")),
-            quoted_id=p.get("quoted_id"), quoted_sender=p.get("quoted_sender"),
-            mentions=tuple(p.get("mentions", ())), media=media,
-            file_name=p.get("file_name", ""), mimetype=p.get("mimetype", ""),
+            to=ChatJid(item.target),
+            text=p.get("text", ""),
+            kind=MessageKind(p.get("kind", "text")),
+            quoted_id=p.get("quoted_id"),
+            quoted_sender=p.get("quoted_sender"),
+            mentions=tuple(p.get("mentions", ())),
+            media=media,
+            file_name=p.get("file_name", ""),
+            mimetype=p.get("mimetype", ""),
         )
         try:
             receipt = await self.gateway.send(msg)
@@ -133,9 +148,19 @@ class SendingService:
 
     async def _store_own(self, msg: OutgoingMessage, wa_id: WaMessageId, when: Any) -> None:
         me = self.gateway.own_jid or ChatJid("me")
-        await self.storage.messages.store([WaMessage(
-            id=wa_id, chat=msg.to, sender=me, timestamp=when, kind=msg.kind,
-            text=msg.text if msg.kind == MessageKind.TEXT else "",
-            caption="" if msg.kind == MessageKind.TEXT else msg.text,
-            from_me=True, quoted_id=msg.quoted_id, mentions=msg.mentions,
-        )])
+        await self.storage.messages.store(
+            [
+                WaMessage(
+                    id=wa_id,
+                    chat=msg.to,
+                    sender=me,
+                    timestamp=when,
+                    kind=msg.kind,
+                    text=msg.text if msg.kind == MessageKind.TEXT else "",
+                    caption="" if msg.kind == MessageKind.TEXT else msg.text,
+                    from_me=True,
+                    quoted_id=msg.quoted_id,
+                    mentions=msg.mentions,
+                )
+            ]
+        )

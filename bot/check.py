@@ -21,14 +21,22 @@ async def run_check(settings: Settings) -> int:
     from whatsapp.session import is_paired, session_store
 
     failed = False
-    _line(True, "configuration", f"{len(settings.owner_ids)} admin(s), backend "
-          f"{settings.whatsapp_backend}, LLM {settings.llm_provider}")
+    _line(
+        True,
+        "configuration",
+        f"{len(settings.owner_ids)} admin(s), backend "
+        f"{settings.whatsapp_backend}, LLM {settings.llm_provider}",
+    )
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         storage = await open_storage(settings.db_url)
         count = await storage.messages.count()
-        _line(True, "database", f"{describe_url(settings.db_url)} at schema "
-              f"{storage.schema_version}, {count} message(s)")
+        _line(
+            True,
+            "database",
+            f"{describe_url(settings.db_url)} at schema "
+            f"{storage.schema_version}, {count} message(s)",
+        )
     except (AppError, OSError) as exc:
         _line(False, "database", str(exc))
         failed = True
@@ -42,8 +50,11 @@ async def run_check(settings: Settings) -> int:
     else:
         db_url = settings.database_url.get_secret_value() if settings.database_url else None
         paired = is_paired(session_store(settings.data_dir, db_url))
-        _line(None if not paired else True, "whatsapp",
-              "session paired" if paired else "not paired yet: start the bot and send /login")
+        _line(
+            None if not paired else True,
+            "whatsapp",
+            "session paired" if paired else "not paired yet: start the bot and send /login",
+        )
     llm = make_llm(settings)
     try:
         _line(True, "llm", f"{llm.name}: {await llm.ping()}")

@@ -24,7 +24,7 @@ TOKEN_RE = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,}$")
 
 HOW_TO = {
     "TELEGRAM_BOT_TOKEN": "talk to @BotFather in Telegram, send /newbot and copy the token",
-    "TELEGRAM_ADMIN_IDS": "send any message to @userinfobot in Telegram; it answers your numeric id",
+    "TELEGRAM_ADMIN_IDS": "message @userinfobot in Telegram; it answers with your numeric id",
 }
 
 
@@ -146,23 +146,27 @@ def _problem(loc: tuple[object, ...], msg: str, kind: str) -> str:
     return f"{name}: {msg}"
 
 
-def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> Settings:
     """Read and validate the settings; raise ConfigError naming every bad variable."""
     problems: list[str] = []
     try:
         if environ is None:
             settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
         else:
-            values = {k.lower(): v for k, v in environ.items() if k.lower() in Settings.model_fields}
+            values = {
+                k.lower(): v for k, v in environ.items() if k.lower() in Settings.model_fields
+            }
             settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = [_problem(e["loc"], e["msg"], e["type"]) for e in exc.errors()]
         raise ConfigError(problems) from None
     if settings.whatsapp_backend == "simulator" and settings.whatsapp_simulator_feed is None:
         problems.append("WHATSAPP_SIMULATOR_FEED: required when WHATSAPP_BACKEND=simulator")
-    if settings.llm_provider == "openai" and settings.openai_api_key is None:
-        if settings.openai_base_url is None:
-            problems.append("OPENAI_API_KEY is not set (required when LLM_PROVIDER=openai)")
+    no_key = settings.openai_api_key is None and settings.openai_base_url is None
+    if settings.llm_provider == "openai" and no_key:
+        problems.append("OPENAI_API_KEY is not set (required when LLM_PROVIDER=openai)")
     if problems:
         raise ConfigError(problems)
     return settings

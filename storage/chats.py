@@ -77,8 +77,11 @@ def _merge(keep: int, drop: int) -> None:
         .tuples()
     )
     moving = MessageRecord.select(MessageRecord.id, MessageRecord.wa_id, MessageRecord.sender)
-    dupes = [i for i, wa_id, sender in moving.where(MessageRecord.chat == drop).tuples()
-             if (wa_id, sender) in kept]
+    dupes = [
+        i
+        for i, wa_id, sender in moving.where(MessageRecord.chat == drop).tuples()
+        if (wa_id, sender) in kept
+    ]
     if dupes:
         MessageRecord.delete().where(MessageRecord.id.in_(dupes)).execute()
     MessageRecord.update(chat=keep).where(MessageRecord.chat == drop).execute()
@@ -227,9 +230,7 @@ class PeeweeChatRepository:
 
     @in_thread
     def contact(self, jid: str) -> Contact | None:
-        rec = ContactRecord.get_or_none(
-            (ContactRecord.jid == jid) | (ContactRecord.lid == jid)
-        )
+        rec = ContactRecord.get_or_none((ContactRecord.jid == jid) | (ContactRecord.lid == jid))
         if rec is None:
             return None
         return Contact(

@@ -123,8 +123,13 @@ def _insert_chunk(chunk: Sequence[WaMessage], history: bool, cache: dict[str, in
     query = (
         MessageRecord.insert_many([r for r, _ in rows])
         .on_conflict_ignore()
-        .returning(MessageRecord.id, MessageRecord.chat, MessageRecord.sender, MessageRecord.wa_id,
-                   MessageRecord.history)
+        .returning(
+            MessageRecord.id,
+            MessageRecord.chat,
+            MessageRecord.sender,
+            MessageRecord.wa_id,
+            MessageRecord.history,
+        )
     )
     keyed = {(r["chat"], r["sender"], r["wa_id"]): m for r, m in rows}
     inserted = list(query.objects(MessageRecord).execute())
@@ -344,4 +349,3 @@ class PeeweeMessageRepository:
     @in_thread
     def count(self) -> int:
         return MessageRecord.select().count()
-

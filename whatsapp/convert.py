@@ -179,8 +179,13 @@ def read_body(msg: Any) -> Body | None:
             sub = getattr(msg, field)
             mentions, quoted = _context(sub)
             caption = getattr(sub, "caption", "") or ""
-            return Body(kind, caption=caption, media=_media(sub, field),
-                        mentions=mentions, quoted_id=quoted)
+            return Body(
+                kind,
+                caption=caption,
+                media=_media(sub, field),
+                mentions=mentions,
+                quoted_id=quoted,
+            )
     if msg.HasField("audioMessage"):
         sub = msg.audioMessage
         _, quoted = _context(sub)
@@ -208,7 +213,9 @@ def read_body(msg: Any) -> Body | None:
         return None
     content = [f for f in present if f not in NOISE]
     label = content[0] if content else "empty message"
-    return Body(MessageKind.OTHER, text=f"[unsupported WhatsApp message: {label}]"[:MAX_DESCRIPTION])
+    return Body(
+        MessageKind.OTHER, text=f"[unsupported WhatsApp message: {label}]"[:MAX_DESCRIPTION]
+    )
 
 
 def _alts(src: Any, chat: str, from_me: bool) -> tuple[ChatJid | None, ChatJid | None]:
@@ -235,21 +242,25 @@ def message_event(ev: Any) -> GatewayEvent | None:
     msg = ev.Message
     if msg.HasField("reactionMessage"):
         r = msg.reactionMessage
-        return ReactionReceived(ChatJid(chat), ChatJid(sender), WaMessageId(r.key.ID), r.text, when)
+        return ReactionReceived(
+            ChatJid(chat), ChatJid(sender), WaMessageId(r.key.ID), r.text, when
+        )
     if msg.HasField("protocolMessage"):
         proto = msg.protocolMessage
         if proto.type == PROTOCOL_REVOKE and proto.key.ID:
             by_admin = info.Edit == "8" or bool(
                 proto.key.participant and jid_user_of(proto.key.participant) != jid_user_of(sender)
             )
-            return MessageRevoked(ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID),
-                                  by_admin, when)
+            return MessageRevoked(
+                ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID), by_admin, when
+            )
         if proto.type == PROTOCOL_EDIT and proto.key.ID:
             inner, _, _ = unwrap(proto.editedMessage)
             body = read_body(inner)
             text = (body.text or body.caption) if body else ""
-            return MessageEdited(ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID),
-                                 text, when)
+            return MessageEdited(
+                ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID), text, when
+            )
         return None
     inner, view_once, ephemeral = unwrap(msg)
     body = read_body(inner)
@@ -369,8 +380,11 @@ def history_parts(data: Any, own_jid: str = "") -> HistoryParts:
     """Convert ``HistorySync.Data`` (a ``waHistorySync.HistorySync``); run off the event loop."""
     messages: list[WaMessage] = []
     groups: list[GroupSeen] = []
-    contacts = [ContactSeen(ChatJid(p.ID), push_name=p.pushname)
-                for p in data.pushnames if p.ID and p.pushname]
+    contacts = [
+        ContactSeen(ChatJid(p.ID), push_name=p.pushname)
+        for p in data.pushnames
+        if p.ID and p.pushname
+    ]
     skipped = 0
     for conv in data.conversations:
         conv_id = conv.ID

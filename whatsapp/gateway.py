@@ -48,9 +48,37 @@ WATCHDOG_IDLE_SECONDS = 600.0
 WATCHDOG_EVERY_SECONDS = 60.0
 MEDIA_LIMIT_BYTES = 64 * 1024 * 1024
 SAFE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".gif", ".webp", ".mp4", ".3gp", ".mov", ".ogg", ".oga", ".opus",
-     ".mp3", ".m4a", ".aac", ".wav", ".pdf", ".txt", ".csv", ".doc", ".docx", ".xls", ".xlsx",
-     ".ppt", ".pptx", ".zip", ".vcf", ".json", ".odt", ".ods"}
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".gif",
+        ".webp",
+        ".mp4",
+        ".3gp",
+        ".mov",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".wav",
+        ".pdf",
+        ".txt",
+        ".csv",
+        ".doc",
+        ".docx",
+        ".xls",
+        ".xlsx",
+        ".ppt",
+        ".pptx",
+        ".zip",
+        ".vcf",
+        ".json",
+        ".odt",
+        ".ods",
+    }
 )
 
 REASONS = {
@@ -67,8 +95,9 @@ REASONS = {
 LOGOUT_REASONS = {2, 4, 5}  # ConnectFailureReason LOGGED_OUT, MAIN_DEVICE_GONE, UNKNOWN_LOGOUT
 
 
-def backoff_delay(failures: int, base: float = 1.0, cap: float = 300.0,
-                  rnd: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    failures: int, base: float = 1.0, cap: float = 300.0, rnd: Callable[[], float] = random.random
+) -> float:
     """Return the wait before reconnect attempt ``failures`` (1-based): capped doubling, ±20%."""
     raw = min(cap, base * 2 ** max(0, failures - 1))
     return raw * (0.8 + 0.4 * rnd())
@@ -88,19 +117,21 @@ class WhatsAppGateway(Protocol):
     async def pair_phone(self, phone: str) -> str: ...
     async def logout(self) -> None: ...
     async def send(self, message: OutgoingMessage) -> SendReceipt: ...
-    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId,
-                    emoji: str) -> None: ...
-    async def mark_read(self, chat: ChatJid, sender: ChatJid,
-                        ids: list[WaMessageId]) -> None: ...
-    async def fetch_media(self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId,
-                          ref: bytes, mimetype: str) -> MediaDownloaded: ...
+    async def react(
+        self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str
+    ) -> None: ...
+    async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None: ...
+    async def fetch_media(
+        self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId, ref: bytes, mimetype: str
+    ) -> MediaDownloaded: ...
 
 
 class GatewayBase:
     """Subscribers, state, the ordered event consumer, the QR timer and the watchdog."""
 
-    def __init__(self, data_dir: Path, clock: Clock | None = None,
-                 media_limit: int = MEDIA_LIMIT_BYTES) -> None:
+    def __init__(
+        self, data_dir: Path, clock: Clock | None = None, media_limit: int = MEDIA_LIMIT_BYTES
+    ) -> None:
         self.data_dir = data_dir
         self.media_dir = data_dir / "media"
         self.media_limit = media_limit
@@ -165,8 +196,9 @@ class GatewayBase:
             try:
                 await handler(event)
             except Exception:
-                logger.exception("gateway subscriber %r failed on %s", handler,
-                                 type(event).__name__)
+                logger.exception(
+                    "gateway subscriber %r failed on %s", handler, type(event).__name__
+                )
 
     async def _consume(self) -> None:
         while True:
@@ -209,10 +241,15 @@ class GatewayBase:
             await self._emit(group)
         if parts.skipped:
             logger.info("history chunk: %d item(s) without content skipped", parts.skipped)
-        await self._emit(HistoryBatchReceived(
-            parts.messages, parts.chats, parts.progress, parts.links,
-            tuple(c for c in parts.contacts if isinstance(c, ContactSeen)),
-        ))
+        await self._emit(
+            HistoryBatchReceived(
+                parts.messages,
+                parts.chats,
+                parts.progress,
+                parts.links,
+                tuple(c for c in parts.contacts if isinstance(c, ContactSeen)),
+            )
+        )
 
     # ------------------------------------------------------------------ state machine
 
@@ -257,8 +294,11 @@ class GatewayBase:
             await self._set_state(ConnectionState.OUTDATED)
         elif name == "temporary_ban":
             until = self.clock.now() + timedelta(seconds=int(raw.Expire))
-            await self._set_state(ConnectionState.BANNED, REASONS[ConnectionState.BANNED] +
-                                  f" It should end around {until:%Y-%m-%d %H:%M} UTC.")
+            await self._set_state(
+                ConnectionState.BANNED,
+                REASONS[ConnectionState.BANNED]
+                + f" It should end around {until:%Y-%m-%d %H:%M} UTC.",
+            )
         elif name == "connect_failure":
             await self._connect_failure(int(raw.Reason), raw.Message)
         else:
@@ -273,16 +313,18 @@ class GatewayBase:
             await self._set_state(ConnectionState.OUTDATED)
         else:
             logger.warning("WhatsApp connect failure %d", reason)
-            await self._set_state(ConnectionState.RECONNECTING,
-                                  "WhatsApp refused the connection; retrying.")
+            await self._set_state(
+                ConnectionState.RECONNECTING, "WhatsApp refused the connection; retrying."
+            )
 
     # ------------------------------------------------------------------ QR login
 
     async def _qr(self, codes: list[str]) -> None:
         if self._state not in {ConnectionState.WAITING_FOR_QR}:
             self._qr_index = 0
-            await self._set_state(ConnectionState.WAITING_FOR_QR,
-                                  "Scan the QR with WhatsApp → Linked devices.")
+            await self._set_state(
+                ConnectionState.WAITING_FOR_QR, "Scan the QR with WhatsApp → Linked devices."
+            )
         if self._qr_timer is None:
             self._qr_window_ends = self.clock.now() + timedelta(seconds=QR_WINDOW_SECONDS)
             self._qr_timer = self.tasks.spawn(self._qr_window(), "qr-window")
@@ -322,8 +364,9 @@ class GatewayBase:
             self.last_event_at = self.clock.monotonic()
             return True
         logger.warning("WhatsApp silent for %.0f s and the probe failed; reconnecting", idle)
-        await self._set_state(ConnectionState.RECONNECTING,
-                              "WhatsApp stopped answering; reconnecting.")
+        await self._set_state(
+            ConnectionState.RECONNECTING, "WhatsApp stopped answering; reconnecting."
+        )
         await self._force_reconnect()
         return False
 
@@ -339,8 +382,9 @@ class GatewayBase:
             ext = ".bin"
         return self.media_dir / f"{digest}{ext}"
 
-    async def fetch_media(self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId,
-                          ref: bytes, mimetype: str) -> MediaDownloaded:
+    async def fetch_media(
+        self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId, ref: bytes, mimetype: str
+    ) -> MediaDownloaded:
         """Download an attachment into DATA_DIR/media; failures are returned, not raised."""
         path = self.media_path(chat, sender, message_id, mimetype)
         try:

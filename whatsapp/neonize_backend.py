@@ -11,6 +11,7 @@ stop() has its own timeout and a hard-exit fallback (it can hang).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -21,7 +22,6 @@ from typing import Any
 from neonize.aioze import events as neonize_events
 from neonize.aioze.client import NewAClient
 from neonize.exc import NeonizeError
-from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 from neonize.utils.enum import ReceiptType
@@ -60,10 +60,15 @@ def quiet_neonize_logging() -> None:
 class NeonizeGateway(GatewayBase):
     """One NewAClient on the application's event loop."""
 
-    def __init__(self, data_dir: Path, store: str, clock: Clock | None = None,
-                 max_failures: int = MAX_CONNECT_FAILURES,
-                 on_give_up: Callable[[], None] | None = None,
-                 device_name: str = "WA Secretary") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        store: str,
+        clock: Clock | None = None,
+        max_failures: int = MAX_CONNECT_FAILURES,
+        on_give_up: Callable[[], None] | None = None,
+        device_name: str = "WA Secretary",
+    ) -> None:
         super().__init__(data_dir, clock)
         self.store = store
         self.max_failures = max_failures
@@ -122,24 +127,28 @@ class NeonizeGateway(GatewayBase):
                 await self._connect_task
             except NeonizeError as exc:
                 self.failures += 1
-                logger.warning("WhatsApp connect attempt %d failed: %s", self.failures,
-                               str(exc)[:200])
+                logger.warning(
+                    "WhatsApp connect attempt %d failed: %s", self.failures, str(exc)[:200]
+                )
             except asyncio.CancelledError:
                 raise
             if self._stopping or self.state in TERMINAL_STATES:
                 break
             if self.failures >= self.max_failures:
                 self.gave_up = True
-                await self._set_state(ConnectionState.RECONNECTING,
-                                      f"Gave up after {self.failures} failed connects; "
-                                      "exiting so the process supervisor restarts it.")
+                await self._set_state(
+                    ConnectionState.RECONNECTING,
+                    f"Gave up after {self.failures} failed connects; "
+                    "exiting so the process supervisor restarts it.",
+                )
                 if self.on_give_up is not None:
                     self.on_give_up()
                 return
             delay = backoff_delay(max(1, self.failures))
-            await self._set_state(ConnectionState.RECONNECTING,
-                                  f"Cannot reach WhatsApp (attempt {self.failures}); "
-                                  f"retrying in {delay:.0f} s.")
+            await self._set_state(
+                ConnectionState.RECONNECTING,
+                f"Cannot reach WhatsApp (attempt {self.failures}); retrying in {delay:.0f} s.",
+            )
             await self.clock.sleep(delay)
 
     async def _set_state(self, state: ConnectionState, reason: str = "") -> None:
@@ -164,15 +173,12 @@ class NeonizeGateway(GatewayBase):
         self._stopping = True
         await self._stop_client()
         if self._connect_task is not None and not self._connect_task.done():
-            try:
+            with contextlib.suppress(TimeoutError, NeonizeError):
                 await asyncio.wait_for(asyncio.shield(self._connect_task), 5)
-            except (TimeoutError, NeonizeError):
-                pass
         if self._connect_task is not None and not self._connect_task.done():
             # Go is stuck (e.g. FetchMe after a QR timeout): the interpreter would hang
             # joining its executor thread at exit.
-            logger.error("neonize is stuck; the process will hard-exit in %.0f s",
-                         HARD_EXIT_AFTER)
+            logger.error("neonize is stuck; the process will hard-exit in %.0f s", HARD_EXIT_AFTER)
             timer = threading.Timer(HARD_EXIT_AFTER, os._exit, args=(1,))
             timer.daemon = True
             timer.start()
@@ -217,8 +223,10 @@ class NeonizeGateway(GatewayBase):
         if self.state == ConnectionState.CONNECTED:
             return
         if self.restart_required:
-            raise GatewayError("the last QR window ended; restart wa-secretary for a new QR "
-                               "(neonize cannot restart a login in-process)")
+            raise GatewayError(
+                "the last QR window ended; restart wa-secretary for a new QR "
+                "(neonize cannot restart a login in-process)"
+            )
         if self.state in TERMINAL_STATES or self._supervisor is None or self._supervisor.done():
             await self._stop_client()
             self._state = ConnectionState.STARTING
@@ -230,8 +238,10 @@ class NeonizeGateway(GatewayBase):
         if not 7 <= len(digits) <= 15:
             raise ValueError("give the phone number in international format, e.g. +4915112345678")
         if self.client is None or self.state != ConnectionState.WAITING_FOR_QR:
-            raise NotConnected("a pairing code can be requested only while the login QR is "
-                               "showing; send /login first")
+            raise NotConnected(
+                "a pairing code can be requested only while the login QR is "
+                "showing; send /login first"
+            )
         try:
             async with self._lock:
                 code = await self.client.PairPhone(digits, True)
@@ -248,8 +258,9 @@ class NeonizeGateway(GatewayBase):
                 await client.logout()
         except NeonizeError as exc:
             raise GatewayError(f"logout failed: {exc}") from exc
-        await self._set_state(ConnectionState.LOGGED_OUT,
-                              "Logged out from Telegram. Send /login to link again.")
+        await self._set_state(
+            ConnectionState.LOGGED_OUT, "Logged out from Telegram. Send /login to link again."
+        )
 
     async def send(self, message: OutgoingMessage) -> SendReceipt:
         """Send text (quoted, with mentions), an image or a document."""
@@ -260,8 +271,12 @@ class NeonizeGateway(GatewayBase):
                 resp = await client.send_image(to, message.media, caption=message.text or None)
             elif message.kind == MessageKind.DOCUMENT:
                 resp = await client.send_document(
-                    to, message.media, caption=message.text or None,
-                    filename=message.file_name or "file", mimetype=message.mimetype or None)
+                    to,
+                    message.media,
+                    caption=message.text or None,
+                    filename=message.file_name or "file",
+                    mimetype=message.mimetype or None,
+                )
             else:
                 resp = await client.send_message(to, self._text_message(message))
         except NeonizeError as exc:
@@ -279,11 +294,11 @@ class NeonizeGateway(GatewayBase):
             if message.quoted_sender:
                 ctx.participant = message.quoted_sender
             ctx.quotedMessage.CopyFrom(E2E.Message(conversation=""))
-        return E2E.Message(extendedTextMessage=E2E.ExtendedTextMessage(text=message.text,
-                                                                        contextInfo=ctx))
+        return E2E.Message(
+            extendedTextMessage=E2E.ExtendedTextMessage(text=message.text, contextInfo=ctx)
+        )
 
-    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId,
-                    emoji: str) -> None:
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
         client = self._live()
         try:
             msg = await client.build_reaction(protos.jid(chat), protos.jid(sender), target, emoji)
@@ -294,8 +309,9 @@ class NeonizeGateway(GatewayBase):
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
         client = self._live()
         try:
-            await client.mark_read(*ids, chat=protos.jid(chat), sender=protos.jid(sender),
-                                   receipt=ReceiptType.READ)
+            await client.mark_read(
+                *ids, chat=protos.jid(chat), sender=protos.jid(sender), receipt=ReceiptType.READ
+            )
         except NeonizeError as exc:
             raise GatewayError(str(exc)[:200]) from exc
 

@@ -43,8 +43,12 @@ def jid(value: str) -> Any:
     user, _, server = value.partition("@")
     user, _, device = user.partition(":")
     return N.JID(
-        User=user, Server=server or "s.whatsapp.net", Device=int(device or 0),
-        RawAgent=0, Integrator=0, IsEmpty=False,
+        User=user,
+        Server=server or "s.whatsapp.net",
+        Device=int(device or 0),
+        RawAgent=0,
+        Integrator=0,
+        IsEmpty=False,
     )
 
 
@@ -82,22 +86,28 @@ def content(fields: dict[str, Any]) -> Any:
         sub = E2E.AudioMessage(PTT=kind == "voice", **media)
         field = "audioMessage"
     elif kind == "document":
-        sub = E2E.DocumentMessage(caption=caption, fileName=str(fields.get("file_name", "")),
-                                  **media)
+        sub = E2E.DocumentMessage(
+            caption=caption, fileName=str(fields.get("file_name", "")), **media
+        )
         field = "documentMessage"
     elif kind == "sticker":
         sub = E2E.StickerMessage(**media)
         field = "stickerMessage"
     elif kind == "location":
-        return E2E.Message(locationMessage=E2E.LocationMessage(
-            degreesLatitude=float(fields.get("latitude", 0.0)),
-            degreesLongitude=float(fields.get("longitude", 0.0)), name=text))
+        return E2E.Message(
+            locationMessage=E2E.LocationMessage(
+                degreesLatitude=float(fields.get("latitude", 0.0)),
+                degreesLongitude=float(fields.get("longitude", 0.0)),
+                name=text,
+            )
+        )
     elif kind == "contact":
         vcard = f"BEGIN:VCARD\nVERSION:3.0\nFN:{text}\nTEL:{fields.get('phone', '')}\nEND:VCARD"
         return E2E.Message(contactMessage=E2E.ContactMessage(displayName=text, vcard=vcard))
     elif kind == "poll":
-        options = [E2E.PollCreationMessage.Option(optionName=str(o))
-                   for o in fields.get("options", [])]
+        options = [
+            E2E.PollCreationMessage.Option(optionName=str(o)) for o in fields.get("options", [])
+        ]
         return E2E.Message(pollCreationMessage=E2E.PollCreationMessage(name=text, options=options))
     else:
         raise ValueError(f"unknown message kind {kind!r}")
@@ -121,42 +131,69 @@ def message_event(
     """Wrap a ``waE2E.Message`` into a live ``MessageEv`` as whatsmeow delivers it."""
     chat_jid, sender_jid = jid(chat), jid(sender)
     src = N.MessageSource(
-        Chat=chat_jid, Sender=sender_jid, IsFromMe=from_me, IsGroup=chat_jid.Server == "g.us",
+        Chat=chat_jid,
+        Sender=sender_jid,
+        IsFromMe=from_me,
+        IsGroup=chat_jid.Server == "g.us",
         AddressingMode=N.AddressingMode.LID if sender_jid.Server == "lid" else N.AddressingMode.PN,
-        SenderAlt=jid(sender_alt) if sender_alt else EMPTY_JID, RecipientAlt=EMPTY_JID,
+        SenderAlt=jid(sender_alt) if sender_alt else EMPTY_JID,
+        RecipientAlt=EMPTY_JID,
         BroadcastListOwner=EMPTY_JID,
     )
     info = N.MessageInfo(
-        MessageSource=src, ID=mid, ServerID=0, Type="text", Pushname=push,
+        MessageSource=src,
+        ID=mid,
+        ServerID=0,
+        Type="text",
+        Pushname=push,
         Timestamp=ts_ms if ts_ms is not None else int(time.time() * 1000),
-        Category="", Multicast=False, MediaType="", Edit=edit,
+        Category="",
+        Multicast=False,
+        MediaType="",
+        Edit=edit,
     )
     return N.Message(
-        Info=info, Message=msg, Raw=msg, IsEphemeral=False, IsViewOnce=False,
-        IsViewOnceV2=False, IsViewOnceV2Extension=False, IsDocumentWithCaption=False,
-        IsLottieSticker=False, IsEdit=False, UnavailableRequestID="", RetryCount=0,
+        Info=info,
+        Message=msg,
+        Raw=msg,
+        IsEphemeral=False,
+        IsViewOnce=False,
+        IsViewOnceV2=False,
+        IsViewOnceV2Extension=False,
+        IsDocumentWithCaption=False,
+        IsLottieSticker=False,
+        IsEdit=False,
+        UnavailableRequestID="",
+        RetryCount=0,
     )
 
 
 def reaction(chat: str, sender: str, target_id: str, emoji: str) -> Any:
     """Build a reaction ``waE2E.Message``."""
     key = MessageKey(remoteJID=chat, fromMe=False, ID=target_id)
-    return E2E.Message(reactionMessage=E2E.ReactionMessage(
-        key=key, text=emoji, senderTimestampMS=int(time.time() * 1000)))
+    return E2E.Message(
+        reactionMessage=E2E.ReactionMessage(
+            key=key, text=emoji, senderTimestampMS=int(time.time() * 1000)
+        )
+    )
 
 
 def edit(chat: str, target_id: str, text: str) -> Any:
     """Build a MESSAGE_EDIT protocol message."""
-    proto = E2E.ProtocolMessage(key=MessageKey(remoteJID=chat, fromMe=False, ID=target_id),
-                                type=E2E.ProtocolMessage.MESSAGE_EDIT,
-                                editedMessage=E2E.Message(conversation=text))
+    proto = E2E.ProtocolMessage(
+        key=MessageKey(remoteJID=chat, fromMe=False, ID=target_id),
+        type=E2E.ProtocolMessage.MESSAGE_EDIT,
+        editedMessage=E2E.Message(conversation=text),
+    )
     return E2E.Message(protocolMessage=proto)
 
 
 def revoke(chat: str, target_id: str, participant: str = "") -> Any:
     """Build a REVOKE protocol message."""
     key = MessageKey(remoteJID=chat, fromMe=False, ID=target_id, participant=participant)
-    return E2E.Message(protocolMessage=E2E.ProtocolMessage(key=key, type=E2E.ProtocolMessage.REVOKE))
+    return E2E.Message(
+        protocolMessage=E2E.ProtocolMessage(key=key, type=E2E.ProtocolMessage.REVOKE)
+    )
 
 
 def web_message(fields: dict[str, Any], msg: Any) -> Any:
@@ -164,11 +201,14 @@ def web_message(fields: dict[str, Any], msg: Any) -> Any:
     chat = str(fields["chat"])
     sender = str(fields.get("sender", chat))
     ts = int(fields.get("timestamp", time.time()))
-    key = MessageKey(remoteJID=chat, fromMe=bool(fields.get("from_me", False)), ID=str(fields["id"]))
+    key = MessageKey(
+        remoteJID=chat, fromMe=bool(fields.get("from_me", False)), ID=str(fields["id"])
+    )
     if chat.endswith("@g.us"):
         key.participant = sender
-    return WebMessageInfo(key=key, message=msg, messageTimestamp=ts,
-                          pushName=str(fields.get("push_name", "")))
+    return WebMessageInfo(
+        key=key, message=msg, messageTimestamp=ts, pushName=str(fields.get("push_name", ""))
+    )
 
 
 def history_sync(
@@ -198,9 +238,13 @@ def history_sync(
 def group_info(group: str, name: str, participants: list[str] | None = None) -> Any:
     """Build a ``GroupInfoEvent`` announcing a group's name (and joins)."""
     ev = N.GroupInfoEvent(
-        JID=jid(group), Notify="", Timestamp=int(time.time()),
+        JID=jid(group),
+        Notify="",
+        Timestamp=int(time.time()),
         Name=N.GroupName(Name=name, NameSetAt=int(time.time()), NameSetBy=EMPTY_JID),
-        PrevParticipantsVersionID="", ParticipantVersionID="", JoinReason="",
+        PrevParticipantsVersionID="",
+        ParticipantVersionID="",
+        JoinReason="",
     )
     ev.Join.extend(jid(p) for p in participants or [])
     return ev
@@ -208,9 +252,16 @@ def group_info(group: str, name: str, participants: list[str] | None = None) -> 
 
 def receipt(chat: str, sender: str, ids: list[str], kind: int = 4) -> Any:
     """Build a ``Receipt`` event."""
-    src = N.MessageSource(Chat=jid(chat), Sender=jid(sender), IsFromMe=False,
-                          IsGroup=chat.endswith("@g.us"), AddressingMode=N.AddressingMode.PN,
-                          SenderAlt=EMPTY_JID, RecipientAlt=EMPTY_JID, BroadcastListOwner=EMPTY_JID)
+    src = N.MessageSource(
+        Chat=jid(chat),
+        Sender=jid(sender),
+        IsFromMe=False,
+        IsGroup=chat.endswith("@g.us"),
+        AddressingMode=N.AddressingMode.PN,
+        SenderAlt=EMPTY_JID,
+        RecipientAlt=EMPTY_JID,
+        BroadcastListOwner=EMPTY_JID,
+    )
     return N.Receipt(MessageSource=src, MessageIDs=ids, Timestamp=int(time.time()), Type=kind)
 
 
@@ -222,8 +273,11 @@ def simple(name: str, **fields: Any) -> Any:
         "logged_out": {"OnConnect": False, "Reason": N.ConnectFailureReason.LOGGED_OUT},
         "temporary_ban": {"Code": 1, "Expire": 3600},
         "keepalive_timeout": {"ErrorCount": 1, "LastSuccess": int(time.time())},
-        "connect_failure": {"Reason": N.ConnectFailureReason.GENERIC, "Message": "",
-                            "Raw": N.Node(Tag="failure")},
+        "connect_failure": {
+            "Reason": N.ConnectFailureReason.GENERIC,
+            "Message": "",
+            "Raw": N.Node(Tag="failure"),
+        },
     }
     return EVENT_TYPES[name](**{**defaults.get(name, {}), **fields})
 

@@ -34,10 +34,30 @@ from whatsapp.types import (
 logger = logging.getLogger(__name__)
 
 SIMPLE_EVENTS = {"connected", "disconnected", "logged_out", "stream_replaced", "client_outdated"}
-MESSAGE_FIELDS = {"id", "chat", "sender", "text", "push_name", "from_me", "timestamp", "kind",
-                  "caption", "file_name", "mimetype", "media_file", "mentions", "quoted_id",
-                  "group_name", "event", "options", "latitude", "longitude", "phone",
-                  "sender_alt", "file_size"}
+MESSAGE_FIELDS = {
+    "id",
+    "chat",
+    "sender",
+    "text",
+    "push_name",
+    "from_me",
+    "timestamp",
+    "kind",
+    "caption",
+    "file_name",
+    "mimetype",
+    "media_file",
+    "mentions",
+    "quoted_id",
+    "group_name",
+    "event",
+    "options",
+    "latitude",
+    "longitude",
+    "phone",
+    "sender_alt",
+    "file_size",
+}
 
 
 def _str(obj: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -50,8 +70,13 @@ def _str(obj: dict[str, Any], key: str, default: str | None = None) -> str:
 class SimulatedGateway(GatewayBase):
     """A WhatsApp session played from a feed file; records what the bot sends."""
 
-    def __init__(self, data_dir: Path, feed: Path | None, clock: Clock | None = None,
-                 poll_interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        feed: Path | None,
+        clock: Clock | None = None,
+        poll_interval: float = 0.1,
+    ) -> None:
         super().__init__(data_dir, clock)
         self.feed = feed
         self.poll_interval = poll_interval
@@ -75,7 +100,7 @@ class SimulatedGateway(GatewayBase):
         await self.stop_consumer()
 
     async def _follow(self, feed: Path) -> None:
-        while not feed.exists():
+        while not await asyncio.to_thread(feed.exists):  # noqa: ASYNC110 - polling a file
             await asyncio.sleep(self.poll_interval)
         with feed.open("r", encoding="utf-8", errors="replace") as handle:
             pending = ""
@@ -128,8 +153,9 @@ class SimulatedGateway(GatewayBase):
         elif event == "contact":
             jid = _str(obj, "jid")
             links = {jid: _str(obj, "lid")} if obj.get("lid") else None
-            ev = protos.history_sync({}, pushnames={jid: _str(obj, "name")}, lid_links=links,
-                                     sync_type=4)
+            ev = protos.history_sync(
+                {}, pushnames={jid: _str(obj, "name")}, lid_links=links, sync_type=4
+            )
             self.submit("history_sync", protos.roundtrip(ev))
         elif event == "group":
             members = obj.get("participants") or []
@@ -152,9 +178,13 @@ class SimulatedGateway(GatewayBase):
         if ts is not None and not isinstance(ts, int | float):
             raise ValueError("timestamp must be unix seconds")
         return protos.message_event(
-            msg, _str(obj, "chat"), _str(obj, "sender"), mid=_str(obj, "id"),
+            msg,
+            _str(obj, "chat"),
+            _str(obj, "sender"),
+            mid=_str(obj, "id"),
             ts_ms=int(ts * 1000) if ts is not None else None,
-            push=str(obj.get("push_name", "")), from_me=bool(obj.get("from_me", False)),
+            push=str(obj.get("push_name", "")),
+            from_me=bool(obj.get("from_me", False)),
             sender_alt=obj.get("sender_alt"),
         )
 
@@ -183,8 +213,9 @@ class SimulatedGateway(GatewayBase):
                     names[chat] = str(item["group_name"])
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 logger.warning("history_sync: one message skipped: %s", exc)
-        return protos.history_sync(dict(conversations), names,
-                                   progress=int(obj.get("progress", 100)))
+        return protos.history_sync(
+            dict(conversations), names, progress=int(obj.get("progress", 100))
+        )
 
     # ------------------------------------------------------------------ operations
 
@@ -198,21 +229,40 @@ class SimulatedGateway(GatewayBase):
     async def send(self, message: OutgoingMessage) -> SendReceipt:
         """Record the message in sent.jsonl as WhatsApp would accept it."""
         self._require_connected()
-        receipt = SendReceipt(WaMessageId("3EB0" + uuid.uuid4().hex[:16].upper()),
-                              self.clock.now())
-        self._record({"to": message.to, "text": message.text, "kind": message.kind.value,
-                      "quoted_id": message.quoted_id, "mentions": list(message.mentions),
-                      "id": receipt.id, "timestamp": int(receipt.timestamp.timestamp()),
-                      **({"file_name": message.file_name, "size": len(message.media)}
-                         if message.media else {})})
+        receipt = SendReceipt(
+            WaMessageId("3EB0" + uuid.uuid4().hex[:16].upper()), self.clock.now()
+        )
+        self._record(
+            {
+                "to": message.to,
+                "text": message.text,
+                "kind": message.kind.value,
+                "quoted_id": message.quoted_id,
+                "mentions": list(message.mentions),
+                "id": receipt.id,
+                "timestamp": int(receipt.timestamp.timestamp()),
+                **(
+                    {"file_name": message.file_name, "size": len(message.media)}
+                    if message.media
+                    else {}
+                ),
+            }
+        )
         return receipt
 
-    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId,
-                    emoji: str) -> None:
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
         self._require_connected()
-        self._record({"to": chat, "text": emoji, "kind": "reaction", "quoted_id": target,
-                      "mentions": [], "id": "3EB0" + uuid.uuid4().hex[:16].upper(),
-                      "timestamp": int(time.time())})
+        self._record(
+            {
+                "to": chat,
+                "text": emoji,
+                "kind": "reaction",
+                "quoted_id": target,
+                "mentions": [],
+                "id": "3EB0" + uuid.uuid4().hex[:16].upper(),
+                "timestamp": int(time.time()),
+            }
+        )
 
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
         self._require_connected()
@@ -235,8 +285,10 @@ class SimulatedGateway(GatewayBase):
     async def pair_phone(self, phone: str) -> str:
         """Return a deterministic pairing code (only while the QR is showing, as in whatsmeow)."""
         if self.state != ConnectionState.WAITING_FOR_QR:
-            raise NotConnected("a pairing code can be requested only while the login QR is "
-                               "showing; send /login first")
+            raise NotConnected(
+                "a pairing code can be requested only while the login QR is "
+                "showing; send /login first"
+            )
         digest = hashlib.sha256(phone.encode()).hexdigest().upper()
         code = f"{digest[:4]}-{digest[4:8]}"
         await self._emit(PairingCodeIssued(code, phone))
@@ -244,8 +296,9 @@ class SimulatedGateway(GatewayBase):
 
     async def logout(self) -> None:
         """Unlink the simulated device."""
-        await self._set_state(ConnectionState.LOGGED_OUT,
-                              "Logged out from Telegram. Send /login to link again.")
+        await self._set_state(
+            ConnectionState.LOGGED_OUT, "Logged out from Telegram. Send /login to link again."
+        )
 
     async def _download(self, ref: bytes) -> bytes:
         from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message

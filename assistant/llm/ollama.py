@@ -56,7 +56,9 @@ class OllamaProvider:
             raise LLMError(f"ollama: {type(exc).__name__}") from exc
         names = [m.model for m in listed.models]
         found = any(n == self.model or (n or "").startswith(self.model + ":") for n in names)
-        return f"{len(names)} model(s); {self.model} " + ("installed" if found else "not installed")
+        return f"{len(names)} model(s); {self.model} " + (
+            "installed" if found else "not installed"
+        )
 
     async def aclose(self) -> None:
         await self._client._client.aclose()

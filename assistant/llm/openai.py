@@ -55,7 +55,9 @@ class OpenAIProvider:
         except openai.OpenAIError as exc:
             raise LLMError(f"openai: {type(exc).__name__}") from exc
         names = [m.id for m in models.data]
-        return f"{len(names)} model(s); {self.model} " + ("listed" if self.model in names else "not listed")
+        return f"{len(names)} model(s); {self.model} " + (
+            "listed" if self.model in names else "not listed"
+        )
 
     async def aclose(self) -> None:
         await self._client.close()

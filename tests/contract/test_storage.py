@@ -69,9 +69,16 @@ async def test_same_id_from_other_sender_or_chat_is_another_message(storage: Sto
 
 async def test_chat_list_orders_by_activity_pages_and_searches(storage: Storage) -> None:
     for i in range(20):
-        await storage.messages.store([msg(i, chat=f"1555{i:07d}@s.whatsapp.net",
-                                          sender=f"1555{i:07d}@s.whatsapp.net",
-                                          push_name=f"Person {i}")])
+        await storage.messages.store(
+            [
+                msg(
+                    i,
+                    chat=f"1555{i:07d}@s.whatsapp.net",
+                    sender=f"1555{i:07d}@s.whatsapp.net",
+                    push_name=f"Person {i}",
+                )
+            ]
+        )
     page0 = await storage.chats.list_page(page=0, per_page=8)
     assert page0.total == 20 and page0.pages == 3 and page0.has_next and not page0.has_prev
     assert [c.name for c in page0.items[:2]] == ["Person 19", "Person 18"]
@@ -146,8 +153,12 @@ async def test_edit_revoke_reaction_and_delivery(storage: Storage) -> None:
 async def test_media_state_and_retry_list(storage: Storage) -> None:
     from whatsapp.types import MediaInfo
 
-    image = msg(1, kind=MessageKind.IMAGE, text="",
-                media=MediaInfo(mimetype="image/jpeg", size=10, ref=b"ref"))
+    image = msg(
+        1,
+        kind=MessageKind.IMAGE,
+        text="",
+        media=MediaInfo(mimetype="image/jpeg", size=10, ref=b"ref"),
+    )
     [stored] = await storage.messages.store([image])
     assert stored.media_state == "pending"
     assert await storage.messages.media_to_retry() == [(stored.id, b"ref")]

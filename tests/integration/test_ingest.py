@@ -37,12 +37,20 @@ async def settle(gateway: SimulatedGateway, ingest: IngestService) -> None:
     await gateway.drain()
     while len(ingest.tasks):
         import asyncio
+
         await asyncio.sleep(0.01)
 
 
 def message(i: int, **kw) -> dict:
-    return {"event": "message", "id": f"3EB0{i:04d}", "chat": ALICE, "sender": ALICE,
-            "text": "hello", "push_name": "Alice", **kw}
+    return {
+        "event": "message",
+        "id": f"3EB0{i:04d}",
+        "chat": ALICE,
+        "sender": ALICE,
+        "text": "hello",
+        "push_name": "Alice",
+        **kw,
+    }
 
 
 async def test_messages_are_stored_once_named_and_replay_changes_nothing(storage, wired) -> None:
@@ -78,13 +86,30 @@ async def test_group_mention_is_forwarded_and_muted_chat_is_not(storage, wired) 
 async def test_edit_reaction_revoke_and_lid_identity(storage, wired) -> None:
     gateway, ingest = wired
     await gateway.play(message(1, text="typo"))
-    await gateway.play({"event": "edit", "id": "E1", "chat": ALICE, "sender": ALICE,
-                        "target_id": "3EB00001", "text": "fixed"})
-    await gateway.play({"event": "reaction", "id": "R1", "chat": ALICE, "sender": ALICE,
-                        "target_id": "3EB00001", "emoji": "❤️"})
+    await gateway.play(
+        {
+            "event": "edit",
+            "id": "E1",
+            "chat": ALICE,
+            "sender": ALICE,
+            "target_id": "3EB00001",
+            "text": "fixed",
+        }
+    )
+    await gateway.play(
+        {
+            "event": "reaction",
+            "id": "R1",
+            "chat": ALICE,
+            "sender": ALICE,
+            "target_id": "3EB00001",
+            "emoji": "❤️",
+        }
+    )
     await gateway.play(message(2, chat=ALICE_LID, sender=ALICE_LID, sender_alt=ALICE))
-    await gateway.play({"event": "revoke", "id": "X1", "chat": ALICE, "sender": ALICE,
-                        "target_id": "3EB00001"})
+    await gateway.play(
+        {"event": "revoke", "id": "X1", "chat": ALICE, "sender": ALICE, "target_id": "3EB00001"}
+    )
     await settle(gateway, ingest)
     assert await storage.chats.count() == 1  # the LID message joined Alice's chat
     chat = await storage.chats.by_jid(ALICE_LID)
@@ -97,9 +122,17 @@ async def test_media_is_downloaded_under_a_safe_name(storage, wired, tmp_path) -
     gateway, ingest = wired
     src = tmp_path / "photo.jpg"
     src.write_bytes(b"\xff\xd8fake jpeg")
-    await gateway.play(message(1, kind="image", text="", caption="look",
-                               mimetype="image/jpeg", media_file=str(src),
-                               file_name="../../etc/passwd"))
+    await gateway.play(
+        message(
+            1,
+            kind="image",
+            text="",
+            caption="look",
+            mimetype="image/jpeg",
+            media_file=str(src),
+            file_name="../../etc/passwd",
+        )
+    )
     await settle(gateway, ingest)
     chat = await storage.chats.by_jid(ALICE)
     [stored] = await storage.messages.last(chat.id)
@@ -112,8 +145,9 @@ async def test_media_is_downloaded_under_a_safe_name(storage, wired, tmp_path) -
 async def test_failed_media_is_recorded_and_retried(storage, wired, tmp_path) -> None:
     gateway, ingest = wired
     missing = tmp_path / "later.pdf"
-    await gateway.play(message(1, kind="document", text="", mimetype="application/pdf",
-                               media_file=str(missing)))
+    await gateway.play(
+        message(1, kind="document", text="", mimetype="application/pdf", media_file=str(missing))
+    )
     await settle(gateway, ingest)
     chat = await storage.chats.by_jid(ALICE)
     [stored] = await storage.messages.last(chat.id)
@@ -132,19 +166,31 @@ async def test_history_sync_is_stored_in_bulk_without_forwards(storage, wired) -
         progress.append(p)
 
     ingest.on_progress = on_progress
-    items = [{"id": f"H{i}", "chat": GROUP, "sender": ALICE, "text": "URGENT old news",
-              "timestamp": 1_700_000_000 + i, "group_name": "Family"} for i in range(1500)]
+    items = [
+        {
+            "id": f"H{i}",
+            "chat": GROUP,
+            "sender": ALICE,
+            "text": "URGENT old news",
+            "timestamp": 1_700_000_000 + i,
+            "group_name": "Family",
+        }
+        for i in range(1500)
+    ]
     await gateway.play({"event": "history_sync", "messages": items, "progress": 40})
     await gateway.play({"event": "history_sync", "messages": items, "progress": 100})
     await settle(gateway, ingest)
     assert await storage.messages.count() == 1500
     assert await storage.telegram_outbox.depth() == 0
     assert [(p.messages, p.new_messages, p.percent) for p in progress] == [
-        (1500, 1500, 40), (3000, 1500, 100)]
+        (1500, 1500, 40),
+        (3000, 1500, 100),
+    ]
 
 
-async def test_sends_queue_while_disconnected_and_flush_in_order_once(storage, wired,
-                                                                       tmp_path) -> None:
+async def test_sends_queue_while_disconnected_and_flush_in_order_once(
+    storage, wired, tmp_path
+) -> None:
     gateway, ingest = wired
     sending = SendingService(storage, gateway, tmp_path, ingest.clock)
     ingest.on_connected = sending.flush

@@ -23,8 +23,13 @@ async def wait_for(predicate, timeout: float = 15.0) -> None:
 async def test_offline_connect_retries_with_backoff_then_gives_up(tmp_path: Path) -> None:
     clock = FakeClock()
     gave_up: list[bool] = []
-    g = NeonizeGateway(tmp_path, str(tmp_path / "whatsapp" / "session.db"), clock,
-                       max_failures=3, on_give_up=lambda: gave_up.append(True))
+    g = NeonizeGateway(
+        tmp_path,
+        str(tmp_path / "whatsapp" / "session.db"),
+        clock,
+        max_failures=3,
+        on_give_up=lambda: gave_up.append(True),
+    )
     events: list[ConnectionChanged] = []
 
     async def record(event):

@@ -64,11 +64,14 @@ async def test_scan_in_time_cancels_the_qr_timer(sim) -> None:
     assert g.state == ConnectionState.CONNECTED and g.own_jid == "15550001111@s.whatsapp.net"
 
 
-@pytest.mark.parametrize(("event", "state", "words"), [
-    ("logged_out", ConnectionState.LOGGED_OUT, "/login"),
-    ("stream_replaced", ConnectionState.REPLACED, "Another device"),
-    ("client_outdated", ConnectionState.OUTDATED, "Upgrade"),
-])
+@pytest.mark.parametrize(
+    ("event", "state", "words"),
+    [
+        ("logged_out", ConnectionState.LOGGED_OUT, "/login"),
+        ("stream_replaced", ConnectionState.REPLACED, "Another device"),
+        ("client_outdated", ConnectionState.OUTDATED, "Upgrade"),
+    ],
+)
 async def test_terminal_states_have_reasons_and_no_reconnect(sim, event, state, words) -> None:
     g, rec, _ = sim
     await g.play({"event": "connected", "jid": "15550001111@s.whatsapp.net"})
@@ -84,10 +87,15 @@ async def test_terminal_states_have_reasons_and_no_reconnect(sim, event, state, 
 async def test_disconnect_reconnects_and_counts(sim) -> None:
     g, rec, _ = sim
     for ev in ("connected", "disconnected", "connected"):
-        await g.play({"event": ev, "jid": "1@s.whatsapp.net"} if ev == "connected" else {"event": ev})
+        await g.play(
+            {"event": ev, "jid": "1@s.whatsapp.net"} if ev == "connected" else {"event": ev}
+        )
     await g.drain()
-    assert rec.states()[-3:] == [ConnectionState.CONNECTED, ConnectionState.RECONNECTING,
-                                 ConnectionState.CONNECTED]
+    assert rec.states()[-3:] == [
+        ConnectionState.CONNECTED,
+        ConnectionState.RECONNECTING,
+        ConnectionState.CONNECTED,
+    ]
     assert g.reconnects == 1
 
 
@@ -114,10 +122,16 @@ async def test_watchdog_reconnects_a_silent_session(tmp_path: Path) -> None:
 
 
 async def test_bad_feed_lines_are_skipped_not_fatal(sim, caplog) -> None:
-    g, rec, _ = sim
-    for line in ['not json', '[1]', '{"event": "nope"}', '{"event": "message", "chat": 5}',
-                 '{"event": "qr", "codes": "x"}', '{"event":"message","id":"1","chat":"a@s.whatsapp.net",'
-                 '"sender":"a@s.whatsapp.net","text":"ok","kind":"hologram"}']:
+    g, _rec, _ = sim
+    for line in [
+        "not json",
+        "[1]",
+        '{"event": "nope"}',
+        '{"event": "message", "chat": 5}',
+        '{"event": "qr", "codes": "x"}',
+        '{"event":"message","id":"1","chat":"a@s.whatsapp.net",'
+        '"sender":"a@s.whatsapp.net","text":"ok","kind":"hologram"}',
+    ]:
         await g.play_line(line, 1)
     await g.play_line('{"event": "connected", "jid": "1@s.whatsapp.net", "extra": 1}', 2)
     await g.drain()

@@ -1,0 +1,135 @@
+"""Chat use-cases for the control plane: list, find, card, toggles, mute, feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from storage import Storage
+from storage.domain import Chat, Page, StoredMessage
+from whatsapp.errors import InvalidInput, NotFound
+from whatsapp.tasks import Clock
+
+FLAG_OF = {
+    "trusted": "trusted",
+    "ai": "ai_enabled",
+    "auto": "ai_auto",
+    "digest": "include_in_digest",
+    "cloud": "cloud_llm_allowed",
+}
+PER_PAGE = 8
+
+
+class ChatService:
+    """What the admin can see and change about WhatsApp chats."""
+
+    def __init__(self, storage: Storage, clock: Clock, tz: ZoneInfo) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.tz = tz
+
+    async def page(self, search: str = "", page: int = 0) -> Page[Chat]:
+        return await self.storage.chats.list_page(search, page, PER_PAGE)
+
+    async def get(self, chat_id: int) -> Chat:
+        return await self.storage.chats.get(chat_id)
+
+    async def find_one(self, name: str) -> tuple[Chat | None, list[Chat]]:
+        """Return (the chat, []) for a clear match, else (None, candidates)."""
+        found = await self.storage.chats.find(name)
+        if not found:
+            raise NotFound(f"no chat matches “{name}”; see /chats")
+        exact = [c for c in found if c.name.lower() == name.strip().lower()]
+        if len(exact) == 1 or len(found) == 1:
+            return (exact or found)[0], []
+        return None, found[:8]
+
+    async def toggle(self, chat_id: int, action: str) -> Chat:
+        flag = FLAG_OF.get(action)
+        if flag is None:
+            raise InvalidInput(f"unknown toggle {action!r}")
+        chat = await self.storage.chats.get(chat_id)
+        return await self.storage.chats.set_flag(chat_id, flag, not getattr(chat, flag))
+
+    async def mute(self, chat_id: int, option: str) -> Chat:
+        now = self.clock.now()
+        if option == "mute8h":
+            until: datetime | None = now + timedelta(hours=8)
+        elif option == "mutetm":
+            local = now.astimezone(self.tz)
+            tomorrow = datetime.combine(local.date() + timedelta(days=1), time(8, 0), self.tz)
+            until = tomorrow
+        elif option == "unmute":
+            until = None
+        else:
+            raise InvalidInput(f"unknown mute option {option!r}")
+        return await self.storage.chats.set_muted_until(chat_id, until)
+
+    async def last_messages(self, chat_id: int, n: int = 10) -> tuple[Chat, list[StoredMessage]]:
+        chat = await self.storage.chats.get(chat_id)
+        messages = await self.storage.messages.last(chat_id, n)
+        await self.storage.chats.mark_read(chat_id)
+        return chat, messages
+
+    async def not_important(self, message_id: int) -> Chat:
+        """Record "not important" on a forward: this chat scores lower from now on."""
+        msg = await self.storage.messages.get(message_id)
+        if msg is None:
+            raise NotFound("that message is no longer stored")
+        await self.storage.messages.set_feedback(message_id, -1)
+        await self.storage.chats.adjust_bias(msg.chat_id, -1)
+        return await self.storage.chats.get(msg.chat_id)
+
+    async def message(self, message_id: int) -> tuple[Chat, StoredMessage]:
+        msg = await self.storage.messages.get(message_id)
+        if msg is None:
+            raise NotFound("that message is no longer stored")
+        return await self.storage.chats.get(msg.chat_id), msg
+
+    async def replied_message(
+        self, tg_chat_id: int, tg_message_id: int
+    ) -> tuple[Chat, StoredMessage] | None:
+        """Return the WhatsApp message a Telegram message shows, if any."""
+        msg = await self.storage.messages.linked(tg_chat_id, tg_message_id)
+        if msg is None:
+            return None
+        return await self.storage.chats.get(msg.chat_id), msg
+
+    async def search(self, text: str) -> list[tuple[Chat, StoredMessage]]:
+        if not text.strip():
+            raise InvalidInput("tell me what to search for, e.g. /search invoice")
+        found = await self.storage.messages.search(text, limit=15)
+        chats: dict[int, Chat] = {}
+        out = []
+        for msg in found:
+            if msg.chat_id not in chats:
+                chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
+            out.append((chats[msg.chat_id], msg))
+        return out
+
+    async def split_target(self, text: str) -> tuple[Chat, str]:
+        """Split "/send" arguments into (chat, message): the longest leading words that
+        name a chat exactly win; otherwise the first word is searched."""
+        text = text.strip()
+        if text.startswith('"') and '"' in text[1:]:
+            name, _, body = text[1:].partition('"')
+            chat, candidates = await self.find_one(name)
+            if chat is None:
+                raise NotFound(f"“{name}” matches several chats; use /chats to pick one")
+            return chat, body.strip()
+        words = text.split()
+        for k in range(len(words) - 1, 0, -1):
+            name = " ".join(words[:k])
+            exact = [
+                c for c in await self.storage.chats.find(name) if c.name.lower() == name.lower()
+            ]
+            if len(exact) == 1:
+                return exact[0], text.split(None, k)[k].strip()
+        chat, candidates = await self.find_one(words[0])
+        if chat is None:
+            names = ", ".join(c.name for c in candidates[:5])
+            raise NotFound(
+                f"“{words[0]}” matches several chats ({names}); "
+                'quote the full name: /send "Name" text'
+            )
+        return chat, text.split(None, 1)[1].strip()

@@ -1,0 +1,119 @@
+"""Settings the admin changes from Telegram: stored in the database, overriding the
+environment defaults, applied at once (triage rules, digest schedule, AI switch)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import time
+from typing import Any
+
+from assistant.triage import TriageRules
+from storage import Storage
+from whatsapp.errors import InvalidInput
+
+Listener = Callable[["Preferences"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """The effective settings."""
+
+    threshold: int = 7
+    digest_enabled: bool = True
+    digest_time: str = "08:00"
+    digest_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+    ai_replies: bool = True
+    vip: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    unanswered_hours: int = 4
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def digest_clock(self) -> time:
+        hours, minutes = self.digest_time.split(":")
+        return time(int(hours), int(minutes))
+
+
+def _parse(key: str, raw: str) -> Any:
+    raw = raw.strip()
+    if key == "threshold":
+        if not raw.isdigit() or not 0 <= int(raw) <= 10:
+            raise InvalidInput("threshold must be a number from 0 to 10")
+        return int(raw)
+    if key in {"digest_enabled", "ai_replies"}:
+        if raw.lower() not in {"on", "off", "true", "false", "1", "0", "yes", "no"}:
+            raise InvalidInput(f"{key} must be on or off")
+        return raw.lower() in {"on", "true", "1", "yes"}
+    if key == "digest_time":
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", raw):
+            raise InvalidInput("digest_time must be HH:MM, e.g. 07:30")
+        return raw.zfill(5)
+    if key == "digest_weekdays":
+        names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        days = [d.strip().lower()[:3] for d in raw.split(",") if d.strip()]
+        if not days or any(d not in names for d in days):
+            raise InvalidInput("digest_weekdays is a list like mon,tue,wed,thu,fri")
+        return tuple(sorted({names.index(d) for d in days}))
+    if key in {"vip", "keywords"}:
+        return tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))[:100]
+    if key == "unanswered_hours":
+        if not raw.isdigit() or not 1 <= int(raw) <= 168:
+            raise InvalidInput("unanswered_hours must be 1–168")
+        return int(raw)
+    raise InvalidInput(f"unknown setting {key!r}")
+
+
+EDITABLE = (
+    "threshold",
+    "digest_enabled",
+    "digest_time",
+    "digest_weekdays",
+    "ai_replies",
+    "vip",
+    "keywords",
+    "unanswered_hours",
+)
+
+
+class PreferenceService:
+    """Loads, validates and stores preferences; tells listeners when they change."""
+
+    def __init__(self, storage: Storage, defaults: Preferences, rules: TriageRules) -> None:
+        self.storage = storage
+        self.defaults = defaults
+        self.rules = rules
+        self.current = defaults
+        self._listeners: list[Listener] = []
+
+    def on_change(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def load(self) -> Preferences:
+        stored = await self.storage.settings.all()
+        values = {k: v for k, v in stored.items() if k in EDITABLE}
+        for key in ("digest_weekdays", "vip", "keywords"):
+            if key in values:
+                values[key] = tuple(values[key])
+        self.current = replace(self.defaults, **values)
+        self._apply()
+        return self.current
+
+    async def set(self, key: str, raw: str) -> Preferences:
+        value = _parse(key, raw)
+        await self.storage.settings.set(key, list(value) if isinstance(value, tuple) else value)
+        self.current = replace(self.current, **{key: value})
+        self._apply()
+        for listener in self._listeners:
+            await listener(self.current)
+        return self.current
+
+    async def toggle(self, key: str) -> Preferences:
+        current = asdict(self.current)[key]
+        return await self.set(key, "off" if current else "on")
+
+    def _apply(self) -> None:
+        self.rules.threshold = self.current.threshold
+        self.rules.vip = set(self.current.vip)
+        self.rules.keywords = set(self.current.keywords)

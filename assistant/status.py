@@ -1,0 +1,68 @@
+"""The /status snapshot: session, traffic, queues, LLM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from storage import Storage
+from whatsapp.gateway import GatewayBase
+from whatsapp.tasks import Clock
+from whatsapp.types import ChatJid, ConnectionState
+
+
+@dataclass(frozen=True)
+class Status:
+    """What /status shows."""
+
+    state: ConnectionState
+    reason: str
+    own_jid: ChatJid | None
+    uptime: timedelta
+    last_event_age: timedelta | None
+    reconnects: int
+    messages_today: int
+    chats: int
+    telegram_outbox: int
+    whatsapp_outbox: int
+    llm: str
+    next_digest: datetime | None
+
+
+class StatusService:
+    """Collects the status snapshot."""
+
+    def __init__(
+        self, storage: Storage, gateway: GatewayBase, clock: Clock, tz: ZoneInfo, llm_name: str
+    ) -> None:
+        self.storage = storage
+        self.gateway = gateway
+        self.clock = clock
+        self.tz = tz
+        self.llm_name = llm_name
+
+    async def snapshot(self, next_digest: datetime | None = None) -> Status:
+        now_mono = self.clock.monotonic()
+        local_midnight = (
+            self.clock.now().astimezone(self.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+        g = self.gateway
+        return Status(
+            state=g.state,
+            reason=g.reason,
+            own_jid=g.own_jid,
+            uptime=timedelta(seconds=now_mono - (g.started_at or now_mono)),
+            last_event_age=(
+                timedelta(seconds=now_mono - g.last_event_at)
+                if g.last_event_at is not None
+                else None
+            ),
+            reconnects=g.reconnects,
+            messages_today=await self.storage.messages.count_since(local_midnight),
+            chats=await self.storage.chats.count(),
+            telegram_outbox=await self.storage.telegram_outbox.depth(),
+            whatsapp_outbox=await self.storage.whatsapp_outbox.depth(),
+            llm=self.llm_name,
+            next_digest=next_digest,
+        )

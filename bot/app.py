@@ -1,0 +1,316 @@
+"""The composition root: settings → storage → assistant services → gateway → PTB Application.
+
+The only module that names concrete classes. Startup order: storage, LLM client, services,
+gateway subscriptions (ingest first, so every message is stored before anything reacts),
+gateway start, the Telegram outbox worker, jobs, command menu. Shutdown in reverse.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from assistant.chats import ChatService
+from assistant.digest import DigestService
+from assistant.llm.base import LLMProvider
+from assistant.pipeline import HistoryProgress, IngestService
+from assistant.preferences import Preferences, PreferenceService
+from assistant.sending import SendingService, SendOutcome
+from assistant.status import StatusService
+from assistant.triage import TriageRules
+from bot import render
+from bot.config import Settings
+from bot.context import BotContext, Services
+from bot.handlers import access, chats, digest, messaging, session, settings
+from bot.notifier import TelegramNotifier
+from storage import close_storage, open_storage
+from storage.domain import OutboxItem
+from whatsapp.gateway import GatewayBase
+from whatsapp.session import DataDirLock, session_store
+from whatsapp.tasks import Clock, TaskGroup
+
+logger = logging.getLogger(__name__)
+
+EXIT_GAVE_UP = 3
+COMMANDS = [
+    BotCommand("start", "Greeting, connection state and next step"),
+    BotCommand("status", "Connection, traffic, queues, next digest"),
+    BotCommand("login", "Link WhatsApp with a QR"),
+    BotCommand("pair", "Link WhatsApp with a code: /pair +phone"),
+    BotCommand("logout", "Unlink WhatsApp"),
+    BotCommand("chats", "Chats by last activity: /chats [search]"),
+    BotCommand("chat", "Last messages of a chat: /chat name"),
+    BotCommand("send", "Send a message: /send name text"),
+    BotCommand("search", "Search stored messages"),
+    BotCommand("digest", "Digest since the last one"),
+    BotCommand("catchup", "What I missed: /catchup [hours]"),
+    BotCommand("settings", "Threshold, digest, AI switch"),
+    BotCommand("help", "What each command does"),
+]
+
+
+def configure_logging(level: str) -> None:
+    """Configure logging once (force: neonize's import calls basicConfig itself)."""
+    logging.basicConfig(
+        level=level, force=True, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for name in (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "telegram",
+        "neonize",
+        "whatsmeow",
+        "Whatsmeow",
+        "aiohttp",
+    ):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def make_llm(s: Settings) -> LLMProvider:
+    """Build the configured LLM provider."""
+    if s.llm_provider == "openai":
+        from assistant.llm.openai import OpenAIProvider
+
+        key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
+        return OpenAIProvider(s.openai_model, key, s.openai_base_url)
+    if s.llm_provider == "ollama":
+        from assistant.llm.ollama import OllamaProvider
+
+        return OllamaProvider(s.ollama_model, s.ollama_host)
+    from assistant.llm.none import NoLLM
+
+    return NoLLM()
+
+
+def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
+    """Build the WhatsApp backend (neonize is imported only when it is the one used)."""
+    if s.whatsapp_backend == "simulator":
+        from whatsapp.simulator import SimulatedGateway
+
+        gateway: GatewayBase = SimulatedGateway(s.data_dir, s.whatsapp_simulator_feed, clock)
+    else:
+        from whatsapp.neonize_backend import NeonizeGateway
+
+        db_url = s.database_url.get_secret_value() if s.database_url else None
+        gateway = NeonizeGateway(
+            s.data_dir, session_store(s.data_dir, db_url), clock, on_give_up=on_give_up
+        )
+    configure_logging(s.log_level)  # importing neonize reset the root logger
+    return gateway
+
+
+def build_application(s: Settings, clock: Clock | None = None) -> Application:  # type: ignore[type-arg]
+    """Build the PTB Application with every handler; nothing starts here."""
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+    )
+    app = (
+        ApplicationBuilder()
+        .token(s.telegram_bot_token.get_secret_value())
+        .base_url(s.telegram_api_base_url)
+        .base_file_url(s.telegram_file_base_url)
+        .defaults(defaults)
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .context_types(ContextTypes(context=BotContext))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    app.bot_data["settings"] = s
+    app.bot_data["clock"] = clock or Clock()
+    # Order matters: the owner guard (group -2) first, then one module per feature.
+    access.register(app)
+    session.register(app)
+    chats.register(app)
+    messaging.register(app)
+    digest.register(app)
+    settings.register(app)
+    app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command), group=1)
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.REPLY, on_plain_text
+        ),
+        group=1,
+    )
+    app.add_error_handler(on_error)
+    return app
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    if update.effective_message is None or update.effective_message.text is None:
+        return
+    command = update.effective_message.text.split()[0][:40]
+    known = {f"/{c.command}" for c in COMMANDS}
+    if command.split("@")[0] not in known:
+        await update.effective_message.reply_text(
+            f"Unknown command {render.esc(command)}. See /help."
+        )
+
+
+async def on_plain_text(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(
+        "To answer a WhatsApp message, reply to its forward. To write to someone: "
+        "/send <name> <text>. All commands: /help"
+    )
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    logger.error("unhandled error in a Telegram handler", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                f"Something went wrong ({type(context.error).__name__}); it is logged. "
+                "Please try again.",
+                parse_mode=None,
+            )
+        except Exception:
+            logger.exception("could not tell the admin about the error")
+
+
+class HistoryReporter:
+    """One progress message per admin, edited as history batches arrive."""
+
+    def __init__(self, app: Application, owner_ids: frozenset[int]) -> None:  # type: ignore[type-arg]
+        self.app = app
+        self.owner_ids = owner_ids
+        self.messages: dict[int, int] = {}
+
+    async def __call__(self, p: HistoryProgress) -> None:
+        done = p.percent >= 100
+        text = (
+            f"{'✅ History sync done' if done else '⏳ Syncing history'}: "
+            f"{p.messages} message(s) ({p.new_messages} new) in {p.chats} chat(s), "
+            f"{p.percent}%"
+        )
+        for admin in sorted(self.owner_ids):
+            try:
+                if admin in self.messages:
+                    await self.app.bot.edit_message_text(text, admin, self.messages[admin])
+                else:
+                    sent = await self.app.bot.send_message(admin, text)
+                    self.messages[admin] = sent.message_id
+            except Exception:
+                logger.warning("could not update the history progress message", exc_info=True)
+        if done:
+            self.messages.clear()
+
+
+async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
+    """post_init: open everything and start the WhatsApp session."""
+    s: Settings = app.bot_data["settings"]
+    clock: Clock = app.bot_data["clock"]
+    if "lock" not in app.bot_data:
+        lock = DataDirLock(s.data_dir)
+        lock.acquire()
+        app.bot_data["lock"] = lock
+    storage = await open_storage(s.db_url)
+    llm = make_llm(s)
+
+    def give_up() -> None:
+        app.bot_data["exit_code"] = EXIT_GAVE_UP
+        app.stop_running()
+
+    gateway = make_gateway(s, clock, give_up)
+    rules = TriageRules()
+    prefs = PreferenceService(
+        storage, Preferences(digest_time=s.digest_time.strftime("%H:%M")), rules
+    )
+    await prefs.load()
+    ingest = IngestService(storage, gateway, s.owner_ids, rules, clock)
+    sending = SendingService(storage, gateway, s.data_dir, clock)
+    notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
+    services = Services(
+        storage=storage,
+        gateway=gateway,
+        ingest=ingest,
+        chats=ChatService(storage, clock, s.tz),
+        sending=sending,
+        digests=DigestService(storage, clock, s.tz, rules, prefs.current.unanswered_hours),
+        status=StatusService(storage, gateway, clock, s.tz, f"{llm.name} {llm.model}".strip()),
+        prefs=prefs,
+        notifier=notifier,
+        clock=clock,
+        tz=s.tz,
+        owner_ids=s.owner_ids,
+    )
+    app.bot_data.update(services=services, llm=llm)
+    ingest.wake_notifier = notifier.wake
+    ingest.on_connected = sending.flush
+    ingest.on_progress = HistoryReporter(app, s.owner_ids)
+
+    async def late(item: OutboxItem, outcome: SendOutcome) -> None:
+        await notifier.notice(
+            f"Queued WhatsApp message #{item.id}: "
+            f"{render.send_result(outcome.status.value, outcome.error)}"
+        )
+
+    sending.on_late_delivery(late)
+    gateway.subscribe(ingest.on_event)  # first: stored before anything else reacts
+    gateway.subscribe(session.SessionNotices(app.bot, services).on_event)
+    await gateway.start()
+    tasks = TaskGroup("bot")
+    tasks.spawn(notifier.run(), "telegram-outbox")
+    app.bot_data["tasks"] = tasks
+
+    async def reschedule(p: Preferences) -> None:
+        digest.schedule(app, services, p)
+
+    prefs.on_change(reschedule)
+    digest.schedule(app, services, prefs.current)
+    app.job_queue.run_repeating(_retry_job, interval=300, first=60, name="retries")
+    await digest.catch_up_missed(services, prefs.current)
+    await app.bot.set_my_commands(COMMANDS)
+    logger.info(
+        "wa-secretary started (%s backend, %d admin(s))", s.whatsapp_backend, len(s.owner_ids)
+    )
+
+
+async def _retry_job(context: BotContext) -> None:
+    s = context.services
+    await s.sending.flush()
+    await s.ingest.retry_media()
+
+
+async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    """post_shutdown: stop the session, the workers and the database, in reverse order."""
+    services: Services | None = app.bot_data.get("services")
+    if services is not None:
+        await services.gateway.stop()
+        tasks: TaskGroup | None = app.bot_data.get("tasks")
+        if tasks is not None:
+            await tasks.cancel_all()
+        await services.ingest.tasks.cancel_all()
+        llm = app.bot_data.get("llm")
+        if llm is not None:
+            await llm.aclose()
+        await close_storage()
+    lock = app.bot_data.pop("lock", None)
+    if lock is not None:
+        lock.release()
+    logger.info("wa-secretary stopped")
+
+
+def run(s: Settings) -> int:
+    """Run the bot until stopped; return the process exit code."""
+    configure_logging(s.log_level)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataDirLock(s.data_dir)
+    lock.acquire()
+    app = build_application(s)
+    app.bot_data["lock"] = lock
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return int(app.bot_data.get("exit_code", 0))

@@ -1,0 +1,159 @@
+"""Typed inline-button data, ``prefix:field:...``, built and parsed only here (≤ 64 bytes).
+
+Ids are internal database ids, never JIDs or names, so the data is compact and carries
+nothing private. Restart-safe: nothing is kept in memory between pressing and handling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+MAX_BYTES = 64
+
+
+class InvalidCallback(ValueError):
+    """Callback data that is stale, forged or malformed."""
+
+
+def pack_parts(*parts: object) -> str:
+    """Join parts with ':'; raise ValueError if the result exceeds Telegram's 64 bytes."""
+    raw = ":".join(str(p) for p in parts)
+    if len(raw.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data too long ({len(raw.encode())} bytes)")
+    return raw
+
+
+def unpack_parts(raw: str, prefix: str, arity: int) -> list[str]:
+    """Split callback data of ``prefix`` into exactly ``arity`` fields."""
+    head, _, rest = raw.partition(":")
+    parts = rest.split(":", arity - 1) if arity else []
+    if head != prefix or len(parts) != arity:
+        raise InvalidCallback(raw)
+    return parts
+
+
+def _int(value: str) -> int:
+    if not value.isdigit() or len(value) > 12:
+        raise InvalidCallback(value)
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ChatList:
+    """A page of /chats, with the search text (trimmed to fit)."""
+
+    PREFIX: ClassVar[str] = "cp"
+    page: int = 0
+    search: str = ""
+
+    def pack(self) -> str:
+        search = self.search.replace(":", " ")
+        while len(pack_parts(self.PREFIX, self.page, "").encode()) + len(search.encode()) > 64:
+            search = search[:-1]
+        return pack_parts(self.PREFIX, self.page, search)
+
+    @classmethod
+    def unpack(cls, raw: str) -> ChatList:
+        page, search = unpack_parts(raw, cls.PREFIX, 2)
+        return cls(_int(page), search)
+
+
+@dataclass(frozen=True)
+class ChatAction:
+    """Something done to one chat: open its card, toggle a flag, mute, show last messages."""
+
+    PREFIX: ClassVar[str] = "ca"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"open", "trusted", "ai", "auto", "digest", "cloud", "mute8h", "mutetm", "unmute", "last"}
+    )
+    chat_id: int
+    action: str = "open"
+
+    def pack(self) -> str:
+        if self.action not in self.ACTIONS:
+            raise ValueError(self.action)
+        return pack_parts(self.PREFIX, self.chat_id, self.action)
+
+    @classmethod
+    def unpack(cls, raw: str) -> ChatAction:
+        chat_id, action = unpack_parts(raw, cls.PREFIX, 2)
+        if action not in cls.ACTIONS:
+            raise InvalidCallback(raw)
+        return cls(_int(chat_id), action)
+
+
+@dataclass(frozen=True)
+class ForwardAction:
+    """A button under a forwarded message: reply prompt, not important, mute its chat."""
+
+    PREFIX: ClassVar[str] = "fw"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"reply", "noimp", "mute"})
+    message_id: int
+    action: str
+
+    def pack(self) -> str:
+        if self.action not in self.ACTIONS:
+            raise ValueError(self.action)
+        return pack_parts(self.PREFIX, self.message_id, self.action)
+
+    @classmethod
+    def unpack(cls, raw: str) -> ForwardAction:
+        message_id, action = unpack_parts(raw, cls.PREFIX, 2)
+        if action not in cls.ACTIONS:
+            raise InvalidCallback(raw)
+        return cls(_int(message_id), action)
+
+
+@dataclass(frozen=True)
+class SessionAction:
+    """Login and logout buttons."""
+
+    PREFIX: ClassVar[str] = "ss"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"logout_yes", "logout_no", "qr"})
+    action: str
+
+    def pack(self) -> str:
+        if self.action not in self.ACTIONS:
+            raise ValueError(self.action)
+        return pack_parts(self.PREFIX, self.action)
+
+    @classmethod
+    def unpack(cls, raw: str) -> SessionAction:
+        [action] = unpack_parts(raw, cls.PREFIX, 1)
+        if action not in cls.ACTIONS:
+            raise InvalidCallback(raw)
+        return cls(action)
+
+
+@dataclass(frozen=True)
+class DigestAction:
+    """Confirm an on-demand digest (moves the 'since last digest' mark)."""
+
+    PREFIX: ClassVar[str] = "dg"
+    digest_id: int
+
+    def pack(self) -> str:
+        return pack_parts(self.PREFIX, self.digest_id)
+
+    @classmethod
+    def unpack(cls, raw: str) -> DigestAction:
+        [digest_id] = unpack_parts(raw, cls.PREFIX, 1)
+        return cls(_int(digest_id))
+
+
+@dataclass(frozen=True)
+class SettingAction:
+    """A /settings button: toggle or step a value."""
+
+    PREFIX: ClassVar[str] = "st"
+    key: str
+    value: str = ""
+
+    def pack(self) -> str:
+        return pack_parts(self.PREFIX, self.key, self.value)
+
+    @classmethod
+    def unpack(cls, raw: str) -> SettingAction:
+        key, value = unpack_parts(raw, cls.PREFIX, 2)
+        return cls(key, value)

@@ -1,0 +1,67 @@
+"""The typed handler context: ``context.services`` is the one ``Services`` bundle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from assistant.chats import ChatService
+from assistant.digest import DigestService
+from assistant.pipeline import IngestService
+from assistant.preferences import PreferenceService
+from assistant.sending import SendingService
+from assistant.status import StatusService
+from storage import Storage
+from whatsapp.gateway import GatewayBase
+from whatsapp.tasks import Clock
+
+if TYPE_CHECKING:
+    from bot.notifier import TelegramNotifier
+
+
+@dataclass
+class LoginView:
+    """The login message shown to one admin (edited in place as QR codes refresh)."""
+
+    chat_id: int
+    message_id: int | None = None
+    is_photo: bool = False
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything handlers may call, built once in app.py."""
+
+    storage: Storage
+    gateway: GatewayBase
+    ingest: IngestService
+    chats: ChatService
+    sending: SendingService
+    digests: DigestService
+    status: StatusService
+    prefs: PreferenceService
+    notifier: TelegramNotifier
+    clock: Clock
+    tz: ZoneInfo
+    owner_ids: frozenset[int]
+    logins: dict[int, LoginView] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """PTB context with a typed ``services`` property."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data["services"]  # type: ignore[no-any-return]

@@ -1,0 +1,109 @@
+"""/chats, /chat and the chat card with its Trusted / AI / mute / digest toggles."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, render
+from bot.callbacks import ChatAction, ChatList, InvalidCallback
+from bot.context import BotContext
+from whatsapp.errors import NotFound
+
+
+async def _edit(update: Update, text: str, markup: object = None) -> None:
+    """Edit the pressed message in place; ignore only "message is not modified"."""
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+async def cmd_chats(update: Update, context: BotContext) -> None:
+    search = " ".join(context.args or [])[:40]
+    page = await context.services.chats.page(search, 0)
+    await update.effective_message.reply_text(
+        render.chat_list_text(page.total, page.page, page.pages, search),
+        reply_markup=keyboards.chat_list(page, search),
+    )
+
+
+async def cmd_chat(update: Update, context: BotContext) -> None:
+    s = context.services
+    name = " ".join(context.args or [])
+    if not name:
+        await update.effective_message.reply_text("Usage: /chat <name> — or pick one in /chats")
+        return
+    try:
+        chat, candidates = await s.chats.find_one(name)
+    except NotFound as exc:
+        await update.effective_message.reply_text(render.esc(str(exc)))
+        return
+    if chat is None:
+        await update.effective_message.reply_text(
+            f"Several chats match “{render.esc(name)}”. Which one?",
+            reply_markup=keyboards.choose(candidates),
+        )
+        return
+    await show_last(update, context, chat.id, reply=True)
+
+
+async def show_last(update: Update, context: BotContext, chat_id: int, reply: bool) -> None:
+    s = context.services
+    chat, messages = await s.chats.last_messages(chat_id, 10)
+    chunks = render.split(render.messages_text(chat, messages, s.tz))
+    target = update.effective_chat
+    for i, chunk in enumerate(chunks):
+        markup = keyboards.open_chat(chat.id) if i == len(chunks) - 1 else None
+        sent = await target.send_message(chunk, reply_markup=markup)
+    if messages:  # replying to this list answers the newest message of the chat
+        incoming = [m for m in messages if not m.from_me] or messages
+        await s.storage.messages.link(target.id, sent.message_id, incoming[-1].id)
+
+
+async def on_chat_list(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    try:
+        data = ChatList.unpack(query.data or "")
+    except InvalidCallback:
+        await query.answer("This menu expired.")
+        return
+    await query.answer()
+    page = await context.services.chats.page(data.search, data.page)
+    await _edit(
+        update,
+        render.chat_list_text(page.total, page.page, page.pages, data.search),
+        keyboards.chat_list(page, data.search),
+    )
+
+
+async def on_chat_action(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    s = context.services
+    try:
+        data = ChatAction.unpack(query.data or "")
+        if data.action == "open":
+            chat = await s.chats.get(data.chat_id)
+        elif data.action.startswith(("mute", "unmute")):
+            chat = await s.chats.mute(data.chat_id, data.action)
+        elif data.action == "last":
+            await query.answer()
+            await show_last(update, context, data.chat_id, reply=False)
+            return
+        else:
+            chat = await s.chats.toggle(data.chat_id, data.action)
+    except (InvalidCallback, NotFound):
+        await query.answer("This menu expired.")
+        return
+    await query.answer()
+    now = s.clock.now()
+    await _edit(update, render.card_text(chat, now, s.tz), keyboards.chat_card(chat, now))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("chats", cmd_chats))
+    app.add_handler(CommandHandler("chat", cmd_chat))
+    app.add_handler(CallbackQueryHandler(on_chat_list, pattern=f"^{ChatList.PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(on_chat_action, pattern=f"^{ChatAction.PREFIX}:"))

@@ -1,0 +1,155 @@
+"""Answering WhatsApp from Telegram: replies to forwards, /send, /search, forward buttons."""
+
+from __future__ import annotations
+
+from telegram import ForceReply, Message, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from assistant.sending import MAX_TEXT, SendOutcome
+from bot import render
+from bot.callbacks import ForwardAction, InvalidCallback
+from bot.context import BotContext
+from storage.domain import Chat, StoredMessage
+from whatsapp.errors import AppError, NotFound
+from whatsapp.types import MessageKind, OutgoingMessage
+
+MAX_UPLOAD = 20 * 1024 * 1024  # what the public Bot API lets a bot download
+
+
+async def _outgoing(message: Message, chat: Chat, quoted: StoredMessage | None) -> OutgoingMessage:
+    quote = {"quoted_id": quoted.wa_id, "quoted_sender": quoted.sender} if quoted else {}
+    if message.photo:
+        file = await message.photo[-1].get_file()
+        data = bytes(await file.download_as_bytearray())
+        return OutgoingMessage(
+            to=chat.jid,
+            text=message.caption or "",
+            kind=MessageKind.IMAGE,
+            media=data,
+            mimetype="image/jpeg",
+            **quote,
+        )
+    if message.document:
+        if (message.document.file_size or 0) > MAX_UPLOAD:
+            raise ValueError("that file is larger than the 20 MB a bot may download")
+        file = await message.document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        return OutgoingMessage(
+            to=chat.jid,
+            text=message.caption or "",
+            kind=MessageKind.DOCUMENT,
+            media=data,
+            file_name=message.document.file_name or "file",
+            mimetype=message.document.mime_type or "",
+            **quote,
+        )
+    return OutgoingMessage(to=chat.jid, text=message.text or "", **quote)
+
+
+async def _send(update: Update, context: BotContext, out: OutgoingMessage, chat: Chat) -> None:
+    try:
+        outcome: SendOutcome = await context.services.sending.send(
+            out, origin=f"tg:{update.effective_chat.id}"
+        )
+    except ValueError as exc:
+        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+        return
+    await update.effective_message.reply_text(
+        f"{render.send_result(outcome.status.value, outcome.error)} → {render.esc(chat.name)}"
+    )
+
+
+async def on_reply(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    target = await context.services.chats.replied_message(
+        message.chat.id, message.reply_to_message.message_id
+    )
+    if target is None:
+        await message.reply_text(
+            "Reply to a forwarded WhatsApp message (or a /chat list) "
+            "to answer it; or use /send <name> <text>."
+        )
+        return
+    chat, quoted = target
+    try:
+        out = await _outgoing(message, chat, quoted)
+    except ValueError as exc:
+        await message.reply_text(f"❌ {render.esc(str(exc))}")
+        return
+    await _send(update, context, out, chat)
+
+
+async def cmd_send(update: Update, context: BotContext) -> None:
+    words = context.args or []
+    if len(words) < 2:
+        await update.effective_message.reply_text("Usage: /send <name> <text>")
+        return
+    text = update.effective_message.text.split(None, 1)[1] if update.effective_message.text else ""
+    try:
+        chat, body = await context.services.chats.split_target(text)
+    except NotFound as exc:
+        await update.effective_message.reply_text(render.esc(str(exc)))
+        return
+    if len(body) > MAX_TEXT:
+        await update.effective_message.reply_text(
+            f"❌ That text is too long for WhatsApp ({len(body)} characters; the limit is "
+            f"{MAX_TEXT})."
+        )
+        return
+    await _send(update, context, OutgoingMessage(to=chat.jid, text=body), chat)
+
+
+async def cmd_search(update: Update, context: BotContext) -> None:
+    s = context.services
+    query = " ".join(context.args or [])
+    try:
+        hits = await s.chats.search(query)
+    except AppError as exc:
+        await update.effective_message.reply_text(render.esc(str(exc)))
+        return
+    for chunk in render.split(render.search_text(query, hits, s.tz)):
+        await update.effective_message.reply_text(chunk)
+
+
+async def on_forward_action(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    s = context.services
+    try:
+        data = ForwardAction.unpack(query.data or "")
+        chat, msg = await s.chats.message(data.message_id)
+    except (InvalidCallback, NotFound):
+        await query.answer("This menu expired.")
+        return
+    if data.action == "noimp":
+        await s.chats.not_important(msg.id)
+        await query.answer(f"Noted: {chat.name} will score lower from now on.")
+    elif data.action == "mute":
+        await s.chats.mute(chat.id, "mute8h")
+        await query.answer(f"{chat.name} muted for 8 hours.")
+    else:
+        await query.answer()
+        prompt = await update.effective_chat.send_message(
+            f"Your answer to <b>{render.esc(chat.name)}</b>:",
+            reply_markup=ForceReply(selective=True, input_field_placeholder="Message"),
+        )
+        await s.storage.messages.link(prompt.chat.id, prompt.message_id, msg.id)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("send", cmd_send))
+    app.add_handler(CommandHandler("search", cmd_search))
+    app.add_handler(
+        MessageHandler(
+            filters.REPLY
+            & (filters.TEXT | filters.PHOTO | filters.Document.ALL)
+            & ~filters.COMMAND,
+            on_reply,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(on_forward_action, pattern=f"^{ForwardAction.PREFIX}:"))

@@ -1,0 +1,213 @@
+"""/start /help /status /login /pair /logout, and the login QR / connection notices."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import segno
+from telegram import Bot, InputMediaPhoto, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, render
+from bot.callbacks import InvalidCallback, SessionAction
+from bot.context import BotContext, LoginView, Services
+from whatsapp.errors import AppError
+from whatsapp.types import (
+    ConnectionChanged,
+    ConnectionState,
+    GatewayEvent,
+    QrIssued,
+    QrWindowEnded,
+)
+
+logger = logging.getLogger(__name__)
+
+QUIET_STATES = {
+    ConnectionState.STARTING,
+    ConnectionState.CONNECTING,
+    ConnectionState.WAITING_FOR_QR,
+}
+
+
+def qr_png(code: str) -> bytes:
+    """Render a login QR as PNG (segno, as neonize itself does)."""
+    buf = io.BytesIO()
+    segno.make_qr(code).save(buf, kind="png", scale=8, border=4)
+    return buf.getvalue()
+
+
+async def cmd_start(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(render.start_text(context.services.gateway.state))
+
+
+async def cmd_help(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(render.HELP)
+
+
+async def cmd_status(update: Update, context: BotContext) -> None:
+    s = context.services
+    jobs = context.job_queue.get_jobs_by_name("digest") if context.job_queue else ()
+    next_run = min((j.next_t for j in jobs if j.next_t), default=None)
+    snapshot = await s.status.snapshot(next_run)
+    await update.effective_message.reply_text(render.status_text(snapshot, s.tz))
+
+
+async def cmd_login(update: Update, context: BotContext) -> None:
+    s = context.services
+    chat_id = update.effective_chat.id
+    if s.gateway.state == ConnectionState.CONNECTED:
+        await update.effective_message.reply_text(
+            f"Already connected as {render.esc(render.phone_of(s.gateway.own_jid))}. "
+            "Use /logout first to link another account."
+        )
+        return
+    s.logins[chat_id] = LoginView(chat_id)
+    try:
+        await s.gateway.request_login()
+    except AppError as exc:
+        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+        return
+    await update.effective_message.reply_text("Waiting for a login QR from WhatsApp…")
+
+
+async def cmd_pair(update: Update, context: BotContext) -> None:
+    s = context.services
+    phone = " ".join(context.args or [])
+    if not phone:
+        await update.effective_message.reply_text(
+            "Usage: /pair +4915112345678 (your WhatsApp number, international format)"
+        )
+        return
+    try:
+        code = await s.gateway.pair_phone(phone)
+    except (AppError, ValueError) as exc:
+        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+        return
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    await update.effective_message.reply_text(render.pairing_text(code, digits))
+
+
+async def cmd_logout(update: Update, context: BotContext) -> None:
+    await update.effective_message.reply_text(
+        "Unlink this bot from your WhatsApp? You will need /login to link it again.",
+        reply_markup=keyboards.logout_confirm(),
+    )
+
+
+async def on_session(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    try:
+        action = SessionAction.unpack(query.data or "")
+    except InvalidCallback:
+        await query.answer("This menu expired.")
+        return
+    await query.answer()
+    s = context.services
+    if action.action == "logout_no":
+        await query.edit_message_text("Logout cancelled.")
+    elif action.action == "logout_yes":
+        try:
+            await s.gateway.logout()
+        except AppError as exc:
+            await query.edit_message_text(f"❌ Logout failed: {render.esc(str(exc))}")
+            return
+        await query.edit_message_text("Logged out. Send /login to link WhatsApp again.")
+    else:
+        s.logins[query.message.chat.id] = LoginView(query.message.chat.id)
+        try:
+            await s.gateway.request_login()
+        except AppError as exc:
+            await context.bot.send_message(query.message.chat.id, f"❌ {render.esc(str(exc))}")
+
+
+class SessionNotices:
+    """Shows login QRs and tells the admins about every connection change."""
+
+    def __init__(self, bot: Bot, services: Services) -> None:
+        self.bot = bot
+        self.s = services
+        self.last_state: ConnectionState | None = None
+
+    async def on_event(self, event: GatewayEvent) -> None:
+        match event:
+            case QrIssued():
+                await self._show_qr(event)
+            case QrWindowEnded():
+                await self._qr_ended()
+            case ConnectionChanged(state=state, reason=reason):
+                await self._state(state, reason)
+            case _:
+                pass
+
+    async def _show_qr(self, qr: QrIssued) -> None:
+        if not self.s.logins:  # not linked yet and nobody asked: show every admin
+            for admin in sorted(self.s.owner_ids):
+                self.s.logins[admin] = LoginView(admin)
+        png = qr_png(qr.code)
+        caption = render.qr_caption(qr, self.s.clock.now())
+        for view in list(self.s.logins.values()):
+            if view.message_id is not None and view.is_photo:
+                try:
+                    await self.bot.edit_message_media(
+                        InputMediaPhoto(png, caption=caption), view.chat_id, view.message_id
+                    )
+                    continue
+                except BadRequest as exc:
+                    if "not modified" in str(exc).lower():
+                        continue
+                    logger.info("could not edit the QR photo; sending a new one")
+            sent = await self.bot.send_photo(view.chat_id, png, caption=caption)
+            view.message_id, view.is_photo = sent.message_id, True
+
+    async def _qr_ended(self) -> None:
+        for view in list(self.s.logins.values()):
+            text = "The QR expired without a scan. Tap for a new one, or send /login."
+            if view.message_id is not None and view.is_photo:
+                try:
+                    await self.bot.edit_message_caption(
+                        view.chat_id,
+                        view.message_id,
+                        caption=text,
+                        reply_markup=keyboards.new_qr(),
+                    )
+                    continue
+                except BadRequest:
+                    pass
+            await self.bot.send_message(view.chat_id, text, reply_markup=keyboards.new_qr())
+
+    async def _state(self, state: ConnectionState, reason: str) -> None:
+        if state == ConnectionState.CONNECTED and self.s.logins:
+            who = render.esc(render.phone_of(self.s.gateway.own_jid))
+            for view in list(self.s.logins.values()):
+                text = f"✅ WhatsApp connected as {who}."
+                if view.message_id is not None and view.is_photo:
+                    try:
+                        await self.bot.edit_message_caption(
+                            view.chat_id, view.message_id, caption=text
+                        )
+                        continue
+                    except BadRequest:
+                        pass
+                await self.bot.send_message(view.chat_id, text)
+            self.s.logins.clear()
+            self.last_state = state
+            return
+        if state == self.last_state or state in QUIET_STATES:
+            return
+        if self.last_state is None and state == ConnectionState.CONNECTED:
+            self.last_state = state
+            return  # the normal start: no need to announce it
+        self.last_state = state
+        await self.s.notifier.notice(render.state_notice(state, reason))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("start", cmd_start))
+    app.add_handler(CommandHandler("help", cmd_help))
+    app.add_handler(CommandHandler("status", cmd_status))
+    app.add_handler(CommandHandler("login", cmd_login))
+    app.add_handler(CommandHandler("pair", cmd_pair))
+    app.add_handler(CommandHandler("logout", cmd_logout))
+    app.add_handler(CallbackQueryHandler(on_session, pattern=f"^{SessionAction.PREFIX}:"))

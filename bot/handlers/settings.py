@@ -1,0 +1,83 @@
+"""/settings: show and change the stored preferences."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from assistant.preferences import EDITABLE, Preferences
+from bot import keyboards, render
+from bot.callbacks import InvalidCallback, SettingAction
+from bot.context import BotContext
+from whatsapp.errors import InvalidInput
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def settings_text(p: Preferences) -> str:
+    return "\n".join(
+        [
+            "<b>Settings</b> (stored; they override the environment)",
+            f"threshold = {p.threshold} (forward at this score or above)",
+            f"digest_enabled = {'on' if p.digest_enabled else 'off'}",
+            f"digest_time = {p.digest_time}",
+            f"digest_weekdays = {','.join(DAYS[d] for d in p.digest_weekdays)}",
+            f"ai_replies = {'on' if p.ai_replies else 'off'} (switches every AI reply)",
+            f"vip = {render.esc(', '.join(p.vip)) or '—'}",
+            f"keywords = {render.esc(', '.join(p.keywords)) or '—'}",
+            f"unanswered_hours = {p.unanswered_hours}",
+            "",
+            "Change one with <code>/settings key value</code>, e.g. "
+            "<code>/settings digest_time 07:30</code> or "
+            "<code>/settings keywords invoice,rent</code>",
+        ]
+    )
+
+
+async def cmd_settings(update: Update, context: BotContext) -> None:
+    prefs = context.services.prefs
+    args = context.args or []
+    if args:
+        key, value = args[0].lower(), " ".join(args[1:])
+        if key not in EDITABLE:
+            await update.effective_message.reply_text(
+                f"Unknown setting “{render.esc(key)}”. Known: {', '.join(EDITABLE)}"
+            )
+            return
+        try:
+            await prefs.set(key, value)
+        except InvalidInput as exc:
+            await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+            return
+    p = prefs.current
+    await update.effective_message.reply_text(settings_text(p), reply_markup=keyboards.settings(p))
+
+
+async def on_setting(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    prefs = context.services.prefs
+    try:
+        data = SettingAction.unpack(query.data or "")
+        if data.key == "noop":
+            await query.answer()
+            return
+        if data.value == "toggle":
+            await prefs.toggle(data.key)
+        else:
+            await prefs.set(data.key, data.value)
+    except (InvalidCallback, InvalidInput, KeyError):
+        await query.answer("This menu expired.")
+        return
+    await query.answer("Saved.")
+    p = prefs.current
+    try:
+        await query.edit_message_text(settings_text(p), reply_markup=keyboards.settings(p))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("settings", cmd_settings))
+    app.add_handler(CallbackQueryHandler(on_setting, pattern=f"^{SettingAction.PREFIX}:"))

@@ -1,0 +1,138 @@
+"""Inline keyboards (built from callbacks.py data only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Markup
+
+from assistant.preferences import Preferences
+from bot.callbacks import (
+    ChatAction,
+    ChatList,
+    DigestAction,
+    ForwardAction,
+    SessionAction,
+    SettingAction,
+)
+from bot.render import chat_label
+from storage.domain import Chat, Page
+
+
+def _on(flag: bool) -> str:
+    return "✅" if flag else "⬜"
+
+
+def chat_list(page: Page[Chat], search: str) -> Markup:
+    rows = [
+        [Button(chat_label(c), callback_data=ChatAction(c.id, "open").pack())] for c in page.items
+    ]
+    nav = []
+    if page.has_prev:
+        nav.append(Button("◀", callback_data=ChatList(page.page - 1, search).pack()))
+    if page.has_next:
+        nav.append(Button("▶", callback_data=ChatList(page.page + 1, search).pack()))
+    if nav:
+        rows.append(nav)
+    return Markup(rows)
+
+
+def chat_card(chat: Chat, now: datetime) -> Markup:
+    def act(label: str, action: str) -> Button:
+        return Button(label, callback_data=ChatAction(chat.id, action).pack())
+
+    muted = chat.is_muted(now)
+    return Markup(
+        [
+            [
+                act(f"{_on(chat.trusted)} Trusted", "trusted"),
+                act(f"{_on(chat.ai_enabled)} AI", "ai"),
+            ],
+            [
+                act(f"{_on(chat.ai_auto)} AI auto-send", "auto"),
+                act(f"{_on(chat.include_in_digest)} Include in digest", "digest"),
+            ],
+            [act("🔕 Mute 8 h", "mute8h"), act("🔕 Until tomorrow", "mutetm")]
+            + ([act("🔔 Unmute", "unmute")] if muted else []),
+            [
+                act(f"{_on(chat.cloud_llm_allowed)} Cloud LLM allowed", "cloud"),
+                act("💬 Last messages", "last"),
+            ],
+            [Button("◀ Chats", callback_data=ChatList(0, "").pack())],
+        ]
+    )
+
+
+def forward(message_id: int, chat_id: int) -> Markup:
+    return Markup(
+        [
+            [
+                Button("↩️ Reply", callback_data=ForwardAction(message_id, "reply").pack()),
+                Button("🔕 Mute chat", callback_data=ForwardAction(message_id, "mute").pack()),
+            ],
+            [
+                Button(
+                    "👎 Not important", callback_data=ForwardAction(message_id, "noimp").pack()
+                ),
+                Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack()),
+            ],
+        ]
+    )
+
+
+def open_chat(chat_id: int) -> Markup:
+    return Markup([[Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack())]])
+
+
+def logout_confirm() -> Markup:
+    return Markup(
+        [
+            [
+                Button("Yes, log out", callback_data=SessionAction("logout_yes").pack()),
+                Button("Cancel", callback_data=SessionAction("logout_no").pack()),
+            ]
+        ]
+    )
+
+
+def new_qr() -> Markup:
+    return Markup([[Button("🔄 New QR", callback_data=SessionAction("qr").pack())]])
+
+
+def digest_confirm(digest_id: int) -> Markup:
+    return Markup([[Button("✅ Mark as read", callback_data=DigestAction(digest_id).pack())]])
+
+
+def choose(chats: list[Chat]) -> Markup:
+    return Markup(
+        [[Button(chat_label(c), callback_data=ChatAction(c.id, "last").pack())] for c in chats]
+    )
+
+
+def settings(p: Preferences) -> Markup:
+    return Markup(
+        [
+            [
+                Button(
+                    "− threshold",
+                    callback_data=SettingAction("threshold", str(max(0, p.threshold - 1))).pack(),
+                ),
+                Button(f"Threshold {p.threshold}", callback_data=SettingAction("noop", "").pack()),
+                Button(
+                    "+ threshold",
+                    callback_data=SettingAction("threshold", str(min(10, p.threshold + 1))).pack(),
+                ),
+            ],
+            [
+                Button(
+                    f"{_on(p.digest_enabled)} Daily digest",
+                    callback_data=SettingAction("digest_enabled", "toggle").pack(),
+                ),
+                Button(
+                    f"{_on(p.ai_replies)} AI replies (all chats)",
+                    callback_data=SettingAction("ai_replies", "toggle").pack(),
+                ),
+            ],
+        ]
+    )

@@ -1,0 +1,229 @@
+"""Delivery to Telegram through the durable outbox: forwards and notices.
+
+One worker drains due items, oldest first per admin chat. Several waiting forwards of one
+WhatsApp chat become one message; when many chats are waiting, they all become one
+message, so a burst arrives now instead of as a backlog paced at Telegram's ~1 msg/s.
+429 honours retry_after; 5xx, timeouts and network errors retry with backoff; pending items
+survive a restart. A send that timed out may still have arrived: its retry is the only
+duplicate allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot import keyboards, render
+from storage import Storage
+from storage.domain import Chat, MediaState, OutboxItem, StoredMessage
+from whatsapp.gateway import backoff_delay
+from whatsapp.tasks import Clock
+from whatsapp.types import MessageKind
+
+logger = logging.getLogger(__name__)
+
+MERGE_ALL_ABOVE = 3  # more waiting chats than this for one admin → one combined message
+MAX_ATTEMPTS = 12
+CAPTION_LIMIT = 1024
+
+
+class TelegramNotifier:
+    """Drains the Telegram outbox."""
+
+    def __init__(
+        self, bot: Bot, storage: Storage, tz: ZoneInfo, clock: Clock, owner_ids: frozenset[int]
+    ) -> None:
+        self.bot = bot
+        self.storage = storage
+        self.tz = tz
+        self.clock = clock
+        self.owner_ids = owner_ids
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # one drain at a time, or items would go out twice
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """Ask the worker to look at the outbox now."""
+        self._wake.set()
+
+    async def notice(self, text: str) -> None:
+        """Queue a plain notice (HTML) to every admin."""
+        await self.storage.telegram_outbox.add_many(
+            [(admin, "notice", {"text": text}, None) for admin in sorted(self.owner_ids)]
+        )
+        self.wake()
+
+    async def run(self) -> None:
+        """Deliver forever (a background task); an unexpected error never ends the loop."""
+        while True:
+            try:
+                await self.drain_once()
+            except Exception:
+                logger.exception("Telegram outbox round failed")
+            nxt = await self.storage.telegram_outbox.next_due_at()
+            wait = 30.0 if nxt is None else (nxt - self.clock.now()).total_seconds()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(30.0, max(0.05, wait)))
+
+    async def drain_once(self) -> int:
+        """Deliver what is due now; return how many outbox items were settled."""
+        async with self._lock:
+            return await self._drain()
+
+    async def _drain(self) -> int:
+        due = await self.storage.telegram_outbox.due(self.clock.now(), limit=500)
+        by_admin: dict[str, list[OutboxItem]] = defaultdict(list)
+        for item in due:
+            by_admin[item.target].append(item)
+        settled = 0
+        for target, items in by_admin.items():
+            settled += await self._deliver_to(int(target), items)
+        return settled
+
+    async def _deliver_to(self, chat_id: int, items: list[OutboxItem]) -> int:
+        notices = [i for i in items if i.kind != "forward"]
+        forwards = [i for i in items if i.kind == "forward"]
+        settled = 0
+        for item in notices:
+            if not await self._attempt([item], self._send_notice(chat_id, item)):
+                return settled
+            settled += 1
+        groups: dict[str, list[OutboxItem]] = defaultdict(list)
+        for item in forwards:
+            groups[item.merge_key or str(item.id)].append(item)
+        batches = [forwards] if len(groups) > MERGE_ALL_ABOVE else list(groups.values())
+        for batch in batches:
+            if not await self._attempt(batch, self._send_forwards(chat_id, batch)):
+                return settled
+            settled += len(batch)
+        return settled
+
+    async def _attempt(self, batch: list[OutboxItem], send: Any) -> bool:
+        """Run one send; settle or reschedule its items. False means: stop this chat now."""
+        first = batch[0]
+        try:
+            await send
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            await self._reschedule(batch, timedelta(seconds=seconds + 0.1), "429 retry after")
+            return False
+        except (TimedOut, NetworkError) as exc:
+            if isinstance(exc, BadRequest):
+                return await self._give_up(batch, exc)
+            wait = timedelta(seconds=backoff_delay(first.attempts + 1, base=1, cap=120))
+            await self._reschedule(batch, wait, type(exc).__name__)
+            return False
+        except Forbidden as exc:
+            return await self._give_up(batch, exc)
+        except Exception:
+            logger.exception("Telegram delivery failed unexpectedly")
+            await self._reschedule(batch, timedelta(seconds=30), "unexpected error")
+            return False
+        await self.storage.telegram_outbox.mark_sent(first.id)
+        if len(batch) > 1:
+            await self.storage.telegram_outbox.mark_merged([i.id for i in batch[1:]])
+        self.delivered += len(batch)
+        return True
+
+    async def _reschedule(self, batch: list[OutboxItem], delay: timedelta, why: str) -> None:
+        for item in batch:
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                await self.storage.telegram_outbox.mark_failed(item.id, why)
+                logger.error(
+                    "Telegram outbox item %d given up after %d attempts",
+                    item.id,
+                    item.attempts + 1,
+                )
+            else:
+                await self.storage.telegram_outbox.retry_later(item.id, delay, why)
+
+    async def _give_up(self, batch: list[OutboxItem], exc: Exception) -> bool:
+        logger.error("Telegram refused outbox item(s) %s: %s", [i.id for i in batch], exc)
+        for item in batch:
+            await self.storage.telegram_outbox.mark_failed(item.id, str(exc))
+        return True
+
+    async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
+        markup = item.payload.get("markup")
+        for chunk in render.split(str(item.payload.get("text", ""))):
+            await self.bot.send_message(
+                chat_id,
+                chunk,
+                reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
+            )
+
+    async def _load(self, batch: list[OutboxItem]) -> list[tuple[Chat, StoredMessage, str]]:
+        out = []
+        for item in batch:
+            msg = await self.storage.messages.get(int(item.payload["message_id"]))
+            if msg is None:
+                continue
+            chat = await self.storage.chats.get(msg.chat_id)
+            out.append((chat, msg, str(item.payload.get("reason", ""))))
+        return out
+
+    async def _send_forwards(self, chat_id: int, batch: list[OutboxItem]) -> None:
+        loaded = await self._load(batch)
+        if not loaded:
+            return
+        if len(loaded) == 1:
+            chat, msg, reason = loaded[0]
+            sent = await self._send_single(chat_id, chat, msg, reason)
+            await self.storage.messages.link(chat_id, sent.message_id, msg.id)
+            return
+        chats = {c.id: c for c, _, _ in loaded}
+        if len(chats) == 1:
+            chat = next(iter(chats.values()))
+            text = render.merged_text(chat, [(m, r) for _, m, r in loaded], self.tz)
+            markup = keyboards.forward(loaded[-1][1].id, chat.id)
+        else:
+            parts = []
+            for cid, chat in chats.items():
+                items = [(m, r) for c, m, r in loaded if c.id == cid]
+                parts.append(render.merged_text(chat, items, self.tz))
+            text = (
+                f"📬 {len(loaded)} important messages from {len(chats)} chats\n\n"
+                + "\n\n".join(parts)
+            )
+            markup = None
+        chunks = render.split(text)
+        for i, chunk in enumerate(chunks):
+            sent = await self.bot.send_message(
+                chat_id, chunk, reply_markup=markup if i == len(chunks) - 1 else None
+            )
+        await self.storage.messages.link(chat_id, sent.message_id, loaded[-1][1].id)
+
+    async def _send_single(
+        self, chat_id: int, chat: Chat, msg: StoredMessage, reason: str
+    ) -> Message:
+        text = render.forward_text(chat, msg, reason, self.tz)
+        markup = keyboards.forward(msg.id, chat.id)
+        path = Path(msg.media_path) if msg.media_path else None
+        if msg.media_state == MediaState.DONE and path is not None and path.exists():
+            data = await asyncio.to_thread(path.read_bytes)
+            caption = text if len(text) <= CAPTION_LIMIT else text[: CAPTION_LIMIT - 1] + "…"
+            kwargs: dict[str, Any] = {"caption": caption, "reply_markup": markup}
+            if msg.kind == MessageKind.IMAGE:
+                return await self.bot.send_photo(chat_id, data, **kwargs)
+            if msg.kind == MessageKind.VIDEO:
+                return await self.bot.send_video(chat_id, data, **kwargs)
+            if msg.kind == MessageKind.VOICE:
+                return await self.bot.send_voice(chat_id, data, **kwargs)
+            return await self.bot.send_document(
+                chat_id, data, filename=msg.media_file_name or path.name, **kwargs
+            )
+        chunks = render.split(text)
+        for chunk in chunks[:-1]:
+            await self.bot.send_message(chat_id, chunk)
+        return await self.bot.send_message(chat_id, chunks[-1], reply_markup=markup)

@@ -1,0 +1,259 @@
+"""Pure functions from domain objects to Telegram HTML text.
+
+Every WhatsApp-sourced string goes through ``esc``. Nothing here sends or reads anything.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from assistant.status import Status
+from storage.domain import Chat, StoredMessage
+from whatsapp.types import ConnectionState, MessageKind, QrIssued, jid_user
+
+LIMIT = 4096
+esc = html.escape
+
+STATE_WORDS = {
+    ConnectionState.STARTING: "starting",
+    ConnectionState.WAITING_FOR_QR: "waiting for the QR to be scanned",
+    ConnectionState.CONNECTING: "connecting",
+    ConnectionState.CONNECTED: "connected",
+    ConnectionState.RECONNECTING: "reconnecting",
+    ConnectionState.LOGGED_OUT: "logged out",
+    ConnectionState.REPLACED: "replaced by another session",
+    ConnectionState.OUTDATED: "client outdated",
+    ConnectionState.BANNED: "temporarily banned",
+}
+NEXT_STEP = {
+    ConnectionState.WAITING_FOR_QR: "Scan the QR: /login (or /pair +phone for a code).",
+    ConnectionState.LOGGED_OUT: "Link WhatsApp again: /login",
+    ConnectionState.STARTING: "Scan the QR: /login",
+    ConnectionState.CONNECTING: "If this takes long, try /login",
+    ConnectionState.CONNECTED: "See your chats: /chats",
+    ConnectionState.RECONNECTING: "Nothing to do; messages are queued meanwhile.",
+}
+KIND_ICON = {
+    MessageKind.IMAGE: "🖼",
+    MessageKind.VIDEO: "🎬",
+    MessageKind.AUDIO: "🎵",
+    MessageKind.VOICE: "🎤",
+    MessageKind.DOCUMENT: "📄",
+    MessageKind.STICKER: "🏷",
+    MessageKind.LOCATION: "📍",
+    MessageKind.CONTACT: "👤",
+    MessageKind.POLL: "📊",
+}
+
+HELP = """<b>WhatsApp Secretary</b> — your WhatsApp, run from Telegram.
+
+/start — greeting, connection state and the next step
+/status — connection, uptime, traffic, queues, LLM, next digest
+/login — link WhatsApp: shows a QR to scan in WhatsApp → Linked devices
+/pair &lt;phone&gt; — link with an 8-character code instead of a QR
+/logout — unlink this bot from WhatsApp (asks first)
+/chats [search] — your chats by last activity; tap one for its card
+/chat &lt;name&gt; — the last messages of a chat
+/send &lt;name&gt; &lt;text&gt; — send a WhatsApp message
+/search &lt;text&gt; — full-text search over stored messages
+/digest — a digest of everything since the last one
+/catchup [hours] — what you missed in the last hours (default 8)
+/settings — threshold, digest time, AI switch, VIPs, keywords
+/help — this list
+
+Reply (Telegram reply) to a forwarded message to answer it in WhatsApp; photos and
+documents sent as replies go too. Chat cards have <b>Trusted</b> and <b>AI</b> toggles."""
+
+
+def split(text: str, limit: int = LIMIT) -> list[str]:
+    """Split text into chunks ≤ ``limit``, preferring blank lines, then lines, then spaces."""
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
+        if cut <= limit // 4:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= limit // 4:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+def ago(delta: timedelta | None) -> str:
+    """Return a short human duration ("3 min", "2 h", "5 d")."""
+    if delta is None:
+        return "never"
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d"
+
+
+def when(ts: datetime | None, tz: ZoneInfo) -> str:
+    return ts.astimezone(tz).strftime("%a %d %b %H:%M") if ts else "never"
+
+
+def phone_of(jid: str | None) -> str:
+    return f"+{jid_user(jid)}" if jid and jid.endswith("@s.whatsapp.net") else (jid or "unknown")
+
+
+def state_notice(state: ConnectionState, reason: str) -> str:
+    icon = "✅" if state == ConnectionState.CONNECTED else "⚠️"
+    text = f"{icon} WhatsApp: <b>{STATE_WORDS[state]}</b>\n{esc(reason)}"
+    step = NEXT_STEP.get(state)
+    return text + (f"\n{step}" if step and step not in reason else "")
+
+
+def start_text(state: ConnectionState) -> str:
+    return (
+        "👋 Hi! I am your WhatsApp secretary.\n"
+        f"WhatsApp is <b>{STATE_WORDS[state]}</b>.\n"
+        f"{NEXT_STEP.get(state, 'See /help for what I can do.')}\n/help lists every command."
+    )
+
+
+def status_text(s: Status, tz: ZoneInfo) -> str:
+    return "\n".join(
+        [
+            f"<b>Status</b>: {STATE_WORDS[s.state]}",
+            f"Account: {esc(phone_of(s.own_jid))}",
+            f"Uptime: {ago(s.uptime)}, last WhatsApp event {ago(s.last_event_age)} ago",
+            f"Reconnects: {s.reconnects}",
+            f"Messages today: {s.messages_today} in {s.chats} chat(s) known",
+            f"Outbox: {s.telegram_outbox} to Telegram, {s.whatsapp_outbox} to WhatsApp",
+            f"LLM: {esc(s.llm)}",
+            f"Next digest: {when(s.next_digest, tz)}",
+        ]
+    )
+
+
+def qr_caption(qr: QrIssued, now: datetime) -> str:
+    left = max(0, int((qr.window_ends_at - now).total_seconds()))
+    return (
+        "Scan in WhatsApp → Settings → Linked devices → Link a device.\n"
+        f"Code {qr.index + 1} refreshes in about {int(qr.valid_for)} s; "
+        f"the login window closes in about {left} s."
+    )
+
+
+def pairing_text(code: str, phone: str) -> str:
+    return (
+        f"Pairing code for +{esc(phone)}: <code>{esc(code)}</code>\n"
+        "On the phone: WhatsApp → Linked devices → Link a device → "
+        "<i>Link with phone number instead</i>, then type the code."
+    )
+
+
+def chat_label(chat: Chat) -> str:
+    marks = ("⭐" if chat.trusted else "") + ("🤖" if chat.ai_enabled else "")
+    unread = f" ({chat.unread})" if chat.unread else ""
+    icon = "👥" if chat.is_group else "👤"
+    return f"{icon} {chat.name}{unread} {marks}".strip()[:60]
+
+
+def chat_list_text(total: int, page: int, pages: int, search: str) -> str:
+    if total == 0:
+        return (
+            "No chat matches “" + esc(search) + "”."
+            if search
+            else "No chats yet. They appear as WhatsApp messages arrive."
+        )
+    head = f"<b>Chats</b> matching “{esc(search)}”" if search else "<b>Chats</b> by last activity"
+    return f"{head} — page {page + 1}/{pages}, {total} in all. Tap one to open its card."
+
+
+def card_text(chat: Chat, now: datetime, tz: ZoneInfo) -> str:
+    mute = f"muted until {when(chat.muted_until, tz)}" if chat.is_muted(now) else "not muted"
+    return "\n".join(
+        [
+            f"<b>{esc(chat.name)}</b>",
+            ("Group · group chat" if chat.is_group else f"Person · {esc(phone_of(chat.jid))}"),
+            f"Last activity: {when(chat.last_activity, tz)} · unread: {chat.unread}",
+            f"Trusted: {'on' if chat.trusted else 'off'} · AI replies: "
+            f"{'on' if chat.ai_enabled else 'off'} ({'auto' if chat.ai_auto else 'draft'})",
+            f"Digest: {'included' if chat.include_in_digest else 'left out'} · {mute}",
+        ]
+    )
+
+
+def body_text(msg: StoredMessage) -> str:
+    icon = KIND_ICON.get(msg.kind, "")
+    text = msg.body
+    if msg.kind == MessageKind.DOCUMENT and msg.media_file_name:
+        text = f"{msg.media_file_name}" + (f" — {text}" if text else "")
+    shown = esc(text) if text else f"<i>[{msg.kind.value}]</i>"
+    flags = (" <i>(edited)</i>" if msg.edited else "") + (
+        " <i>(deleted)</i>" if msg.deleted else ""
+    )
+    return f"{icon} {shown}{flags}".strip()
+
+
+def sender_of(msg: StoredMessage, chat: Chat) -> str:
+    if msg.from_me:
+        return "You"
+    return msg.sender_name or (chat.name if not chat.is_group else phone_of(msg.sender))
+
+
+def messages_text(chat: Chat, messages: list[StoredMessage], tz: ZoneInfo) -> str:
+    if not messages:
+        return f"<b>{esc(chat.name)}</b>: no stored messages yet."
+    lines = [f"<b>{esc(chat.name)}</b> — last {len(messages)} message(s)"]
+    for msg in messages:
+        ts = msg.timestamp.astimezone(tz).strftime("%d.%m %H:%M")
+        lines.append(f"<i>{ts}</i> <b>{esc(sender_of(msg, chat))}</b>: {body_text(msg)}")
+    return "\n".join(lines)
+
+
+def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo) -> str:
+    ts = msg.timestamp.astimezone(tz).strftime("%H:%M")
+    who = f" · {esc(sender_of(msg, chat))}" if chat.is_group else ""
+    icon = "👥" if chat.is_group else "👤"
+    return f"{icon} <b>{esc(chat.name)}</b>{who} · {ts}"
+
+
+def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> str:
+    return f"{forward_header(chat, msg, tz)}\n{body_text(msg)}\n<i>Why: {esc(reason)}</i>"
+
+
+def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo) -> str:
+    lines = [
+        f"{'👥' if chat.is_group else '👤'} <b>{esc(chat.name)}</b> — "
+        f"{len(items)} important messages"
+    ]
+    for msg, _reason in items:
+        ts = msg.timestamp.astimezone(tz).strftime("%H:%M")
+        who = f"{esc(sender_of(msg, chat))}: " if chat.is_group else ""
+        lines.append(f"<i>{ts}</i> {who}{body_text(msg)}")
+    reasons = sorted({r for _, r in items})
+    lines.append(f"<i>Why: {esc('; '.join(reasons)[:300])}</i>")
+    return "\n".join(lines)
+
+
+def search_text(query: str, hits: list[tuple[Chat, StoredMessage]], tz: ZoneInfo) -> str:
+    if not hits:
+        return f"Nothing found for “{esc(query)}”."
+    lines = [f"<b>Search</b> “{esc(query)}” — {len(hits)} newest match(es)"]
+    for chat, msg in hits:
+        ts = msg.timestamp.astimezone(tz).strftime("%d.%m %H:%M")
+        lines.append(
+            f"<i>{ts}</i> <b>{esc(chat.name)}</b> · {esc(sender_of(msg, chat))}: "
+            f"{body_text(msg)[:300]}"
+        )
+    return "\n".join(lines)
+
+
+def send_result(status: str, error: str = "") -> str:
+    if status == "sent":
+        return "✅ Sent."
+    if status == "queued":
+        return "⏳ Queued: WhatsApp is not connected right now. It goes out when it reconnects."
+    return f"❌ Not sent: {esc(error or 'WhatsApp refused the message')}"

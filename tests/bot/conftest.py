@@ -1,0 +1,95 @@
+"""A real PTB Application polling a fake Bot API over HTTP, with the simulator backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.config import load_settings
+from bot.context import Services
+from tests.fakes.bot_api import TOKEN, FakeBotApi
+
+ADMIN = 111111
+STRANGER = 999999
+ME = "15550001111@s.whatsapp.net"
+
+
+@dataclass
+class Env:
+    api: FakeBotApi
+    app: object
+    feed: Path
+    data: Path
+
+    @property
+    def services(self) -> Services:
+        return self.app.bot_data["services"]  # type: ignore[attr-defined]
+
+    def feed_line(self, **obj) -> None:
+        with self.feed.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(obj) + "\n")
+
+    def sent(self) -> list[dict]:
+        path = self.data / "simulator" / "sent.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(x) for x in path.read_text().splitlines()]
+
+    async def settle(self) -> None:
+        """Let the simulator, ingest and outbox catch up with the feed."""
+        s = self.services
+        for _ in range(3):
+            await asyncio.sleep(0.25)
+            await s.gateway.drain()
+            while len(s.ingest.tasks):
+                await asyncio.sleep(0.02)
+            await s.notifier.drain_once()
+
+
+def settings_for(tmp: Path, api: FakeBotApi, feed: Path):
+    return load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_ADMIN_IDS": str(ADMIN),
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "DATA_DIR": str(tmp / "data"),
+            "WHATSAPP_BACKEND": "simulator",
+            "WHATSAPP_SIMULATOR_FEED": str(feed),
+            "TIMEZONE": "Europe/Berlin",
+        }
+    )
+
+
+async def start_app(settings) -> object:
+    app = build_application(settings)
+    await app.initialize()
+    await app.post_init(app)
+    await app.start()
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    return app
+
+
+async def stop_app(app) -> None:
+    await app.updater.stop()
+    await app.stop()
+    await app.post_shutdown(app)
+    await app.shutdown()
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    api = FakeBotApi()
+    await api.start()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("")
+    app = await start_app(settings_for(tmp_path, api, feed))
+    e = Env(api, app, feed, tmp_path / "data")
+    yield e
+    await stop_app(app)
+    await api.stop()

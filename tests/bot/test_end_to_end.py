@@ -1,0 +1,250 @@
+"""End to end over real HTTP: fake Bot API ⇄ python-telegram-bot ⇄ app ⇄ simulator feed."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from tests.bot.conftest import ADMIN, ME, STRANGER, Env, settings_for, start_app, stop_app
+
+ALICE = "15550000002@s.whatsapp.net"
+GROUP = "120363000000000001@g.us"
+
+
+async def connect(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    await env.settle()
+
+
+async def test_menu_is_registered_and_start_shows_next_step(env: Env) -> None:
+    call = await env.api.wait_for(lambda c: c.method == "setMyCommands")
+    names = {c["command"] for c in __import__("json").loads(call.params["commands"])}
+    assert {
+        "start",
+        "help",
+        "status",
+        "login",
+        "pair",
+        "logout",
+        "chats",
+        "chat",
+        "send",
+        "search",
+        "digest",
+        "catchup",
+        "settings",
+    } <= names
+    env.api.send_text(ADMIN, "/start")
+    reply = await env.api.wait_for(lambda c: c.method == "sendMessage" and "secretary" in c.text)
+    assert "/login" in reply.text
+
+
+async def test_stranger_is_refused_once_and_sees_no_data(env: Env) -> None:
+    await connect(env)
+    env.feed_line(
+        event="message", id="M1", chat=ALICE, sender=ALICE, text="secret", push_name="Alice"
+    )
+    await env.settle()
+    for text in ("/chats", "/status", "hello"):
+        env.api.send_text(STRANGER, text)
+    qid = env.api.press(STRANGER, "ca:1:trusted")
+    await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == qid
+    )
+    await asyncio.sleep(0.5)
+    to_stranger = env.api.sent_to(STRANGER)
+    assert [c.text for c in to_stranger] == ["Sorry, this is a private bot."]
+    chat = await env.services.storage.chats.by_jid(ALICE)
+    assert chat is not None and not chat.trusted
+
+
+async def test_login_qr_photo_is_refreshed_in_place_then_says_connected(env: Env) -> None:
+    env.api.send_text(ADMIN, "/login")
+    await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "Waiting for a login QR" in c.text
+    )
+    env.feed_line(event="qr", codes=["2@FIRST,a,b,c"])
+    photo = await env.api.wait_for(lambda c: c.method == "sendPhoto")
+    assert photo.files["photo"].startswith(b"\x89PNG") and "Linked devices" in photo.text
+    env.feed_line(event="qr", codes=["2@SECOND,a,b,c"])
+    edit = await env.api.wait_for(lambda c: c.method == "editMessageMedia")
+    assert edit.files  # a new PNG replaced the photo in place
+    env.feed_line(event="connected", jid=ME)
+    done = await env.api.wait_for(
+        lambda c: c.method == "editMessageCaption" and "connected" in c.text
+    )
+    assert "+15550001111" in done.text
+    env.api.send_text(ADMIN, "/pair +15550001111")
+    await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "only while the login QR" in c.text
+    )
+
+
+async def test_chat_list_pages_and_card_toggles_trusted_and_ai(env: Env) -> None:
+    await connect(env)
+    for i in range(11):
+        jid = f"1555000{i:04d}@s.whatsapp.net"
+        env.feed_line(
+            event="message",
+            id=f"M{i}",
+            chat=jid,
+            sender=jid,
+            text="hi",
+            push_name=f"Person {i:02d}",
+            timestamp=1_780_000_000 + i,
+        )
+    await env.settle()
+    env.api.send_text(ADMIN, "/chats")
+    first = await env.api.wait_for(lambda c: c.method == "sendMessage" and "page 1/2" in c.text)
+    labels = [b["text"] for b in first.buttons()]
+    assert labels[0].startswith("👤 Person 10") and "▶" in labels
+    nxt = next(b for b in first.buttons() if b["text"] == "▶")
+    env.api.press(ADMIN, nxt["callback_data"])
+    second = await env.api.wait_for(
+        lambda c: c.method == "editMessageText" and "page 2/2" in c.text
+    )
+    assert "◀" in [b["text"] for b in second.buttons()]
+    person = next(b for b in second.buttons() if "Person" in b["text"])
+    env.api.press(ADMIN, person["callback_data"])
+    card = await env.api.wait_for(
+        lambda c: c.method == "editMessageText" and "Trusted: off" in c.text
+    )
+    trusted = next(b for b in card.buttons() if "Trusted" in b["text"])
+    ai = next(b for b in card.buttons() if b["text"].endswith(" AI"))
+    assert trusted["text"].startswith("⬜") and ai["text"].startswith("⬜")
+    env.api.press(ADMIN, trusted["callback_data"])
+    after = await env.api.wait_for(
+        lambda c: c.method == "editMessageText" and "Trusted: on" in c.text
+    )
+    assert next(b for b in after.buttons() if "Trusted" in b["text"])["text"].startswith("✅")
+    env.api.press(ADMIN, ai["callback_data"])
+    await env.api.wait_for(lambda c: c.method == "editMessageText" and "AI replies: on" in c.text)
+    chat_id = int(trusted["callback_data"].split(":")[1])
+    chat = await env.services.storage.chats.get(chat_id)
+    assert chat.trusted and chat.ai_enabled
+    env.api.press(ADMIN, "ca:99999:open")
+    await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "expired" in str(c.params.get("text"))
+    )
+    env.api.press(ADMIN, "zz:forged")
+    await asyncio.sleep(0.3)
+
+
+async def test_forward_then_telegram_reply_lands_quoted_in_whatsapp(env: Env) -> None:
+    await connect(env)
+    env.feed_line(
+        event="message",
+        id="3EB0URGENT",
+        chat=ALICE,
+        sender=ALICE,
+        text="URGENT <b>call me</b> please",
+        push_name="Alice",
+    )
+    await env.settle()
+    fwd = await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "Alice" in c.text and "Why:" in c.text
+    )
+    assert "&lt;b&gt;call me&lt;/b&gt;" in fwd.text  # WhatsApp HTML is escaped
+    labels = [b["text"] for b in fwd.buttons()]
+    assert any("Reply" in t for t in labels) and any("Not important" in t for t in labels)
+    forwarded_id = 1000 + [c.method for c in env.api.calls if c.method.startswith("send")].index(
+        "sendMessage"
+    )
+    # Find the Telegram id the fake gave the forward: it is linked in storage.
+    linked = None
+    for candidate in range(1000, 1100):
+        linked = await env.services.storage.messages.linked(ADMIN, candidate)
+        if linked is not None:
+            forwarded_id = candidate
+            break
+    assert linked is not None and linked.wa_id == "3EB0URGENT"
+    env.api.send_text(ADMIN, "On my way", reply_to=forwarded_id)
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Sent" in c.text)
+    [out] = env.sent()
+    assert out["to"] == ALICE and out["text"] == "On my way" and out["quoted_id"] == "3EB0URGENT"
+
+
+async def test_send_by_name_queues_while_disconnected(env: Env) -> None:
+    await connect(env)
+    env.feed_line(
+        event="message", id="M1", chat=ALICE, sender=ALICE, text="hi", push_name="Alice Smith"
+    )
+    env.feed_line(event="disconnected")
+    await env.settle()
+    env.api.send_text(ADMIN, "/send Alice Smith see you at 8")
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Queued" in c.text)
+    assert env.sent() == []
+    env.feed_line(event="connected", jid=ME)
+    await env.settle()
+    assert [x["text"] for x in env.sent()] == ["see you at 8"]
+    await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "Queued WhatsApp message" in c.text
+    )
+
+
+async def test_429_is_retried_and_the_forward_arrives(env: Env) -> None:
+    await connect(env)
+    env.api.fail("sendMessage", status=429, count=1, retry_after=1)
+    env.feed_line(
+        event="message", id="U1", chat=ALICE, sender=ALICE, text="urgent!!", push_name="Alice"
+    )
+    await env.settle()
+    await asyncio.sleep(1.2)
+    await env.services.notifier.drain_once()
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "urgent!!" in c.text)
+    assert env.api.of("!sendMessage")
+
+
+async def test_burst_of_forwards_is_merged(env: Env) -> None:
+    await connect(env)
+    for i in range(30):
+        env.feed_line(
+            event="message",
+            id=f"B{i}",
+            chat=ALICE,
+            sender=ALICE,
+            text=f"urgent {i}!",
+            push_name="Alice",
+        )
+    await env.settle()
+    forwards = [c for c in env.api.of("sendMessage") if "urgent" in c.text]
+    assert 1 <= len(forwards) <= 5
+    shown = [int(n) for c in forwards for n in re.findall(r"urgent (\d+)!", c.text)]
+    assert sorted(shown) == list(range(30))  # every message, once
+
+
+async def test_unknown_command_and_plain_text_get_help(env: Env) -> None:
+    env.api.send_text(ADMIN, "/frobnicate")
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Unknown command" in c.text)
+    env.api.send_text(ADMIN, "/send")
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Usage: /send" in c.text)
+
+
+async def test_pending_telegram_outbox_survives_restart(tmp_path) -> None:
+    from tests.fakes.bot_api import FakeBotApi
+
+    api = FakeBotApi()
+    await api.start()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("")
+    settings = settings_for(tmp_path, api, feed)
+    app = await start_app(settings)
+    services = app.bot_data["services"]
+    api.fail("sendMessage", status=500, count=100)
+    await services.notifier.notice("survives a restart")
+    await services.notifier.drain_once()
+    await stop_app(app)
+    assert await_count(api, "survives") == 0
+    api.faults.clear()
+    app = await start_app(settings)
+    try:
+        await api.wait_for(
+            lambda c: c.method == "sendMessage" and "survives a restart" in c.text, timeout=15
+        )
+    finally:
+        await stop_app(app)
+        await api.stop()
+
+
+def await_count(api, needle: str) -> int:
+    return sum(1 for c in api.of("sendMessage") if needle in c.text)

@@ -1,0 +1,261 @@
+"""A fake Telegram Bot API over real HTTP on 127.0.0.1 (aiohttp).
+
+python-telegram-bot reaches it through TELEGRAM_API_BASE_URL. It answers the methods the bot
+uses, records every call, lets a test inject updates (messages, commands, button presses),
+and can answer 429 / 5xx / slow on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000000001
+TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmnop"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def markup(self) -> dict[str, Any]:
+        raw = self.params.get("reply_markup")
+        return json.loads(raw) if isinstance(raw, str) else (raw or {})
+
+    def buttons(self) -> list[dict[str, Any]]:
+        return [b for row in self.markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int
+    count: int
+    retry_after: int = 1
+    delay: float = 0.0
+
+
+class FakeBotApi:
+    """Start with ``await api.start()``; ``api.base_url`` goes into TELEGRAM_API_BASE_URL."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.faults: list[Fault] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.changed = asyncio.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ------------------------------------------------------------------ test helpers
+
+    def fail(
+        self,
+        method: str,
+        status: int = 429,
+        count: int = 1,
+        retry_after: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """Make the next ``count`` calls of ``method`` fail with ``status`` (or hang ``delay``)."""
+        self.faults.append(Fault(method, status, count, retry_after, delay))
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+
+    def send_text(self, user_id: int, text: str, reply_to: int | None = None) -> int:
+        """Inject a private message (or command) from ``user_id``; return its message id."""
+        mid = next(self._message_ids)
+        msg: dict[str, Any] = {
+            "message_id": mid,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self._user(user_id),
+            "text": text,
+        }
+        if text.startswith("/"):
+            cmd = text.split()[0]
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(cmd)}]
+        if reply_to is not None:
+            msg["reply_to_message"] = {
+                "message_id": reply_to,
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Secretary"},
+                "text": "forwarded",
+            }
+        self.updates.put_nowait({"update_id": next(self._update_ids), "message": msg})
+        return mid
+
+    def press(self, user_id: int, data: str, message_id: int = 1) -> str:
+        """Inject an inline-button press; return the callback query id."""
+        qid = str(next(self._update_ids) + 10_000)
+        query = {
+            "id": qid,
+            "from": self._user(user_id),
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "text": "card",
+            },
+        }
+        self.updates.put_nowait({"update_id": next(self._update_ids), "callback_query": query})
+        return qid
+
+    def of(self, *methods: str) -> list[Call]:
+        return [c for c in self.calls if c.method in methods]
+
+    def sent_to(self, chat_id: int) -> list[Call]:
+        return [c for c in self.calls if str(c.params.get("chat_id")) == str(chat_id)]
+
+    async def wait_for(self, predicate, timeout: float = 10.0) -> Call:
+        """Wait until a recorded call satisfies ``predicate``; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for call in self.calls:
+                if predicate(call):
+                    return call
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                seen = [(c.method, c.text[:60]) for c in self.calls[-15:]]
+                raise AssertionError(f"no matching Bot API call; last calls: {seen}")
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        params: dict[str, Any] = dict(request.query)
+        files: dict[str, bytes] = {}
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        elif request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = value.file.read()
+                else:
+                    params[key] = value
+        return params, files
+
+    def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Secretary"},
+            **extra,
+        }
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params, files = await self._params(request)
+        for fault in self.faults:
+            if fault.method == method and fault.count > 0:
+                fault.count -= 1
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                    break
+                self.calls.append(Call(f"!{method}", params, files))
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": fault.status,
+                    "description": f"Fake error {fault.status}",
+                }
+                if fault.status == 429:
+                    body["parameters"] = {"retry_after": fault.retry_after}
+                    body["description"] = "Too Many Requests: retry after 1"
+                return web.json_response(body, status=fault.status)
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        self.calls.append(Call(method, params, files))
+        self.changed.set()
+        return web.json_response({"ok": True, "result": self._result(method, params, files)})
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        timeout = float(params.get("timeout", 0) or 0)
+        out: list[dict[str, Any]] = []
+        try:
+            out.append(await asyncio.wait_for(self.updates.get(), timeout=max(timeout, 0.05)))
+        except TimeoutError:
+            return out
+        while not self.updates.empty():
+            out.append(self.updates.get_nowait())
+        return out
+
+    def _result(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Secretary",
+                "username": "secretary_test_bot",
+                "can_join_groups": False,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        if method in {"sendMessage"}:
+            return self._message(params, text=params.get("text", ""))
+        if method in {"sendPhoto"}:
+            return self._message(
+                params,
+                photo=[{"file_id": "p1", "file_unique_id": "p1", "width": 1, "height": 1}],
+                caption=params.get("caption", ""),
+            )
+        if method in {"sendDocument", "sendVideo", "sendVoice", "sendAudio"}:
+            return self._message(
+                params,
+                document={"file_id": "d1", "file_unique_id": "d1"},
+                caption=params.get("caption", ""),
+            )
+        if method.startswith("editMessage"):
+            return self._message(params, text=params.get("text", params.get("caption", "")))
+        if method == "getFile":
+            return {
+                "file_id": params.get("file_id"),
+                "file_unique_id": "u",
+                "file_size": 4,
+                "file_path": "photos/file.jpg",
+            }
+        return True
+
+    async def _file(self, request: web.Request) -> web.Response:
+        return web.Response(body=b"\xff\xd8\xff\xe0fake")
