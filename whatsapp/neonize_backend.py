@@ -317,11 +317,7 @@ class NeonizeGateway(GatewayBase):
 
     async def _download(self, ref: bytes) -> bytes:
         client = self._live()
-        field, payload = split_media_ref(ref)
-        if field not in E2E.Message.DESCRIPTOR.fields_by_name:
-            raise ValueError("unknown media field")
-        msg = E2E.Message()
-        getattr(msg, field).MergeFromString(payload)
+        msg = protos.media_message(*split_media_ref(ref))
         try:
             data = await client.download_any(msg)
         except NeonizeError as exc:

@@ -282,6 +282,15 @@ def simple(name: str, **fields: Any) -> Any:
     return EVENT_TYPES[name](**{**defaults.get(name, {}), **fields})
 
 
+def media_message(field: str, payload: bytes) -> Any:
+    """Rebuild the ``waE2E.Message`` holding one media field from a convert.py media ref."""
+    if field not in E2E.Message.DESCRIPTOR.fields_by_name:
+        raise ValueError("unknown media field")
+    msg = E2E.Message()
+    getattr(msg, field).MergeFromString(payload)
+    return msg
+
+
 def roundtrip(ev: Any) -> Any:
     """Serialize and parse again, exactly as neonize's dispatcher does with Go's bytes."""
     return type(ev).FromString(ev.SerializeToString())

@@ -301,13 +301,8 @@ class SimulatedGateway(GatewayBase):
         )
 
     async def _download(self, ref: bytes) -> bytes:
-        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
-
         field, payload = split_media_ref(ref)
-        if field not in Message.DESCRIPTOR.fields_by_name:
-            raise ValueError("unknown media field")
-        sub = type(getattr(Message(), field)).FromString(payload)
-        url = getattr(sub, "URL", "")
+        url = getattr(getattr(protos.media_message(field, payload), field), "URL", "")
         if not url.startswith("file://"):
             raise GatewayError("the simulated message has no media_file")
         return await asyncio.to_thread(Path(url.removeprefix("file://")).read_bytes)
