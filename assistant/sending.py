@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +18,14 @@ from storage.domain import OutboxItem
 from whatsapp.errors import GatewayError, NotConnected, SendFailed
 from whatsapp.gateway import WhatsAppGateway, backoff_delay
 from whatsapp.tasks import Clock
-from whatsapp.types import ChatJid, MessageKind, OutgoingMessage, WaMessage, WaMessageId
+from whatsapp.types import (
+    ChatJid,
+    MessageKind,
+    OutgoingMessage,
+    WaMessage,
+    WaMessageId,
+    mentions_in,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +90,8 @@ class SendingService:
         """Store the message in the outbox, then try to deliver it (and anything older) now."""
         if len(msg.text) > MAX_TEXT:
             raise ValueError(f"text too long for WhatsApp ({len(msg.text)} > {MAX_TEXT})")
+        if not msg.mentions and msg.kind == MessageKind.TEXT:
+            msg = replace(msg, mentions=mentions_in(msg.text))
         media_path = await asyncio.to_thread(self._save_media, msg.media) if msg.media else None
         item_id = await self.storage.whatsapp_outbox.add(msg.to, _payload(msg, media_path), origin)
         outcomes = await self.flush(announce_except=item_id)

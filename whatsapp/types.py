@@ -6,6 +6,7 @@ peewee, Telegram or an LLM; every other package may import it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -127,6 +128,12 @@ def normalize_jid(raw: str) -> ChatJid:
     if server != GROUP_SERVER:
         user = user.partition(".")[0]
     return ChatJid(f"{user}@{server.lower()}")
+
+
+def mentions_in(text: str) -> tuple[ChatJid, ...]:
+    """Return the JIDs of ``@<digits>`` mentions in a text, as WhatsApp clients write them."""
+    found = re.findall(r"(?<![\w@])@(\d{5,16})\b", text)
+    return tuple(ChatJid(f"{digits}@{PERSON_SERVER}") for digits in dict.fromkeys(found))
 
 
 @dataclass(frozen=True, slots=True)

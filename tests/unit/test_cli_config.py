@@ -16,11 +16,32 @@ TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmnop"
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("TELEGRAM_", "WHATSAPP_", "LLM_", "OPENAI_", "OLLAMA_",
-                                 "DATABASE_URL", "DATA_DIR", "DIGEST_", "TIMEZONE", "LOG_LEVEL"))}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=120)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "TELEGRAM_",
+                "WHATSAPP_",
+                "LLM_",
+                "OPENAI_",
+                "OLLAMA_",
+                "DATABASE_URL",
+                "DATA_DIR",
+                "DIGEST_",
+                "TIMEZONE",
+                "LOG_LEVEL",
+            )
+        )
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_run_with_nothing_configured_explains_and_exits_2(tmp_path: Path) -> None:
@@ -41,21 +62,41 @@ def test_help_and_version(tmp_path: Path) -> None:
 
 def test_every_invalid_value_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as info:
-        load_settings({"TELEGRAM_BOT_TOKEN": "nope", "TELEGRAM_ADMIN_IDS": "12,abc",
-                       "TIMEZONE": "Mars/Base", "DIGEST_TIME": "25:00",
-                       "WHATSAPP_BACKEND": "telepathy", "LLM_PROVIDER": "gpt",
-                       "TELEGRAM_API_BASE_URL": "ftp://x"})
+        load_settings(
+            {
+                "TELEGRAM_BOT_TOKEN": "nope",
+                "TELEGRAM_ADMIN_IDS": "12,abc",
+                "TIMEZONE": "Mars/Base",
+                "DIGEST_TIME": "25:00",
+                "WHATSAPP_BACKEND": "telepathy",
+                "LLM_PROVIDER": "gpt",
+                "TELEGRAM_API_BASE_URL": "ftp://x",
+            }
+        )
     names = " ".join(info.value.problems)
-    for var in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_ADMIN_IDS", "TIMEZONE", "DIGEST_TIME",
-                "WHATSAPP_BACKEND", "LLM_PROVIDER", "TELEGRAM_API_BASE_URL"):
+    for var in (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_ADMIN_IDS",
+        "TIMEZONE",
+        "DIGEST_TIME",
+        "WHATSAPP_BACKEND",
+        "LLM_PROVIDER",
+        "TELEGRAM_API_BASE_URL",
+    ):
         assert var in names
     assert "nope" not in names  # a secret's value is never echoed
 
 
 def test_secrets_are_masked_and_derived_values(tmp_path: Path) -> None:
-    s = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_ADMIN_IDS": "1, 2,2",
-                       "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
-                       "OPENAI_API_KEY": "sk-secret-value", "DATA_DIR": str(tmp_path)})
+    s = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_ADMIN_IDS": "1, 2,2",
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+            "OPENAI_API_KEY": "sk-secret-value",
+            "DATA_DIR": str(tmp_path),
+        }
+    )
     assert s.owner_ids == {1, 2}
     assert TOKEN not in repr(s) and "sk-secret-value" not in repr(s)
     assert s.telegram_file_base_url == "http://127.0.0.1:9/file/bot"
@@ -63,10 +104,12 @@ def test_secrets_are_masked_and_derived_values(tmp_path: Path) -> None:
 
 
 def test_env_file_is_read(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_ADMIN_IDS=5\n"
-                                   "WHATSAPP_BACKEND=simulator\n"
-                                   f"WHATSAPP_SIMULATOR_FEED={tmp_path / 'feed.jsonl'}\n"
-                                   f"DATA_DIR={tmp_path / 'data'}\n")
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_ADMIN_IDS=5\n"
+        "WHATSAPP_BACKEND=simulator\n"
+        f"WHATSAPP_SIMULATOR_FEED={tmp_path / 'feed.jsonl'}\n"
+        f"DATA_DIR={tmp_path / 'data'}\n"
+    )
     (tmp_path / "feed.jsonl").write_text("")
     result = cli("check", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -76,8 +119,13 @@ def test_env_file_is_read(tmp_path: Path) -> None:
 
 
 def test_check_reports_an_unreachable_llm_and_fails(tmp_path: Path) -> None:
-    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_ADMIN_IDS": "5", "DATA_DIR": str(tmp_path),
-           "LLM_PROVIDER": "ollama", "OLLAMA_HOST": "http://127.0.0.1:9"}
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_ADMIN_IDS": "5",
+        "DATA_DIR": str(tmp_path),
+        "LLM_PROVIDER": "ollama",
+        "OLLAMA_HOST": "http://127.0.0.1:9",
+    }
     result = cli("check", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "FAIL llm" in result.stdout and "not paired yet" in result.stdout

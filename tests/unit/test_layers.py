@@ -9,9 +9,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["whatsapp", "storage", "assistant", "bot"]
-OWNERS = {"neonize": "whatsapp/", "peewee": "storage/", "playhouse": "storage/",
-          "telegram": "bot/", "openai": "assistant/llm/", "ollama": "assistant/llm/",
-          "segno": "bot/"}
+OWNERS = {
+    "neonize": "whatsapp/",
+    "peewee": "storage/",
+    "playhouse": "storage/",
+    "telegram": "bot/",
+    "openai": "assistant/llm/",
+    "ollama": "assistant/llm/",
+    "segno": "bot/",
+}
 
 
 def imports(path: Path) -> set[str]:
@@ -34,7 +40,7 @@ def test_layering_and_library_ownership(path: Path) -> None:
     rel = path.relative_to(ROOT).as_posix()
     layer = LAYERS.index(rel.split("/")[0])
     used = imports(path)
-    higher = {name for name in LAYERS[layer + 1:] if name in used}
+    higher = {name for name in LAYERS[layer + 1 :] if name in used}
     assert not higher, f"{rel} imports a higher layer: {higher}"
     for lib, owner in OWNERS.items():
         if lib in used:

@@ -1,0 +1,150 @@
+"""Digest content on fixtures, the missed-digest rule, and the schedule across DST."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from assistant.digest import DigestService
+from assistant.pipeline import IngestService
+from assistant.triage import TriageRules
+from bot.handlers.digest import pages
+from storage import Storage
+from tests.fakes.clock import FakeClock
+from whatsapp.types import ChatJid, MessageReceived, WaMessage, WaMessageId
+
+BERLIN = ZoneInfo("Europe/Berlin")
+ME = ChatJid("15550001111@s.whatsapp.net")
+ALICE = ChatJid("15550000002@s.whatsapp.net")
+BOB = ChatJid("15550000003@s.whatsapp.net")
+GROUP = ChatJid("120363000000000001@g.us")
+
+
+def wa(i: int, chat: str, sender: str, text: str, at: datetime, **kw) -> MessageReceived:
+    return MessageReceived(
+        WaMessage(
+            WaMessageId(f"D{i}"),
+            ChatJid(chat),
+            ChatJid(sender),
+            at,
+            text=text,
+            push_name=kw.pop("push", "Alice"),
+            **kw,
+        )
+    )
+
+
+async def fill(storage: Storage, clock: FakeClock) -> IngestService:
+    rules = TriageRules(own_jids={ME})
+    ingest = IngestService(storage, None, frozenset({1}), rules, clock)  # type: ignore[arg-type]
+    t = clock.now() - timedelta(hours=10)
+    events = [
+        wa(1, ALICE, ALICE, "Can you send the invoice by Friday?", t),
+        wa(2, ALICE, ALICE, "ok thanks", t + timedelta(minutes=5)),
+        wa(3, GROUP, BOB, "lol", t + timedelta(minutes=6), push="Bob", group_name="Friends"),
+        wa(
+            4,
+            GROUP,
+            BOB,
+            "@15550001111 are you coming tonight?",
+            t + timedelta(minutes=7),
+            push="Bob",
+            mentions=(ME,),
+        ),
+        wa(5, BOB, BOB, "URGENT: server down", t + timedelta(hours=9), push="Bob"),
+    ]
+    for ev in events:
+        await ingest.on_event(ev)
+    while len(ingest.tasks):
+        import asyncio
+
+        await asyncio.sleep(0.01)
+    return ingest
+
+
+async def test_digest_groups_by_chat_importance_first_with_questions(storage: Storage) -> None:
+    clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
+    ingest = await fill(storage, clock)
+    service = DigestService(storage, clock, BERLIN, ingest.rules, unanswered_hours=4)
+    view = await service.build("daily")
+    names = [s.chat.name for s in view.sections]
+    scores = [s.top_score for s in view.sections]
+    assert scores == sorted(scores, reverse=True) and names[0] == "Alice"  # invoice + deadline
+    assert set(names) == {"Bob", "Alice", "Friends"}
+    alice = next(s for s in view.sections if s.chat.name == "Alice")
+    assert "❓" in alice.html and "invoice" in alice.html and "⏳ waiting" in alice.html
+    group = next(s for s in view.sections if s.chat.name == "Friends")
+    assert "are you coming" in group.html and "Bob: " in group.html
+    assert "5 new message(s) in 3 chat(s)" in view.header
+    stored = await storage.digests.get(view.digest.id)
+    assert stored is not None and stored.text.startswith("<b>Daily digest</b>")
+
+
+async def test_muted_and_excluded_chats_are_left_out_and_mark_moves_on_confirm(
+    storage: Storage,
+) -> None:
+    clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
+    ingest = await fill(storage, clock)
+    alice = await storage.chats.by_jid(ALICE)
+    group = await storage.chats.by_jid(GROUP)
+    await storage.chats.set_flag(alice.id, "include_in_digest", False)
+    await storage.chats.set_muted_until(group.id, clock.now() + timedelta(hours=8))
+    service = DigestService(storage, clock, BERLIN, ingest.rules)
+    view = await service.build("manual")
+    assert [s.chat.name for s in view.sections] == ["Bob"]
+    assert "4 from muted or excluded chats left out" in view.footer
+    before = await service.period_start()
+    await service.mark_sent(view.digest.id)
+    assert await service.period_start() == clock.now() != before
+    await clock.advance(60)
+    again = await service.build("manual")
+    assert again.sections == () and "Nothing new" in again.footer
+
+
+async def test_pages_split_under_the_limit_with_open_buttons(storage: Storage) -> None:
+    clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
+    rules = TriageRules(own_jids={ME})
+    ingest = IngestService(storage, None, frozenset({1}), rules, clock)  # type: ignore[arg-type]
+    t = clock.now() - timedelta(hours=2)
+    for i in range(40):
+        jid = f"1555100{i:04d}@s.whatsapp.net"
+        await ingest.on_event(
+            wa(100 + i, jid, jid, "Can you call me? " + "blah " * 150, t, push=f"P{i}")
+        )
+    view = await DigestService(storage, clock, BERLIN, rules).build("catchup", hours=3)
+    chunks = pages(view)
+    assert len(chunks) > 1 and all(len(text) <= 4096 for text, _ in chunks)
+    buttons = [b for _, m in chunks if m for row in m.inline_keyboard for b in row]
+    assert len(buttons) == len(view.sections) and all(
+        b.callback_data.startswith("ca:") for b in buttons
+    )
+
+
+async def test_missed_digest_is_detected_once(storage: Storage) -> None:
+    clock = FakeClock(datetime(2026, 5, 2, 10, 0, tzinfo=UTC))  # 12:00 in Berlin
+    service = DigestService(storage, clock, BERLIN, TriageRules())
+    scheduled = datetime(2026, 5, 2, 8, 0, tzinfo=BERLIN)
+    assert not await service.missed(scheduled)  # first start ever: nothing was missed
+    d = await storage.digests.add(
+        "daily", clock.now() - timedelta(days=2), clock.now() - timedelta(days=1, hours=4), "x", 0
+    )
+    await storage.digests.mark_sent(d.id)
+    # sent_at is "now" (real time), which is after the scheduled time in this fake past
+    assert not await service.missed(scheduled)
+
+
+def test_daily_trigger_fires_at_local_time_across_dst() -> None:
+    from telegram.ext import ApplicationBuilder
+
+    from tests.fakes.bot_api import TOKEN
+
+    app = ApplicationBuilder().token(TOKEN).build()
+    from datetime import time
+
+    job = app.job_queue.run_daily(lambda c: None, time=time(8, 0, tzinfo=BERLIN), name="digest")
+    trigger = job.job.trigger
+    before = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # DST starts 29 March 2026 in Berlin
+    first = trigger.get_next_fire_time(None, before)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    assert first.astimezone(BERLIN).hour == 8 and second.astimezone(BERLIN).hour == 8
+    assert first.astimezone(UTC).hour == 7 and second.astimezone(UTC).hour == 6
