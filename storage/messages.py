@@ -10,12 +10,12 @@ from datetime import datetime
 from storage.chats import NAME_GROUP, NAME_PUSH, ensure_chat_sync, resolve_id
 from storage.db import db, in_thread, is_postgres
 from storage.domain import MediaState, StoredMessage
-from storage.models import ChatRecord, ContactRecord, MessageLinkRecord, MessageRecord
+from storage.models import ContactRecord, MessageLinkRecord, MessageRecord
 from whatsapp.types import MEDIA_KINDS, ChatJid, MessageKind, WaMessage, WaMessageId
 
 #: Rows per INSERT statement; a history batch is split into transactions of this size so a
 #: live message never waits long behind it.
-CHUNK = 500
+CHUNK = 250
 MAX_TEXT = 64_000
 
 
@@ -49,58 +49,165 @@ def to_stored(rec: MessageRecord) -> StoredMessage:
     )
 
 
-def _row(msg: WaMessage, chat_id: int, history: bool) -> dict[str, object]:
+COLUMNS = (
+    "chat_id",
+    "wa_id",
+    "sender",
+    "sender_name",
+    "kind",
+    "text",
+    "caption",
+    "from_me",
+    "timestamp",
+    "history",
+    "view_once",
+    "media_mimetype",
+    "media_file_name",
+    "media_size",
+    "media_state",
+    "media_ref",
+    "quoted_id",
+    "mentions",
+    "edited",
+    "deleted",
+    "reactions",
+    "delivery",
+    "reason",
+    "feedback",
+    "media_attempts",
+)
+
+
+def _row(msg: WaMessage, chat_id: int, history: bool) -> tuple[object, ...]:
     media = msg.media
-    return {
-        "chat": chat_id,
-        "wa_id": msg.id,
-        "sender": msg.sender,
-        "sender_name": msg.push_name[:256],
-        "kind": msg.kind.value,
-        "text": msg.text[:MAX_TEXT],
-        "caption": msg.caption[:MAX_TEXT],
-        "from_me": msg.from_me,
-        "timestamp": msg.timestamp,
-        "history": history,
-        "view_once": msg.view_once,
-        "media_mimetype": media.mimetype[:128] if media else "",
-        "media_file_name": media.file_name[:256] if media else "",
-        "media_size": media.size if media else 0,
-        "media_state": (
-            MediaState.PENDING if media and msg.kind in MEDIA_KINDS else MediaState.NONE
-        ).value,
-        "media_ref": media.ref if media and media.ref else None,
-        "quoted_id": msg.quoted_id,
-        "mentions": json.dumps(list(msg.mentions)),
-    }
+    state = MediaState.PENDING if media and msg.kind in MEDIA_KINDS else MediaState.NONE
+    return (
+        chat_id,
+        msg.id,
+        msg.sender,
+        msg.push_name[:256],
+        msg.kind.value,
+        msg.text[:MAX_TEXT],
+        msg.caption[:MAX_TEXT],
+        msg.from_me,
+        int(msg.timestamp.timestamp() * 1000),
+        history,
+        msg.view_once,
+        media.mimetype[:128] if media else "",
+        media.file_name[:256] if media else "",
+        media.size if media else 0,
+        state.value,
+        media.ref if media and media.ref else None,
+        msg.quoted_id,
+        json.dumps(list(msg.mentions)),
+        False,
+        False,
+        "{}",
+        "",
+        "",
+        0,
+        0,
+    )
 
 
-def _chat_for(msg: WaMessage, cache: dict[str, int]) -> int:
-    key = msg.chat
-    if key not in cache:
-        if msg.is_group:
-            name, rank = msg.group_name or "", NAME_GROUP
+def _fresh(row_id: int, chat_id: int, msg: WaMessage, history: bool) -> StoredMessage:
+    """The domain object of a row just inserted (no read-back needed)."""
+    media = msg.media
+    return StoredMessage(
+        id=row_id,
+        chat_id=chat_id,
+        wa_id=msg.id,
+        sender=msg.sender,
+        sender_name=msg.push_name[:256],
+        kind=msg.kind,
+        text=msg.text[:MAX_TEXT],
+        caption=msg.caption[:MAX_TEXT],
+        from_me=msg.from_me,
+        timestamp=msg.timestamp,
+        history=history,
+        media_mimetype=media.mimetype[:128] if media else "",
+        media_file_name=media.file_name[:256] if media else "",
+        media_size=media.size if media else 0,
+        media_state=MediaState.PENDING if media and msg.kind in MEDIA_KINDS else MediaState.NONE,
+        quoted_id=msg.quoted_id,
+        mentions=msg.mentions,
+    )
+
+
+def _keys(wa_ids: list[str]) -> dict[tuple[int, str, str], int]:
+    """Return ``(chat_id, sender, wa_id) → id`` for stored messages with these WhatsApp ids."""
+    found: dict[tuple[int, str, str], int] = {}
+    for start in range(0, len(wa_ids), CHUNK):
+        part = wa_ids[start : start + CHUNK]
+        marks = ", ".join([db.param] * len(part))
+        cursor = db.execute_sql(
+            f"SELECT id, chat_id, sender, wa_id FROM messages WHERE wa_id IN ({marks})", part
+        )
+        for row_id, chat_id, sender, wa_id in cursor.fetchall():
+            found[(chat_id, sender, wa_id)] = row_id
+    return found
+
+
+def _offered_name(msg: WaMessage) -> tuple[str, int]:
+    if msg.is_group:
+        return msg.group_name or "", NAME_GROUP
+    return ("" if msg.from_me else msg.push_name), NAME_PUSH
+
+
+def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
+    """Fill ``cache`` (JID → chat id) for a chunk with one alias query, creating or merging
+    (ensure_chat_sync) only for chats not yet known, and renaming known ones in one batch."""
+    first: dict[str, WaMessage] = {}
+    for msg in chunk:
+        if msg.chat not in cache:
+            first.setdefault(msg.chat, msg)
+    if not first:
+        return
+    known: dict[str, int] = {}
+    jids = list(first)
+    for start in range(0, len(jids), CHUNK):
+        part = jids[start : start + CHUNK]
+        marks = ", ".join([db.param] * len(part))
+        cursor = db.execute_sql(
+            f"SELECT jid, chat_id FROM chat_aliases WHERE jid IN ({marks})", part
+        )
+        known.update(cursor.fetchall())
+    renames = []
+    for jid, msg in first.items():
+        name, rank = _offered_name(msg)
+        if jid in known and (not msg.chat_alt or resolve_id(msg.chat_alt) == known[jid]):
+            cache[jid] = known[jid]
+            if name:
+                renames.append((name[:256], rank, known[jid], rank, name[:256]))
         else:
-            name, rank = ("" if msg.from_me else msg.push_name), NAME_PUSH
-        cache[key] = ensure_chat_sync(msg.chat, msg.chat_alt, name, rank)
-    return cache[key]
+            cache[jid] = ensure_chat_sync(msg.chat, msg.chat_alt, name, rank)
+    if renames:
+        p = db.param
+        db.cursor().executemany(
+            f"UPDATE chats SET name = {p}, name_rank = {p} "
+            f"WHERE id = {p} AND name_rank <= {p} AND name <> {p}",
+            renames,
+        )
 
 
-def _touch_chats(inserted: Sequence[MessageRecord], by_id: dict[int, WaMessage]) -> None:
+def _touch_chats(new: Sequence[StoredMessage]) -> None:
     latest: dict[int, datetime] = {}
     unread: dict[int, int] = {}
-    for rec in inserted:
-        msg = by_id[rec.id]
-        if latest.get(rec.chat_id) is None or msg.timestamp > latest[rec.chat_id]:
-            latest[rec.chat_id] = msg.timestamp
-        if not msg.from_me and not rec.history:
-            unread[rec.chat_id] = unread.get(rec.chat_id, 0) + 1
+    for msg in new:
+        if msg.chat_id not in latest or msg.timestamp > latest[msg.chat_id]:
+            latest[msg.chat_id] = msg.timestamp
+        if not msg.from_me and not msg.history:
+            unread[msg.chat_id] = unread.get(msg.chat_id, 0) + 1
+    p = db.param
+    sql = (
+        f"UPDATE chats SET last_activity = CASE WHEN last_activity IS NULL OR last_activity < {p}"
+        f" THEN {p} ELSE last_activity END, unread = unread + {p} WHERE id = {p}"
+    )
+    rows = []
     for chat_id, when in latest.items():
-        chat = ChatRecord.get_by_id(chat_id)
-        if chat.last_activity is None or when > chat.last_activity:
-            chat.last_activity = when
-        chat.unread += unread.get(chat_id, 0)
-        chat.save(only=[ChatRecord.last_activity, ChatRecord.unread])
+        ms = int(when.timestamp() * 1000)
+        rows.append((ms, ms, unread.get(chat_id, 0), chat_id))
+    db.cursor().executemany(sql, rows)
 
 
 def _link_senders(messages: Iterable[WaMessage]) -> None:
@@ -112,31 +219,35 @@ def _link_senders(messages: Iterable[WaMessage]) -> None:
         ).execute()
 
 
-def _insert_chunk(chunk: Sequence[WaMessage], history: bool, cache: dict[str, int]) -> list[int]:
-    rows, seen = [], set()
+def _insert_chunk(
+    chunk: Sequence[WaMessage], history: bool, cache: dict[str, int]
+) -> list[StoredMessage]:
+    pending: dict[tuple[int, str, str], tuple[int, WaMessage]] = {}
+    _resolve_chats(chunk, cache)
     for msg in chunk:
-        chat_id = _chat_for(msg, cache)
-        key = (chat_id, msg.sender, msg.id)
-        if key not in seen:
-            seen.add(key)
-            rows.append((_row(msg, chat_id, history), msg))
-    query = (
-        MessageRecord.insert_many([r for r, _ in rows])
-        .on_conflict_ignore()
-        .returning(
-            MessageRecord.id,
-            MessageRecord.chat,
-            MessageRecord.sender,
-            MessageRecord.wa_id,
-            MessageRecord.history,
-        )
-    )
-    keyed = {(r["chat"], r["sender"], r["wa_id"]): m for r, m in rows}
-    inserted = list(query.objects(MessageRecord).execute())
-    by_id = {rec.id: keyed[(rec.chat_id, rec.sender, rec.wa_id)] for rec in inserted}
-    _touch_chats(inserted, by_id)
-    _link_senders(m for _, m in rows)
-    return [rec.id for rec in inserted]
+        chat_id = cache[msg.chat]
+        pending.setdefault((chat_id, msg.sender, msg.id), (chat_id, msg))
+    existing = _keys(list({k[2] for k in pending}))
+    new = [(key, chat_id, msg) for key, (chat_id, msg) in pending.items() if key not in existing]
+    if not new:
+        return []
+    marks = ", ".join([db.param] * len(COLUMNS))
+    sql = f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({marks})"
+    cursor = db.cursor()
+    cursor.executemany(sql, [_row(msg, chat_id, history) for _, chat_id, msg in new])
+    ids = _keys([msg.id for _, _, msg in new])
+    stored = [_fresh(ids[key], chat_id, msg, history) for key, chat_id, msg in new]
+    _touch_chats(stored)
+    _link_senders(msg for _, _, msg in new)
+    return stored
+
+
+def store_chunk(
+    chunk: Sequence[WaMessage], history: bool, cache: dict[str, int]
+) -> list[StoredMessage]:
+    """Insert one chunk in one (short) write transaction; return what is new."""
+    with db.atomic():
+        return _insert_chunk(chunk, history, cache)
 
 
 class PeeweeMessageRepository:
@@ -145,12 +256,11 @@ class PeeweeMessageRepository:
     @in_thread
     def store(self, messages: Sequence[WaMessage], history: bool = False) -> list[StoredMessage]:
         """Insert what is new and return it; a replayed message changes nothing."""
-        ids: list[int] = []
+        stored: list[StoredMessage] = []
         cache: dict[str, int] = {}
         for start in range(0, len(messages), CHUNK):
-            with db.atomic():
-                ids += _insert_chunk(messages[start : start + CHUNK], history, cache)
-        return self.by_ids.sync(self, ids)
+            stored += store_chunk(messages[start : start + CHUNK], history, cache)
+        return stored
 
     @in_thread
     def by_ids(self, ids: Sequence[int]) -> list[StoredMessage]:
@@ -224,12 +334,18 @@ class PeeweeMessageRepository:
 
     @in_thread
     def set_importance(self, scores: Sequence[tuple[int, int, str]]) -> None:
-        """Store ``(message id, score, reason)`` triples."""
-        with db.atomic():
-            for message_id, score, reason in scores:
-                MessageRecord.update(importance=score, reason=reason[:256]).where(
-                    MessageRecord.id == message_id
-                ).execute()
+        """Store ``(message id, score, reason)`` triples, in short transactions."""
+        p = db.param
+        sql = f"UPDATE messages SET importance = {p}, reason = {p} WHERE id = {p}"
+        for start in range(0, len(scores), CHUNK):
+            with db.atomic():
+                db.cursor().executemany(
+                    sql,
+                    [
+                        (score, reason[:256], i)
+                        for i, score, reason in scores[start : start + CHUNK]
+                    ],
+                )
 
     @in_thread
     def set_feedback(self, message_id: int, value: int) -> None:

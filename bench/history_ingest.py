@@ -1,0 +1,143 @@
+"""History-sync ingest: real neonize HistorySync protobufs through conversion, storage,
+dedupe and heuristic triage, against raw sqlite3 executemany of the same rows.
+
+    python -m bench.history_ingest [--messages 50000] [--chats 500]
+
+Targets (issue 7): ≥ 0.5 of raw speed; no write transaction over 100 ms; peak RSS ≤ 512 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import peak_rss_mb, table
+from storage import close_storage, open_storage
+from storage import messages as message_store
+from whatsapp import convert, protos
+
+BATCH = 5000  # messages per HistorySync chunk, and per baseline transaction
+
+
+def build_chunks(n: int, chats: int) -> list[bytes]:
+    """Serialized HistorySync events, ``BATCH`` messages each, as Go hands them over."""
+    chunks, per_chunk = [], {}
+    now = int(time.time()) - n
+    for i in range(n):
+        c = i % chats
+        chat = f"1203630{c:08d}@g.us" if c % 5 == 0 else f"1555{c:07d}@s.whatsapp.net"
+        sender = f"1555{(i * 7) % 997:07d}@s.whatsapp.net" if chat.endswith("g.us") else chat
+        text = "Can we meet tomorrow at 10?" if i % 9 == 0 else f"message {i} about the project"
+        fields = {"chat": chat, "sender": sender, "id": f"3EB0{i:012d}", "timestamp": now + i,
+                  "push_name": f"P{c}", "text": text}
+        per_chunk.setdefault(chat, []).append(protos.web_message(fields, protos.content(fields)))
+        if (i + 1) % BATCH == 0 or i == n - 1:
+            progress = int((i + 1) / n * 100)
+            chunks.append(protos.history_sync(per_chunk, progress=progress).SerializeToString())
+            per_chunk = {}
+    return chunks
+
+
+async def ours(url: str, chunks: list[bytes]) -> tuple[float, float, int]:
+    """Run the production path; return (seconds, longest write transaction, stored)."""
+    from assistant.pipeline import IngestService
+    from whatsapp.simulator import SimulatedGateway
+
+    longest = 0.0
+    original = message_store.store_chunk
+
+    def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal longest
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            longest = max(longest, time.perf_counter() - start)
+
+    message_store.store_chunk = timed
+    storage = await open_storage(url)
+    tmp = Path(tempfile.mkdtemp())
+    gateway = SimulatedGateway(tmp, None)
+    ingest = IngestService(storage, gateway, frozenset({1}))
+    gateway.subscribe(ingest.on_event)
+    start = time.perf_counter()
+    for raw in chunks:
+        ev = protos.EVENT_TYPES["history_sync"].FromString(raw)
+        await gateway._handle("history_sync", ev)
+    elapsed = time.perf_counter() - start
+    stored = await storage.messages.count()
+    await close_storage()
+    message_store.store_chunk = original
+    return elapsed, longest, stored
+
+
+def raw_rows(chunks: list[bytes]) -> tuple[dict[str, int], list[tuple]]:
+    """The same messages, pre-converted to rows of the same schema (baseline input)."""
+    chat_ids: dict[str, int] = {}
+    rows = []
+    for raw in chunks:
+        parts = convert.history_parts(protos.EVENT_TYPES["history_sync"].FromString(raw).Data)
+        for m in parts.messages:
+            cid = chat_ids.setdefault(m.chat, len(chat_ids) + 1)
+            rows.append((cid, m.id, m.sender, m.push_name, m.kind.value, m.text, "", 0,
+                         int(m.timestamp.timestamp() * 1000), 1, "[]", "{}"))
+    return chat_ids, rows
+
+
+def baseline(path: Path, chat_ids: dict[str, int], rows: list[tuple]) -> float:
+    """Raw sqlite3 executemany into the same (migrated) schema, 5 000 rows a transaction."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("PRAGMA synchronous=normal")
+    start = time.perf_counter()
+    conn.executemany("INSERT INTO chats (id, jid, name, name_rank, is_group, trusted, ai_enabled,"
+                     " ai_auto, cloud_llm_allowed, include_in_digest, unread, score_bias,"
+                     " created_at) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0)",
+                     [(i, jid, jid) for jid, i in chat_ids.items()])
+    sql = ("INSERT OR IGNORE INTO messages (chat_id, wa_id, sender, sender_name, kind, text, "
+           "caption, from_me, timestamp, history, mentions, reactions, view_once, media_mimetype,"
+           " media_file_name, media_size, media_state, media_attempts, edited, deleted, delivery,"
+           " reason, feedback) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,'','',0,'none',0,0,0,'','',0)")
+    for i in range(0, len(rows), BATCH):
+        with conn:
+            conn.executemany(sql, rows[i : i + BATCH])
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--chats", type=int, default=500)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-history-"))
+    chunks = build_chunks(args.messages, args.chats)
+    chat_ids, rows = raw_rows(chunks)
+    base_db = work / "baseline.db"
+    asyncio.run(_empty_schema(f"sqlite:///{base_db}"))
+    raw_s = baseline(base_db, chat_ids, rows)
+    ours_s, longest, stored = asyncio.run(ours(f"sqlite:///{work / 'ours.db'}", chunks))
+    result = {
+        "messages": float(args.messages), "stored": float(stored),
+        "raw_msgs_per_s": len(rows) / raw_s, "ours_msgs_per_s": stored / ours_s,
+        "ratio_vs_raw": (stored / ours_s) / (len(rows) / raw_s),
+        "longest_write_txn_ms": longest * 1000, "peak_rss_mb": peak_rss_mb(),
+    }
+    table(f"History-sync ingest: {args.messages} messages, {args.chats} chats", result.items())
+    print(json.dumps(result))
+    return result
+
+
+async def _empty_schema(url: str) -> None:
+    await open_storage(url)
+    await close_storage()
+
+
+if __name__ == "__main__":
+    main()
