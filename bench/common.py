@@ -6,9 +6,8 @@ import os
 import resource
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -22,8 +21,11 @@ def percentile(values: list[float], pct: float) -> float:
 
 def summary_ms(samples: list[float]) -> dict[str, float]:
     """Return p50 / p99 / mean of seconds as milliseconds."""
-    return {"p50_ms": percentile(samples, 50) * 1000, "p99_ms": percentile(samples, 99) * 1000,
-            "mean_ms": statistics.fmean(samples) * 1000 if samples else float("nan")}
+    return {
+        "p50_ms": percentile(samples, 50) * 1000,
+        "p99_ms": percentile(samples, 99) * 1000,
+        "mean_ms": statistics.fmean(samples) * 1000 if samples else float("nan"),
+    }
 
 
 def peak_rss_mb() -> float:

@@ -33,8 +33,14 @@ def build_chunks(n: int, chats: int) -> list[bytes]:
         chat = f"1203630{c:08d}@g.us" if c % 5 == 0 else f"1555{c:07d}@s.whatsapp.net"
         sender = f"1555{(i * 7) % 997:07d}@s.whatsapp.net" if chat.endswith("g.us") else chat
         text = "Can we meet tomorrow at 10?" if i % 9 == 0 else f"message {i} about the project"
-        fields = {"chat": chat, "sender": sender, "id": f"3EB0{i:012d}", "timestamp": now + i,
-                  "push_name": f"P{c}", "text": text}
+        fields = {
+            "chat": chat,
+            "sender": sender,
+            "id": f"3EB0{i:012d}",
+            "timestamp": now + i,
+            "push_name": f"P{c}",
+            "text": text,
+        }
         per_chunk.setdefault(chat, []).append(protos.web_message(fields, protos.content(fields)))
         if (i + 1) % BATCH == 0 or i == n - 1:
             progress = int((i + 1) / n * 100)
@@ -84,8 +90,22 @@ def raw_rows(chunks: list[bytes]) -> tuple[dict[str, int], list[tuple]]:
         parts = convert.history_parts(protos.EVENT_TYPES["history_sync"].FromString(raw).Data)
         for m in parts.messages:
             cid = chat_ids.setdefault(m.chat, len(chat_ids) + 1)
-            rows.append((cid, m.id, m.sender, m.push_name, m.kind.value, m.text, "", 0,
-                         int(m.timestamp.timestamp() * 1000), 1, "[]", "{}"))
+            rows.append(
+                (
+                    cid,
+                    m.id,
+                    m.sender,
+                    m.push_name,
+                    m.kind.value,
+                    m.text,
+                    "",
+                    0,
+                    int(m.timestamp.timestamp() * 1000),
+                    1,
+                    "[]",
+                    "{}",
+                )
+            )
     return chat_ids, rows
 
 
@@ -95,14 +115,18 @@ def baseline(path: Path, chat_ids: dict[str, int], rows: list[tuple]) -> float:
     conn.execute("PRAGMA journal_mode=wal")
     conn.execute("PRAGMA synchronous=normal")
     start = time.perf_counter()
-    conn.executemany("INSERT INTO chats (id, jid, name, name_rank, is_group, trusted, ai_enabled,"
-                     " ai_auto, cloud_llm_allowed, include_in_digest, unread, score_bias,"
-                     " created_at) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0)",
-                     [(i, jid, jid) for jid, i in chat_ids.items()])
-    sql = ("INSERT OR IGNORE INTO messages (chat_id, wa_id, sender, sender_name, kind, text, "
-           "caption, from_me, timestamp, history, mentions, reactions, view_once, media_mimetype,"
-           " media_file_name, media_size, media_state, media_attempts, edited, deleted, delivery,"
-           " reason, feedback) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,'','',0,'none',0,0,0,'','',0)")
+    conn.executemany(
+        "INSERT INTO chats (id, jid, name, name_rank, is_group, trusted, ai_enabled,"
+        " ai_auto, cloud_llm_allowed, include_in_digest, unread, score_bias,"
+        " created_at) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0)",
+        [(i, jid, jid) for jid, i in chat_ids.items()],
+    )
+    sql = (
+        "INSERT OR IGNORE INTO messages (chat_id, wa_id, sender, sender_name, kind, text, "
+        "caption, from_me, timestamp, history, mentions, reactions, view_once, media_mimetype,"
+        " media_file_name, media_size, media_state, media_attempts, edited, deleted, delivery,"
+        " reason, feedback) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,'','',0,'none',0,0,0,'','',0)"
+    )
     for i in range(0, len(rows), BATCH):
         with conn:
             conn.executemany(sql, rows[i : i + BATCH])
@@ -124,10 +148,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     raw_s = baseline(base_db, chat_ids, rows)
     ours_s, longest, stored = asyncio.run(ours(f"sqlite:///{work / 'ours.db'}", chunks))
     result = {
-        "messages": float(args.messages), "stored": float(stored),
-        "raw_msgs_per_s": len(rows) / raw_s, "ours_msgs_per_s": stored / ours_s,
+        "messages": float(args.messages),
+        "stored": float(stored),
+        "raw_msgs_per_s": len(rows) / raw_s,
+        "ours_msgs_per_s": stored / ours_s,
         "ratio_vs_raw": (stored / ours_s) / (len(rows) / raw_s),
-        "longest_write_txn_ms": longest * 1000, "peak_rss_mb": peak_rss_mb(),
+        "longest_write_txn_ms": longest * 1000,
+        "peak_rss_mb": peak_rss_mb(),
     }
     table(f"History-sync ingest: {args.messages} messages, {args.chats} chats", result.items())
     print(json.dumps(result))

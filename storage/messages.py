@@ -421,7 +421,7 @@ class PeeweeMessageRepository:
 
     @in_thread
     def search(self, text: str, limit: int = 20) -> list[StoredMessage]:
-        """Full-text search, newest first; words are matched as prefixes, all must occur."""
+        """Full-text search, newest first; all words must occur (the last may be a prefix)."""
         words = re.findall(r"\w+", text.lower())[:8]
         if not words:
             return []
@@ -434,14 +434,27 @@ class PeeweeMessageRepository:
                 limit,
             )
         else:
-            match = " ".join(f'"{w}"*' for w in words)
-            rows = MessageRecord.raw(
+            # Whole words first (FTS5 walks one doclist newest-first and stops at the limit);
+            # only when that finds too little is the last word taken as a prefix (still typing).
+            exact = " ".join(f'"{w}"' for w in words)
+            rows = list(self._fts(exact, limit))
+            if len(rows) < limit and len(words[-1]) >= 3:
+                prefix = " ".join([*(f'"{w}"' for w in words[:-1]), f'"{words[-1]}"*'])
+                seen = {r.id for r in rows}
+                rows += [r for r in self._fts(prefix, limit) if r.id not in seen]
+                rows = sorted(rows, key=lambda r: -r.id)[:limit]
+        return [to_stored(r) for r in rows]
+
+    @staticmethod
+    def _fts(match: str, limit: int) -> list[MessageRecord]:
+        return list(
+            MessageRecord.raw(
                 "SELECT m.* FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts "
                 "WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY m.id DESC",
                 match,
                 limit,
             )
-        return [to_stored(r) for r in rows]
+        )
 
     @in_thread
     def link(self, tg_chat_id: int, tg_message_id: int, message_id: int) -> None:

@@ -1,0 +1,86 @@
+"""Live latency: simulator event → store → triage → the Telegram request at a fake Bot API.
+
+    python -m bench.live_latency [--messages 1000]
+
+Each message is important (so it is forwarded) and sent only after the previous forward
+arrived, so the figure is per-message latency, not queueing. Baseline in the same run: a bare
+python-telegram-bot ``send_message`` round trip to the same fake server (the floor of any
+forward). Target (issue 7): p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import summary_ms, table
+from tests.bot.conftest import ADMIN, ME, settings_for, start_app, stop_app
+from tests.fakes.bot_api import FakeBotApi
+
+
+async def run(n: int) -> dict[str, float]:
+    api = FakeBotApi()
+    await api.start()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    feed = tmp / "feed.jsonl"
+    feed.write_text("")
+    app = await start_app(settings_for(tmp, api, feed))
+    services = app.bot_data["services"]
+    gateway = services.gateway
+    await gateway.play({"event": "connected", "jid": ME})
+    await gateway.drain()
+    floor = []
+    for _ in range(min(n, 200)):
+        start = time.perf_counter()
+        await app.bot.send_message(ADMIN, "ping")
+        floor.append(time.perf_counter() - start)
+    samples = []
+    for i in range(n):
+        jid = f"1555{i % 50:07d}@s.whatsapp.net"
+        marker = f"urgent please call {i}!"
+        seen = len(api.calls)
+        start = time.perf_counter()
+        await gateway.play(
+            {
+                "event": "message",
+                "id": f"L{i}",
+                "chat": jid,
+                "sender": jid,
+                "text": marker,
+                "push_name": f"P{i % 50}",
+            }
+        )
+        while not any(marker in c.text for c in api.calls[seen:]):
+            api.changed.clear()
+            try:
+                await asyncio.wait_for(api.changed.wait(), 5)
+            except TimeoutError as exc:
+                raise RuntimeError(f"forward {i} never arrived") from exc
+        samples.append(time.perf_counter() - start)
+    await stop_app(app)
+    await api.stop()
+    ours, base = summary_ms(samples), summary_ms(floor)
+    result = {
+        **{f"forward_{k}": v for k, v in ours.items()},
+        **{f"bare_send_{k}": v for k, v in base.items()},
+        "p99_ratio_vs_bare_send": ours["p99_ms"] / base["p99_ms"],
+    }
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=1000)
+    args = parser.parse_args(argv)
+    result = asyncio.run(run(args.messages))
+    table(f"Live latency: {args.messages} messages (excluding LLM time)", result.items())
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Every benchmark runs at a tiny size, so none of them rots. Not a speed test."""
+
+from __future__ import annotations
+
+from bench import history_ingest, live_latency, memory, queries
+
+
+def test_history_ingest_smoke() -> None:
+    result = history_ingest.main(["--messages", "600", "--chats", "20"])
+    assert result["stored"] == 600 and result["ratio_vs_raw"] > 0
+
+
+def test_live_latency_smoke() -> None:
+    result = live_latency.main(["--messages", "5"])
+    assert result["forward_p99_ms"] > 0
+
+
+def test_queries_smoke() -> None:
+    result = queries.main(["--messages", "3000", "--chats", "30", "--runs", "5"])
+    assert result["search_common_word_p99_ms"] > 0
+
+
+def test_memory_smoke() -> None:
+    result = memory.main(["--messages", "200"])
+    assert result["idle_rss_mb"] > 0 and result["messages"] == 200
