@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from assistant.llm_triage import LLMTriage, Pending, eligible
 from assistant.triage import Importance, TriageRules, score_message
 from storage import Storage
 from storage.chats import NAME_GROUP
@@ -37,6 +39,12 @@ logger = logging.getLogger(__name__)
 Wake = Callable[[], None]
 Progress = Callable[["HistoryProgress"], Awaitable[None]]
 Reconnected = Callable[[], Awaitable[None]]
+
+
+class ReplyConsumer(Protocol):
+    """Whatever decides on AI replies (assistant/replies.py)."""
+
+    async def consider(self, msg: StoredMessage, chat: Chat) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,8 @@ class IngestService:
         self.on_connected: Reconnected | None = None
         self._history = HistoryProgress(0, 0, 0, 0, 0)
         self.forwards_queued = 0
+        self.llm_triage: LLMTriage | None = None
+        self.replies: ReplyConsumer | None = None
 
     async def on_event(self, event: GatewayEvent) -> None:
         """Handle one gateway event (subscribed first, awaited in order)."""
@@ -113,14 +123,45 @@ class IngestService:
     async def after_store(self, stored: list[StoredMessage]) -> None:
         """Score, queue forwards, and fetch media for freshly stored live messages."""
         chats: dict[int, Chat] = {}
-        scores: list[tuple[int, int, str]] = []
-        forwards: list[tuple[int, str, dict[str, object], str | None]] = []
+        scored: list[tuple[StoredMessage, Chat, Importance]] = []
         for msg in stored:
             if msg.chat_id not in chats:
                 chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
-            chat = chats[msg.chat_id]
-            importance = score_message(msg, chat, self.rules)
-            scores.append((msg.id, importance.score, importance.reason))
+            scored.append(
+                (msg, chats[msg.chat_id], score_message(msg, chats[msg.chat_id], self.rules))
+            )
+        await self.storage.messages.set_importance(
+            [(m.id, i.score, i.reason) for m, _, i in scored]
+        )
+        for msg in stored:
+            if msg.media_state == MediaState.PENDING:
+                await self.fetch_media(msg)
+        now_final = []
+        for msg, chat, importance in scored:
+            pending = Pending(msg, chat, importance)
+            if (
+                self.llm_triage is not None
+                and not msg.from_me
+                and eligible(self.llm_triage.llm, pending)
+            ):
+                await self.llm_triage.add(pending)  # decided later, in a batch
+            else:
+                now_final.append((msg, chat, importance))
+        await self._queue_forwards(now_final)
+        if self.replies is not None:
+            for msg, chat, _ in scored:
+                await self.replies.consider(msg, chat)
+
+    async def llm_decided(self, decided: list[tuple[Pending, Importance]]) -> None:
+        """Store the LLM's scores and forward what became important."""
+        await self.storage.messages.set_importance(
+            [(p.message.id, i.score, i.reason) for p, i in decided]
+        )
+        await self._queue_forwards([(p.message, p.chat, i) for p, i in decided])
+
+    async def _queue_forwards(self, items: list[tuple[StoredMessage, Chat, Importance]]) -> None:
+        forwards: list[tuple[int, str, dict[str, object], str | None]] = []
+        for msg, chat, importance in items:
             if self.should_forward(msg, chat, importance):
                 payload = {
                     "message_id": msg.id,
@@ -128,14 +169,10 @@ class IngestService:
                     "reason": importance.reason,
                 }
                 forwards += [(a, "forward", payload, f"chat:{chat.id}") for a in self.admin_ids]
-        await self.storage.messages.set_importance(scores)
         if forwards:
             await self.storage.telegram_outbox.add_many(forwards)
             self.forwards_queued += len(forwards)
             self.wake_notifier()
-        for msg in stored:
-            if msg.media_state == MediaState.PENDING:
-                await self.fetch_media(msg)
 
     def should_forward(self, msg: StoredMessage, chat: Chat, importance: Importance) -> bool:
         """Apply the forwarding policy: live, not mine, not muted, above the threshold."""

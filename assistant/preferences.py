@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import time
 from typing import Any
 
+from assistant.prompts import DEFAULT_REPLY_SYSTEM
 from assistant.triage import TriageRules
 from storage import Storage
 from whatsapp.errors import InvalidInput
@@ -28,6 +29,12 @@ class Preferences:
     vip: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     unanswered_hours: int = 4
+    reply_prompt: str = DEFAULT_REPLY_SYSTEM
+    auto_marker: str = "(auto-reply)"
+    llm_provider: str = ""
+    llm_model: str = ""
+    llm_temperature: float | None = None
+    llm_max_tokens: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,6 +65,30 @@ def _parse(key: str, raw: str) -> Any:
         return tuple(sorted({names.index(d) for d in days}))
     if key in {"vip", "keywords"}:
         return tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))[:100]
+    if key in {"reply_prompt", "auto_marker"}:
+        if len(raw) > 2000:
+            raise InvalidInput(f"{key} is limited to 2000 characters")
+        return raw if raw or key == "auto_marker" else DEFAULT_REPLY_SYSTEM
+    if key == "llm_provider":
+        if raw not in {"none", "openai", "ollama"}:
+            raise InvalidInput("llm_provider must be none, openai or ollama")
+        return raw
+    if key == "llm_model":
+        if not re.fullmatch(r"[\w.:/@-]{1,100}", raw):
+            raise InvalidInput("llm_model must be a model name like gpt-4o-mini or llama3.2")
+        return raw
+    if key == "llm_temperature":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise InvalidInput("llm_temperature must be a number from 0 to 2") from None
+        if not 0 <= value <= 2:
+            raise InvalidInput("llm_temperature must be a number from 0 to 2")
+        return value
+    if key == "llm_max_tokens":
+        if not raw.isdigit() or not 16 <= int(raw) <= 8192:
+            raise InvalidInput("llm_max_tokens must be 16–8192")
+        return int(raw)
     if key == "unanswered_hours":
         if not raw.isdigit() or not 1 <= int(raw) <= 168:
             raise InvalidInput("unanswered_hours must be 1–168")
@@ -74,6 +105,12 @@ EDITABLE = (
     "vip",
     "keywords",
     "unanswered_hours",
+    "reply_prompt",
+    "auto_marker",
+    "llm_provider",
+    "llm_model",
+    "llm_temperature",
+    "llm_max_tokens",
 )
 
 

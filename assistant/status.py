@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from assistant.llm.guard import GuardedLLM
 from storage import Storage
 from whatsapp.gateway import GatewayBase
 from whatsapp.tasks import Clock
@@ -34,13 +35,13 @@ class StatusService:
     """Collects the status snapshot."""
 
     def __init__(
-        self, storage: Storage, gateway: GatewayBase, clock: Clock, tz: ZoneInfo, llm_name: str
+        self, storage: Storage, gateway: GatewayBase, clock: Clock, tz: ZoneInfo, llm: GuardedLLM
     ) -> None:
         self.storage = storage
         self.gateway = gateway
         self.clock = clock
         self.tz = tz
-        self.llm_name = llm_name
+        self.llm = llm
 
     async def snapshot(self, next_digest: datetime | None = None) -> Status:
         now_mono = self.clock.monotonic()
@@ -63,6 +64,12 @@ class StatusService:
             chats=await self.storage.chats.count(),
             telegram_outbox=await self.storage.telegram_outbox.depth(),
             whatsapp_outbox=await self.storage.whatsapp_outbox.depth(),
-            llm=self.llm_name,
+            llm=self._llm_text(),
             next_digest=next_digest,
         )
+
+    def _llm_text(self) -> str:
+        if self.llm.name == "none":
+            return "none (heuristics only)"
+        state = "ok" if self.llm.available else "not answering (heuristics meanwhile)"
+        return f"{self.llm.name} {self.llm.model} — {state}"

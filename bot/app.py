@@ -25,18 +25,21 @@ from telegram.ext import (
 from assistant.chats import ChatService
 from assistant.digest import DigestService
 from assistant.llm.base import LLMProvider
+from assistant.llm.guard import GuardedLLM
+from assistant.llm_triage import LLMTriage
 from assistant.pipeline import HistoryProgress, IngestService
 from assistant.preferences import Preferences, PreferenceService
+from assistant.replies import ReplyService
 from assistant.sending import SendingService, SendOutcome
 from assistant.status import StatusService
 from assistant.triage import TriageRules
-from bot import render
+from bot import keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.handlers import access, chats, digest, messaging, session, settings
+from bot.handlers import access, chats, digest, messaging, replies, session, settings
 from bot.notifier import TelegramNotifier
 from storage import close_storage, open_storage
-from storage.domain import OutboxItem
+from storage.domain import Chat, Draft, OutboxItem, StoredMessage
 from whatsapp.gateway import GatewayBase
 from whatsapp.session import DataDirLock, session_store
 from whatsapp.tasks import Clock, TaskGroup
@@ -136,6 +139,7 @@ def build_application(s: Settings, clock: Clock | None = None) -> Application:  
     session.register(app)
     chats.register(app)
     messaging.register(app)
+    replies.register(app)
     digest.register(app)
     settings.register(app)
     app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command), group=1)
@@ -217,8 +221,33 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
         lock = DataDirLock(s.data_dir)
         lock.acquire()
         app.bot_data["lock"] = lock
+    services = await build_services(app, s, clock)
+    wire(app, s, services)
+    await apply_llm_prefs(s, services.llm, services.prefs.current)
+    services.gateway.subscribe(services.ingest.on_event)  # first: stored before anyone reacts
+    services.gateway.subscribe(session.SessionNotices(app.bot, services).on_event)
+    await services.gateway.start()
+    tasks = TaskGroup("bot")
+    tasks.spawn(services.notifier.run(), "telegram-outbox")
+    app.bot_data["tasks"] = tasks
+
+    async def reschedule(p: Preferences) -> None:
+        digest.schedule(app, services, p)
+        await apply_llm_prefs(s, services.llm, p)
+
+    services.prefs.on_change(reschedule)
+    digest.schedule(app, services, services.prefs.current)
+    app.job_queue.run_repeating(_retry_job, interval=300, first=60, name="retries")
+    await digest.catch_up_missed(services, services.prefs.current)
+    await app.bot.set_my_commands(COMMANDS)
+    logger.info(
+        "wa-secretary started (%s backend, %d admin(s))", s.whatsapp_backend, len(s.owner_ids)
+    )
+
+
+async def build_services(app: Application, s: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
+    """Open storage and build every service (concrete classes are named only here)."""
     storage = await open_storage(s.db_url)
-    llm = make_llm(s)
 
     def give_up() -> None:
         app.bot_data["exit_code"] = EXIT_GAVE_UP
@@ -226,31 +255,43 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
 
     gateway = make_gateway(s, clock, give_up)
     rules = TriageRules()
-    prefs = PreferenceService(
-        storage, Preferences(digest_time=s.digest_time.strftime("%H:%M")), rules
-    )
+    defaults = Preferences(digest_time=s.digest_time.strftime("%H:%M"))
+    prefs = PreferenceService(storage, defaults, rules)
     await prefs.load()
-    ingest = IngestService(storage, gateway, s.owner_ids, rules, clock)
     sending = SendingService(storage, gateway, s.data_dir, clock)
     notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
+    llm = GuardedLLM(make_llm(s), clock, notify=notifier.notice)
     services = Services(
         storage=storage,
         gateway=gateway,
-        ingest=ingest,
+        ingest=IngestService(storage, gateway, s.owner_ids, rules, clock),
         chats=ChatService(storage, clock, s.tz),
         sending=sending,
         digests=DigestService(storage, clock, s.tz, rules, prefs.current.unanswered_hours),
-        status=StatusService(storage, gateway, clock, s.tz, f"{llm.name} {llm.model}".strip()),
+        status=StatusService(storage, gateway, clock, s.tz, llm),
         prefs=prefs,
+        replies=ReplyService(storage, llm, sending, prefs, rules, clock, s.tz),
+        llm=llm,
         notifier=notifier,
         clock=clock,
         tz=s.tz,
         owner_ids=s.owner_ids,
     )
-    app.bot_data.update(services=services, llm=llm)
+    app.bot_data["services"] = services
+    return services
+
+
+def wire(app: Application, s: Settings, services: Services) -> None:  # type: ignore[type-arg]
+    """Connect the services' callbacks: forwards, progress, late sends, LLM triage, replies."""
+    ingest, notifier = services.ingest, services.notifier
     ingest.wake_notifier = notifier.wake
-    ingest.on_connected = sending.flush
+    ingest.on_connected = services.sending.flush
     ingest.on_progress = HistoryReporter(app, s.owner_ids)
+    triage = LLMTriage(services.llm, services.clock)
+    triage.on_decided = ingest.llm_decided
+    ingest.llm_triage = triage
+    ingest.replies = services.replies
+    app.bot_data["llm_triage"] = triage
 
     async def late(item: OutboxItem, outcome: SendOutcome) -> None:
         await notifier.notice(
@@ -258,25 +299,35 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
             f"{render.send_result(outcome.status.value, outcome.error)}"
         )
 
-    sending.on_late_delivery(late)
-    gateway.subscribe(ingest.on_event)  # first: stored before anything else reacts
-    gateway.subscribe(session.SessionNotices(app.bot, services).on_event)
-    await gateway.start()
-    tasks = TaskGroup("bot")
-    tasks.spawn(notifier.run(), "telegram-outbox")
-    app.bot_data["tasks"] = tasks
+    async def draft_ready(draft: Draft, chat: Chat, msg: StoredMessage) -> None:
+        text = render.draft_text(chat, msg, draft.text, services.tz)
+        payload = {
+            "text": text,
+            "markup": keyboards.draft(draft.id).to_dict(),
+            "message_id": msg.id,
+        }
+        await services.storage.telegram_outbox.add_many(
+            [(a, "draft", payload, None) for a in sorted(services.owner_ids)]
+        )
+        notifier.wake()
 
-    async def reschedule(p: Preferences) -> None:
-        digest.schedule(app, services, p)
+    async def auto_sent(chat: Chat, text: str, outcome: SendOutcome) -> None:
+        await notifier.notice(render.auto_text(chat, text, outcome.status.value, outcome.error))
 
-    prefs.on_change(reschedule)
-    digest.schedule(app, services, prefs.current)
-    app.job_queue.run_repeating(_retry_job, interval=300, first=60, name="retries")
-    await digest.catch_up_missed(services, prefs.current)
-    await app.bot.set_my_commands(COMMANDS)
-    logger.info(
-        "wa-secretary started (%s backend, %d admin(s))", s.whatsapp_backend, len(s.owner_ids)
-    )
+    services.sending.on_late_delivery(late)
+    services.replies.on_draft = draft_ready
+    services.replies.on_auto = auto_sent
+
+
+async def apply_llm_prefs(s: Settings, llm: GuardedLLM, p: Preferences) -> None:
+    """Switch provider or model when /settings changed them (stored overrides)."""
+    if p.llm_provider and p.llm_provider != llm.inner.name:
+        old = llm.inner
+        llm.inner = make_llm(s.model_copy(update={"llm_provider": p.llm_provider}))
+        await old.aclose()
+        logger.info("LLM provider switched to %s", p.llm_provider)
+    if p.llm_model and llm.inner.name != "none":
+        llm.inner.model = p.llm_model
 
 
 async def _retry_job(context: BotContext) -> None:
@@ -294,9 +345,10 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         if tasks is not None:
             await tasks.cancel_all()
         await services.ingest.tasks.cancel_all()
-        llm = app.bot_data.get("llm")
-        if llm is not None:
-            await llm.aclose()
+        triage = app.bot_data.get("llm_triage")
+        if triage is not None:
+            await triage.tasks.cancel_all()
+        await services.llm.aclose()
         await close_storage()
     lock = app.bot_data.pop("lock", None)
     if lock is not None:

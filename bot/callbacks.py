@@ -157,3 +157,25 @@ class SettingAction:
     def unpack(cls, raw: str) -> SettingAction:
         key, value = unpack_parts(raw, cls.PREFIX, 2)
         return cls(key, value)
+
+
+@dataclass(frozen=True)
+class DraftAction:
+    """Send, edit or discard an AI reply draft."""
+
+    PREFIX: ClassVar[str] = "dr"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"send", "edit", "discard"})
+    draft_id: int
+    action: str
+
+    def pack(self) -> str:
+        if self.action not in self.ACTIONS:
+            raise ValueError(self.action)
+        return pack_parts(self.PREFIX, self.draft_id, self.action)
+
+    @classmethod
+    def unpack(cls, raw: str) -> DraftAction:
+        draft_id, action = unpack_parts(raw, cls.PREFIX, 2)
+        if action not in cls.ACTIONS:
+            raise InvalidCallback(raw)
+        return cls(_int(draft_id), action)

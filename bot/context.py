@@ -10,8 +10,10 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from assistant.chats import ChatService
 from assistant.digest import DigestService
+from assistant.llm.guard import GuardedLLM
 from assistant.pipeline import IngestService
 from assistant.preferences import PreferenceService
+from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.status import StatusService
 from storage import Storage
@@ -43,6 +45,8 @@ class Services:
     digests: DigestService
     status: StatusService
     prefs: PreferenceService
+    replies: ReplyService
+    llm: GuardedLLM
     notifier: TelegramNotifier
     clock: Clock
     tz: ZoneInfo

@@ -12,6 +12,7 @@ from bot.callbacks import (
     ChatAction,
     ChatList,
     DigestAction,
+    DraftAction,
     ForwardAction,
     SessionAction,
     SettingAction,
@@ -134,5 +135,17 @@ def settings(p: Preferences) -> Markup:
                     callback_data=SettingAction("ai_replies", "toggle").pack(),
                 ),
             ],
+        ]
+    )
+
+
+def draft(draft_id: int) -> Markup:
+    return Markup(
+        [
+            [
+                Button("✅ Send", callback_data=DraftAction(draft_id, "send").pack()),
+                Button("✏️ Edit", callback_data=DraftAction(draft_id, "edit").pack()),
+                Button("🗑 Discard", callback_data=DraftAction(draft_id, "discard").pack()),
+            ]
         ]
     )

@@ -157,10 +157,14 @@ class TelegramNotifier:
     async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
         markup = item.payload.get("markup")
         for chunk in render.split(str(item.payload.get("text", ""))):
-            await self.bot.send_message(
+            sent = await self.bot.send_message(
                 chat_id,
                 chunk,
                 reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
+            )
+        if item.payload.get("message_id"):  # replying to this notice answers that message
+            await self.storage.messages.link(
+                chat_id, sent.message_id, int(item.payload["message_id"])
             )
 
     async def _load(self, batch: list[OutboxItem]) -> list[tuple[Chat, StoredMessage, str]]:

@@ -257,3 +257,14 @@ def send_result(status: str, error: str = "") -> str:
     if status == "queued":
         return "⏳ Queued: WhatsApp is not connected right now. It goes out when it reconnects."
     return f"❌ Not sent: {esc(error or 'WhatsApp refused the message')}"
+
+
+def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo) -> str:
+    return (
+        f"🤖 Draft reply — {forward_header(chat, msg, tz)}\n"
+        f"<i>{body_text(msg)[:500]}</i>\n\n{esc(text)}"
+    )
+
+
+def auto_text(chat: Chat, text: str, status: str, error: str = "") -> str:
+    return f"🤖 Auto-reply to <b>{esc(chat.name)}</b>: {esc(text)}\n{send_result(status, error)}"

@@ -14,7 +14,11 @@ from storage.chats import PeeweeChatRepository
 from storage.messages import PeeweeMessageRepository
 from storage.migrations import LATEST_VERSION, current_version, migrate
 from storage.outbox import PeeweeTelegramOutbox, PeeweeWhatsAppOutbox
-from storage.settings import PeeweeDigestRepository, PeeweeSettingsRepository
+from storage.settings import (
+    PeeweeDigestRepository,
+    PeeweeDraftRepository,
+    PeeweeSettingsRepository,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ class Storage:
     whatsapp_outbox: PeeweeWhatsAppOutbox
     settings: PeeweeSettingsRepository
     digests: PeeweeDigestRepository
+    drafts: PeeweeDraftRepository
 
     @property
     def schema_version(self) -> int:
@@ -60,6 +65,7 @@ async def open_storage(url: str) -> Storage:
         whatsapp_outbox=PeeweeWhatsAppOutbox(),
         settings=PeeweeSettingsRepository(),
         digests=PeeweeDigestRepository(),
+        drafts=PeeweeDraftRepository(),
     )
 
 

@@ -137,6 +137,18 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Draft:
+    """An AI reply and what became of it."""
+
+    id: int
+    chat_id: int
+    message_id: int
+    text: str
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """A digest as generated and (maybe) sent."""
 

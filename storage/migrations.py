@@ -13,7 +13,7 @@ from collections.abc import Callable
 import peewee
 
 from storage.db import db, is_postgres
-from storage.models import TABLES_V1, SchemaVersionRecord
+from storage.models import TABLES_V1, DraftRecord, SchemaVersionRecord
 from whatsapp.errors import StorageError
 
 logger = logging.getLogger(__name__)
@@ -51,9 +51,14 @@ def _step_2_chat_list_index() -> None:
     )
 
 
+def _step_3_drafts() -> None:
+    db.create_tables([DraftRecord], safe=True)
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _step_1_initial_schema),
     (2, _step_2_chat_list_index),
+    (3, _step_3_drafts),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

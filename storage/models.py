@@ -195,6 +195,19 @@ class MessageLinkRecord(BaseRecord):
         primary_key = peewee.CompositeKey("tg_chat_id", "tg_message_id")
 
 
+class DraftRecord(BaseRecord):
+    """An AI reply: drafted (waiting for the admin), sent, discarded, or sent automatically."""
+
+    chat = peewee.ForeignKeyField(ChatRecord, on_delete="CASCADE")
+    message = peewee.ForeignKeyField(MessageRecord, on_delete="CASCADE")
+    text = peewee.TextField()
+    state = peewee.CharField(max_length=16, default="draft")
+    created_at = UtcField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "drafts"
+
+
 TABLES_V1: list[type[BaseRecord]] = [
     ChatRecord,
     ChatAliasRecord,

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import db, in_thread
-from storage.domain import Digest
-from storage.models import DigestRecord, SettingRecord, utcnow
+from storage.domain import Digest, Draft
+from storage.models import DigestRecord, DraftRecord, SettingRecord, utcnow
 
 
 class PeeweeSettingsRepository:
@@ -82,3 +82,41 @@ class PeeweeDigestRepository:
     def recent(self, n: int = 10) -> list[Digest]:
         rows = DigestRecord.select().order_by(DigestRecord.id.desc()).limit(n)
         return [_digest(r) for r in rows]
+
+
+def _draft(rec: DraftRecord) -> Draft:
+    return Draft(rec.id, rec.chat_id, rec.message_id, rec.text, rec.state, rec.created_at)
+
+
+class PeeweeDraftRepository:
+    """AI reply drafts and the record of automatic replies (for the daily cap)."""
+
+    @in_thread
+    def add(self, chat_id: int, message_id: int, text: str, state: str = "draft") -> Draft:
+        return _draft(DraftRecord.create(chat=chat_id, message=message_id, text=text, state=state))
+
+    @in_thread
+    def get(self, draft_id: int) -> Draft | None:
+        rec = DraftRecord.get_or_none(DraftRecord.id == draft_id)
+        return _draft(rec) if rec else None
+
+    @in_thread
+    def settle(self, draft_id: int, state: str, only_from: str = "draft") -> bool:
+        """Move a draft on (sent, discarded); False when it was already settled."""
+        return bool(
+            DraftRecord.update(state=state)
+            .where((DraftRecord.id == draft_id) & (DraftRecord.state == only_from))
+            .execute()
+        )
+
+    @in_thread
+    def count_since(self, chat_id: int, state: str, since: datetime) -> int:
+        return (
+            DraftRecord.select()
+            .where(
+                (DraftRecord.chat == chat_id)
+                & (DraftRecord.state == state)
+                & (DraftRecord.created_at >= since)
+            )
+            .count()
+        )

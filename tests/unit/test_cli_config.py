@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from storage.migrations import LATEST_VERSION
 from whatsapp.errors import ConfigError
 
 TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmnop"
@@ -113,7 +114,7 @@ def test_env_file_is_read(tmp_path: Path) -> None:
     (tmp_path / "feed.jsonl").write_text("")
     result = cli("check", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok   database" in result.stdout and "schema 2" in result.stdout
+    assert "ok   database" in result.stdout and f"schema {LATEST_VERSION}" in result.stdout
     assert (tmp_path / "data" / "secretary.db").exists()
     assert TOKEN not in result.stdout + result.stderr
 

@@ -1,0 +1,150 @@
+"""LLM triage for the messages heuristics cannot decide: many messages per call, strict
+parsing that survives malformed output, and a time window so live traffic batches too."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from assistant import prompts
+from assistant.llm.base import LLMError
+from assistant.llm.guard import GuardedLLM
+from assistant.triage import Importance
+from storage.domain import Chat, StoredMessage
+from whatsapp.tasks import Clock, TaskGroup
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 25
+MAX_WAIT_SECONDS = 5.0
+TEXT_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class Pending:
+    message: StoredMessage
+    chat: Chat
+    heuristic: Importance
+
+
+Decided = Callable[[list[tuple[Pending, Importance]]], Awaitable[None]]
+
+
+def parse_scores(raw: str, count: int) -> dict[int, Importance]:
+    """Read ``{"scores": [{"i", "score", "reason"}]}`` defensively; skip what is unusable."""
+    match = re.search(r"\{.*\}|\[.*\]", raw, re.DOTALL)
+    if not match:
+        return {}
+    try:
+        data = json.loads(match.group(0))
+    except json.JSONDecodeError:
+        return {}
+    entries = data.get("scores", []) if isinstance(data, dict) else data
+    out: dict[int, Importance] = {}
+    if not isinstance(entries, list):
+        return out
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        try:
+            index, score = int(entry.get("i")), round(float(entry.get("score")))
+        except (TypeError, ValueError):
+            continue
+        if 0 <= index < count and index not in out:
+            reason = str(entry.get("reason", "") or "LLM")[:120]
+            out[index] = Importance(max(0, min(10, score)), f"LLM: {reason}")
+    return out
+
+
+def eligible(llm: GuardedLLM, pending: Pending) -> bool:
+    """Only undecided messages, and never a cloud LLM for a chat that forbids it."""
+    return (
+        pending.heuristic.undecided
+        and llm.available
+        and (llm.is_local or pending.chat.cloud_llm_allowed)
+    )
+
+
+class LLMTriage:
+    """Scores undecided messages in batches; ``add`` for live traffic, ``score`` for history."""
+
+    def __init__(
+        self,
+        llm: GuardedLLM,
+        clock: Clock,
+        batch_size: int = BATCH_SIZE,
+        max_wait: float = MAX_WAIT_SECONDS,
+    ) -> None:
+        self.llm = llm
+        self.clock = clock
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.on_decided: Decided | None = None
+        self.tasks = TaskGroup("llm-triage")
+        self._pending: list[Pending] = []
+        self._timer = False
+
+    async def score(self, items: Sequence[Pending]) -> list[tuple[Pending, Importance]]:
+        """Score ``items`` in ⌈N / batch⌉ calls; an item the LLM did not score keeps its
+        heuristic score."""
+        out: list[tuple[Pending, Importance]] = []
+        for start in range(0, len(items), self.batch_size):
+            batch = list(items[start : start + self.batch_size])
+            scores = await self._call(batch)
+            out += [(p, scores.get(i, p.heuristic)) for i, p in enumerate(batch)]
+        return out
+
+    async def _call(self, batch: list[Pending]) -> dict[int, Importance]:
+        data = [
+            {
+                "i": i,
+                "chat": p.chat.name,
+                "group": p.chat.is_group,
+                "from": p.message.sender_name or "someone",
+                "text": p.message.body[:TEXT_LIMIT],
+            }
+            for i, p in enumerate(batch)
+        ]
+        try:
+            raw = await self.llm.complete(
+                prompts.triage_messages(data), json_output=True, timeout=60.0
+            )
+        except LLMError:
+            return {}
+        scores = parse_scores(raw, len(batch))
+        if len(scores) < len(batch):
+            logger.info(
+                "LLM scored %d of %d messages; the rest keep heuristic scores",
+                len(scores),
+                len(batch),
+            )
+        return scores
+
+    def calls_for(self, n: int) -> int:
+        return math.ceil(n / self.batch_size)
+
+    async def add(self, pending: Pending) -> None:
+        """Queue a live message; a full batch goes at once, else after ``max_wait``."""
+        self._pending.append(pending)
+        if len(self._pending) >= self.batch_size:
+            await self.flush()
+        elif not self._timer:
+            self._timer = True
+            self.tasks.spawn(self._later(), "flush")
+
+    async def _later(self) -> None:
+        await self.clock.sleep(self.max_wait)
+        self._timer = False
+        await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        decided = await self.score(batch)
+        if self.on_decided is not None:
+            await self.on_decided(decided)

@@ -1,0 +1,49 @@
+"""AI reply drafts: Send / Edit / Discard."""
+
+from __future__ import annotations
+
+from telegram import ForceReply, Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot import render
+from bot.callbacks import DraftAction, InvalidCallback
+from bot.context import BotContext
+
+
+async def on_draft(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    s = context.services
+    try:
+        data = DraftAction.unpack(query.data or "")
+    except InvalidCallback:
+        await query.answer("This menu expired.")
+        return
+    draft = await s.storage.drafts.get(data.draft_id)
+    if draft is None or draft.state != "draft":
+        await query.answer("This draft was already handled.")
+        return
+    await query.answer()
+    if data.action == "send":
+        result = await s.replies.send_draft(draft.id)
+        if result is None:
+            return
+        chat, outcome = result
+        await query.edit_message_reply_markup(None)
+        await update.effective_chat.send_message(
+            f"{render.send_result(outcome.status.value, outcome.error)} → {render.esc(chat.name)}"
+        )
+    elif data.action == "discard":
+        await s.replies.discard(draft.id)
+        await query.edit_message_reply_markup(None)
+        await update.effective_chat.send_message("Draft discarded.")
+    else:
+        await s.replies.discard(draft.id)
+        prompt = await update.effective_chat.send_message(
+            "Write your version as a reply to this message:",
+            reply_markup=ForceReply(selective=True, input_field_placeholder="Your reply"),
+        )
+        await s.storage.messages.link(prompt.chat.id, prompt.message_id, draft.message_id)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CallbackQueryHandler(on_draft, pattern=f"^{DraftAction.PREFIX}:"))

@@ -1,0 +1,144 @@
+"""A fake LLM server on 127.0.0.1 speaking both the OpenAI and the Ollama HTTP APIs.
+
+The real ``openai`` and ``ollama`` clients talk to it. Every request is recorded (so tests
+can assert what text was and was not sent), answers come from a test-supplied responder,
+and faults (status codes, malformed bodies) can be injected.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+Responder = Callable[[list[dict[str, Any]]], str]
+
+
+@dataclass
+class LLMRequest:
+    api: str
+    model: str
+    messages: list[dict[str, Any]]
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(str(m.get("content", "")) for m in self.messages)
+
+
+class FakeLLMServer:
+    """``openai_url`` → OPENAI_BASE_URL, ``ollama_url`` → OLLAMA_HOST."""
+
+    def __init__(self, responder: Responder | None = None) -> None:
+        self.responder: Responder = responder or (lambda messages: '{"ok": true}')
+        self.requests: list[LLMRequest] = []
+        self.fail_next: list[int] = []
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def ollama_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._openai_chat)
+        app.router.add_get("/v1/models", self._openai_models)
+        app.router.add_post("/api/chat", self._ollama_chat)
+        app.router.add_get("/api/tags", self._ollama_tags)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _fault(self) -> web.Response | None:
+        if self.fail_next:
+            status = self.fail_next.pop(0)
+            return web.json_response({"error": {"message": f"fake {status}"}}, status=status)
+        return None
+
+    def _answer(self, api: str, body: dict[str, Any]) -> str:
+        messages = body.get("messages", [])
+        self.requests.append(LLMRequest(api, str(body.get("model", "")), messages, body))
+        content = self.responder(messages)
+        self.tokens_in += sum(len(str(m.get("content", ""))) for m in messages) // 4
+        self.tokens_out += len(content) // 4
+        return content
+
+    async def _openai_chat(self, request: web.Request) -> web.Response:
+        if (fault := self._fault()) is not None:
+            return fault
+        body = await request.json()
+        content = self._answer("openai", body)
+        return web.json_response(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", ""),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        )
+
+    async def _openai_models(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}
+                ],
+            }
+        )
+
+    async def _ollama_chat(self, request: web.Request) -> web.Response:
+        if (fault := self._fault()) is not None:
+            return fault
+        body = json.loads(await request.text())
+        content = self._answer("ollama", body)
+        return web.json_response(
+            {
+                "model": body.get("model", ""),
+                "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": content},
+                "done": True,
+                "done_reason": "stop",
+            }
+        )
+
+    async def _ollama_tags(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "models": [
+                    {
+                        "name": "llama3.2:latest",
+                        "model": "llama3.2:latest",
+                        "modified_at": "2026-01-01T00:00:00Z",
+                        "size": 1,
+                        "digest": "x",
+                        "details": {},
+                    }
+                ]
+            }
+        )
