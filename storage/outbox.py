@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage.db import db, in_thread
 from storage.domain import OutboxItem, OutboxState
 from storage.models import TelegramOutboxRecord, WhatsAppOutboxRecord, utcnow
+
+#: New items are due at once, whatever clock the caller's ``due(now)`` runs on.
+DUE_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _item(rec: Any, target: str, result_id: str | None) -> OutboxItem:
@@ -120,6 +123,7 @@ class PeeweeTelegramOutbox(_Outbox):
             kind=kind,
             payload=json.dumps(payload, ensure_ascii=False),
             merge_key=merge_key,
+            next_attempt_at=DUE_NOW,
         )
         return int(rec.id)
 
@@ -132,6 +136,7 @@ class PeeweeTelegramOutbox(_Outbox):
                     kind=kind,
                     payload=json.dumps(payload, ensure_ascii=False),
                     merge_key=merge_key,
+                    next_attempt_at=DUE_NOW,
                 )
 
 
@@ -146,6 +151,9 @@ class PeeweeWhatsAppOutbox(_Outbox):
     @in_thread
     def add(self, to_jid: str, payload: dict[str, Any], origin: str = "") -> int:
         rec = WhatsAppOutboxRecord.create(
-            to_jid=to_jid, payload=json.dumps(payload, ensure_ascii=False), origin=origin
+            to_jid=to_jid,
+            payload=json.dumps(payload, ensure_ascii=False),
+            origin=origin,
+            next_attempt_at=DUE_NOW,
         )
         return int(rec.id)
