@@ -80,6 +80,15 @@ class ChatService:
         await self.storage.chats.adjust_bias(msg.chat_id, -1)
         return await self.storage.chats.get(msg.chat_id)
 
+    async def liked(self, message_id: int) -> Chat:
+        """Record 👍 on a forward: this chat scores higher from now on."""
+        msg = await self.storage.messages.get(message_id)
+        if msg is None:
+            raise NotFound("that message is no longer stored")
+        await self.storage.messages.set_feedback(message_id, 1)
+        await self.storage.chats.adjust_bias(msg.chat_id, 1)
+        return await self.storage.chats.get(msg.chat_id)
+
     async def message(self, message_id: int) -> tuple[Chat, StoredMessage]:
         msg = await self.storage.messages.get(message_id)
         if msg is None:

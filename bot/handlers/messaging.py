@@ -8,6 +8,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    MessageReactionHandler,
     filters,
 )
 
@@ -141,6 +142,16 @@ async def on_forward_action(update: Update, context: BotContext) -> None:
         await s.storage.messages.link(prompt.chat.id, prompt.message_id, msg.id)
 
 
+async def on_reaction(update: Update, context: BotContext) -> None:
+    """👍 on a forward raises that chat's future scores (stored as feedback)."""
+    reaction = update.message_reaction
+    if reaction is None or not any(getattr(r, "emoji", "") == "👍" for r in reaction.new_reaction):
+        return
+    target = await context.services.chats.replied_message(reaction.chat.id, reaction.message_id)
+    if target is not None:
+        await context.services.chats.liked(target[1].id)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("send", cmd_send))
     app.add_handler(CommandHandler("search", cmd_search))
@@ -153,3 +164,4 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         )
     )
     app.add_handler(CallbackQueryHandler(on_forward_action, pattern=f"^{ForwardAction.PREFIX}:"))
+    app.add_handler(MessageReactionHandler(on_reaction))

@@ -248,3 +248,85 @@ async def test_pending_telegram_outbox_survives_restart(tmp_path) -> None:
 
 def await_count(api, needle: str) -> int:
     return sum(1 for c in api.of("sendMessage") if needle in c.text)
+
+
+async def linked_forward(env: Env, wa_id: str) -> int:
+    for candidate in range(1000, 1300):
+        linked = await env.services.storage.messages.linked(ADMIN, candidate)
+        if linked is not None and linked.wa_id == wa_id:
+            return candidate
+    raise AssertionError(f"no Telegram message shows {wa_id}")
+
+
+async def test_not_important_and_thumbs_up_shift_the_chat_score(env: Env) -> None:
+    from tests.fakes.bot_api import reaction_update
+
+    await connect(env)
+    env.feed_line(
+        event="message", id="F1", chat=ALICE, sender=ALICE, text="URGENT one", push_name="Alice"
+    )
+    await env.settle()
+    fwd = await env.api.wait_for(lambda c: c.method == "sendMessage" and "URGENT one" in c.text)
+    noimp = next(b for b in fwd.buttons() if "Not important" in b["text"])
+    env.api.press(ADMIN, noimp["callback_data"])
+    await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "score lower" in str(c.params.get("text"))
+    )
+    chat = await env.services.storage.chats.by_jid(ALICE)
+    assert chat.score_bias == -1
+    reaction_update(env.api, ADMIN, await linked_forward(env, "F1"), "👍")
+    reaction_update(env.api, ADMIN, await linked_forward(env, "F1"), "👍")
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        if (await env.services.storage.chats.get(chat.id)).score_bias == 1:
+            break
+    assert (await env.services.storage.chats.get(chat.id)).score_bias == 1
+
+
+async def test_ai_draft_send_edit_discard_buttons(env: Env) -> None:
+    from tests.fakes.llm_server import FakeLLMServer
+
+    server = FakeLLMServer(lambda messages: "Yes, see you at 8!")
+    await server.start()
+    from assistant.llm.openai import OpenAIProvider
+
+    env.services.llm.inner = OpenAIProvider("gpt-4o-mini", "sk-test", server.openai_url)
+    try:
+        await connect(env)
+        env.feed_line(
+            event="message", id="Q0", chat=ALICE, sender=ALICE, text="hi", push_name="Alice"
+        )
+        await env.settle()
+        chat = await env.services.storage.chats.by_jid(ALICE)
+        await env.services.storage.chats.set_flag(chat.id, "trusted", True)
+        await env.services.storage.chats.set_flag(chat.id, "ai_enabled", True)
+        env.feed_line(
+            event="message",
+            id="Q1",
+            chat=ALICE,
+            sender=ALICE,
+            text="dinner tonight?",
+            push_name="Alice",
+        )
+        await env.settle()
+        draft = await env.api.wait_for(
+            lambda c: c.method == "sendMessage" and "Draft reply" in c.text
+        )
+        assert "Yes, see you at 8!" in draft.text
+        labels = [b["text"] for b in draft.buttons()]
+        assert any("Send" in t for t in labels) and any("Edit" in t for t in labels)
+        send = next(b for b in draft.buttons() if "Send" in b["text"])
+        env.api.press(ADMIN, send["callback_data"])
+        await env.api.wait_for(lambda c: c.method == "sendMessage" and "Sent" in c.text)
+        assert [x["text"] for x in env.sent()] == ["Yes, see you at 8!"]
+        assert env.sent()[0]["quoted_id"] == "Q1"
+        env.api.press(ADMIN, send["callback_data"])  # pressed twice: not sent twice
+        await env.api.wait_for(
+            lambda c: (
+                c.method == "answerCallbackQuery"
+                and "already handled" in str(c.params.get("text"))
+            )
+        )
+        assert len(env.sent()) == 1
+    finally:
+        await server.stop()

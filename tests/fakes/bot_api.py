@@ -259,3 +259,19 @@ class FakeBotApi:
 
     async def _file(self, request: web.Request) -> web.Response:
         return web.Response(body=b"\xff\xd8\xff\xe0fake")
+
+
+def reaction_update(api: FakeBotApi, user_id: int, message_id: int, emoji: str) -> None:
+    """Inject a message_reaction update (the admin reacted to one of the bot's messages)."""
+    update = {
+        "update_id": next(api._update_ids),
+        "message_reaction": {
+            "chat": {"id": user_id, "type": "private"},
+            "message_id": message_id,
+            "user": api._user(user_id),
+            "date": int(time.time()),
+            "old_reaction": [],
+            "new_reaction": [{"type": "emoji", "emoji": emoji}],
+        },
+    }
+    api.updates.put_nowait(update)
