@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from assistant.summarize import ChatText, Summarizer, pick_lines
 from assistant.triage import TriageRules, is_question, mentions_me
 from storage import Storage
 from storage.domain import Chat, Digest, StoredMessage
@@ -67,12 +68,14 @@ class DigestService:
         tz: ZoneInfo,
         rules: TriageRules,
         unanswered_hours: int = 4,
+        summarizer: Summarizer | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.tz = tz
         self.rules = rules
         self.unanswered_hours = unanswered_hours
+        self.summarizer = summarizer
 
     async def period_start(self) -> datetime:
         """Return where the next digest starts: the end of the last one, else 24 h ago."""
@@ -98,7 +101,7 @@ class DigestService:
             if section is not None:
                 sections.append(section)
         sections.sort(key=lambda s: (-s.top_score, -s.count))
-        shown = sections[:MAX_SECTIONS]
+        shown = await self._summarize(sections[:MAX_SECTIONS], by_chat)
         rest = sum(s.count for s in sections[MAX_SECTIONS:])
         incoming = sum(s.count for s in sections)
         local = start.astimezone(self.tz)
@@ -162,6 +165,28 @@ class DigestService:
             )
         top_score = max((m.importance or 0) for m in incoming)
         return DigestSection(chat, "\n".join(lines), top_score, len(incoming))
+
+    async def _summarize(
+        self, sections: list[DigestSection], by_chat: dict[int, list[StoredMessage]]
+    ) -> list[DigestSection]:
+        """Add an LLM summary line to each section the LLM may see (when one is configured)."""
+        s = self.summarizer
+        if s is None or not s.llm.available:
+            return sections
+        texts = [
+            ChatText(i, sec.chat, pick_lines(sec.chat, by_chat[sec.chat.id]))
+            for i, sec in enumerate(sections)
+            if sec.chat.cloud_llm_allowed or s.llm.is_local
+        ]
+        summaries = await s.summarize(texts)
+        out = []
+        for i, sec in enumerate(sections):
+            if i in summaries:
+                head, _, rest = sec.html.partition("\n")
+                text = f"{head}\n📝 {html.escape(summaries[i])}\n{rest}".rstrip()
+                sec = replace(sec, html=text)
+            out.append(sec)
+        return out
 
     async def mark_sent(self, digest_id: int) -> None:
         """Move the 'since the last digest' mark to the end of this digest."""

@@ -26,13 +26,15 @@ DEFAULT_REPLY_SYSTEM = (
 )
 
 SUMMARY_SYSTEM = (
-    "You summarise WhatsApp conversations for their owner: what happened, what is asked of "
-    "the owner, decisions and dates. " + DATA_RULE + " Answer in at most 3 short sentences."
+    "You summarise WhatsApp chats for their owner: what happened, what is asked of the owner, "
+    "decisions and dates. " + DATA_RULE + ' Answer only JSON: {"summaries": [{"i": <chat '
+    'index>, "summary": "<at most 3 short sentences>"}]}, one entry per chat given.'
 )
 
 MERGE_SYSTEM = (
-    "You merge partial summaries of one WhatsApp chat into one summary of at most 3 short "
-    "sentences. " + DATA_RULE
+    "You merge partial summaries of WhatsApp chats: one summary per chat, at most 3 short "
+    "sentences. " + DATA_RULE + ' Answer only JSON: {"summaries": [{"i": <chat index>, '
+    '"summary": "..."}]}.'
 )
 
 
@@ -55,11 +57,13 @@ def reply_messages(
     ]
 
 
-def summary_messages(chat_name: str, lines: Sequence[str]) -> list[ChatMessage]:
-    payload = json.dumps({"chat": chat_name, "messages": list(lines)}, ensure_ascii=False)
+def summary_messages(chats: Sequence[dict[str, object]]) -> list[ChatMessage]:
+    """One map call: several chats' messages (``i``, ``chat``, ``messages``)."""
+    payload = json.dumps({"chats": list(chats)}, ensure_ascii=False)
     return [ChatMessage("system", SUMMARY_SYSTEM), ChatMessage("user", payload)]
 
 
-def merge_messages(chat_name: str, partials: Sequence[str]) -> list[ChatMessage]:
-    payload = json.dumps({"chat": chat_name, "summaries": list(partials)}, ensure_ascii=False)
+def merge_messages(chats: Sequence[dict[str, object]]) -> list[ChatMessage]:
+    """One reduce call: several chats' partial summaries (``i``, ``chat``, ``summaries``)."""
+    payload = json.dumps({"chats": list(chats)}, ensure_ascii=False)
     return [ChatMessage("system", MERGE_SYSTEM), ChatMessage("user", payload)]

@@ -32,6 +32,7 @@ from assistant.preferences import Preferences, PreferenceService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService, SendOutcome
 from assistant.status import StatusService
+from assistant.summarize import Summarizer
 from assistant.triage import TriageRules
 from bot import keyboards, render
 from bot.config import Settings
@@ -71,6 +72,7 @@ def configure_logging(level: str) -> None:
     )
     for name in (
         "httpx",
+        "httpx2",
         "httpcore",
         "apscheduler",
         "telegram",
@@ -267,7 +269,9 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         ingest=IngestService(storage, gateway, s.owner_ids, rules, clock),
         chats=ChatService(storage, clock, s.tz),
         sending=sending,
-        digests=DigestService(storage, clock, s.tz, rules, prefs.current.unanswered_hours),
+        digests=DigestService(
+            storage, clock, s.tz, rules, prefs.current.unanswered_hours, Summarizer(llm)
+        ),
         status=StatusService(storage, gateway, clock, s.tz, llm),
         prefs=prefs,
         replies=ReplyService(storage, llm, sending, prefs, rules, clock, s.tz),

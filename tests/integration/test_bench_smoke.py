@@ -23,3 +23,10 @@ def test_queries_smoke() -> None:
 def test_memory_smoke() -> None:
     result = memory.main(["--messages", "200"])
     assert result["idle_rss_mb"] > 0 and result["messages"] == 200
+
+
+def test_llm_economy_smoke() -> None:
+    from bench import llm_economy
+
+    result = llm_economy.main(["--messages", "60", "--digest-messages", "200"])
+    assert result["triage_calls_per_message"] <= 1 and result["digest_llm_calls"] >= 1

@@ -148,3 +148,62 @@ def test_daily_trigger_fires_at_local_time_across_dst() -> None:
     second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
     assert first.astimezone(BERLIN).hour == 8 and second.astimezone(BERLIN).hour == 8
     assert first.astimezone(UTC).hour == 7 and second.astimezone(UTC).hour == 6
+
+
+async def test_llm_digest_map_reduce_stays_within_budget_and_call_count(storage: Storage) -> None:
+    import json as _json
+
+    from assistant.llm.guard import GuardedLLM
+    from assistant.llm.openai import OpenAIProvider
+    from assistant.summarize import Summarizer
+    from tests.fakes.llm_server import FakeLLMServer
+
+    def respond(messages) -> str:
+        chats = _json.loads(messages[-1]["content"])["chats"]
+        return _json.dumps(
+            {"summaries": [{"i": c["i"], "summary": f"summary of {c['chat']}"} for c in chats]}
+        )
+
+    server = FakeLLMServer(respond)
+    await server.start()
+    clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
+    llm = GuardedLLM(OpenAIProvider("gpt-4o-mini", "k", server.openai_url), clock)
+    budget = 4000
+    service = DigestService(
+        storage,
+        clock,
+        BERLIN,
+        TriageRules(own_jids={ME}),
+        summarizer=Summarizer(llm, token_budget=budget),
+    )
+    start = clock.now() - timedelta(hours=20)
+    batch = []
+    for i in range(10_000):
+        c = i % 40
+        jid = ChatJid(f"1555200{c:04d}@s.whatsapp.net")
+        batch.append(
+            WaMessage(
+                WaMessageId(f"T{i}"),
+                jid,
+                jid,
+                start + timedelta(seconds=7 * i),
+                text=f"message {i} about plans for the week " * 2,
+                push_name=f"Friend {c:02d}",
+            )
+        )
+    stored = await storage.messages.store(batch)
+    await storage.messages.set_importance([(m.id, m.id % 10, "x") for m in stored])
+    private = await storage.chats.by_jid("15552000007@s.whatsapp.net")
+    await storage.chats.set_flag(private.id, "cloud_llm_allowed", False)
+    try:
+        view = await service.build("daily")
+    finally:
+        await llm.aclose()
+        await server.stop()
+    calls = server.requests
+    assert 1 <= len(calls) <= 12
+    assert all(len(r.text) / 4 <= budget for r in calls)  # no call exceeds the budget
+    summarised = [s for s in view.sections if "📝 summary of" in s.html]
+    assert len(summarised) == len(view.sections) - 1
+    assert all("Friend 07" not in r.text for r in calls)  # cloud-shy chat never sent
+    assert all(len(text) <= 4096 for text, _ in pages(view))
