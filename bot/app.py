@@ -42,6 +42,7 @@ from bot.notifier import TelegramNotifier
 from storage import close_storage, open_storage
 from storage.domain import Chat, Draft, OutboxItem, StoredMessage
 from whatsapp.gateway import GatewayBase
+from whatsapp.journal import EventJournal
 from whatsapp.session import DataDirLock, session_store
 from whatsapp.tasks import Clock, TaskGroup
 
@@ -102,16 +103,23 @@ def make_llm(s: Settings) -> LLMProvider:
 
 def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
     """Build the WhatsApp backend (neonize is imported only when it is the one used)."""
+    journal = EventJournal(s.data_dir / "whatsapp" / "journal")
     if s.whatsapp_backend == "simulator":
         from whatsapp.simulator import SimulatedGateway
 
-        gateway: GatewayBase = SimulatedGateway(s.data_dir, s.whatsapp_simulator_feed, clock)
+        gateway: GatewayBase = SimulatedGateway(
+            s.data_dir, s.whatsapp_simulator_feed, clock, journal=journal
+        )
     else:
         from whatsapp.neonize_backend import NeonizeGateway
 
         db_url = s.database_url.get_secret_value() if s.database_url else None
         gateway = NeonizeGateway(
-            s.data_dir, session_store(s.data_dir, db_url), clock, on_give_up=on_give_up
+            s.data_dir,
+            session_store(s.data_dir, db_url),
+            clock,
+            on_give_up=on_give_up,
+            journal=journal,
         )
     configure_logging(s.log_level)  # importing neonize reset the root logger
     return gateway

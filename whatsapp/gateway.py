@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from whatsapp import convert
-from whatsapp.errors import GatewayError
+from whatsapp.errors import GatewayError, StorageError
+from whatsapp.journal import JOURNALED, EventJournal
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
     TERMINAL_STATES,
@@ -130,8 +131,14 @@ class GatewayBase:
     """Subscribers, state, the ordered event consumer, the QR timer and the watchdog."""
 
     def __init__(
-        self, data_dir: Path, clock: Clock | None = None, media_limit: int = MEDIA_LIMIT_BYTES
+        self,
+        data_dir: Path,
+        clock: Clock | None = None,
+        media_limit: int = MEDIA_LIMIT_BYTES,
+        journal: EventJournal | None = None,
     ) -> None:
+        self.journal = journal
+        self._hold_checkpoint = False
         self.data_dir = data_dir
         self.media_dir = data_dir / "media"
         self.media_limit = media_limit
@@ -141,7 +148,7 @@ class GatewayBase:
         self._state = ConnectionState.STARTING
         self._reason = ""
         self._own_jid: ChatJid | None = None
-        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, Any, int | None]] = asyncio.Queue()
         self._qr_index = 0
         self._qr_timer: asyncio.Task[Any] | None = None
         self._qr_window_ends = self.clock.now()
@@ -168,8 +175,33 @@ class GatewayBase:
         self._subscribers.append(handler)
 
     def submit(self, name: str, raw: Any) -> None:
-        """Queue a raw neonize event for the consumer; never blocks, never raises."""
-        self._queue.put_nowait((name, raw))
+        """Journal a data event, then queue it for the consumer; never blocks, never raises."""
+        end = None
+        if self.journal is not None and name in JOURNALED:
+            try:
+                end = self.journal.append(name, raw.SerializeToString())
+            except (OSError, AttributeError) as exc:
+                logger.error("could not journal a WhatsApp %s event: %s", name, exc)
+        self._queue.put_nowait((name, raw, end))
+
+    def _replay_journal(self) -> int:
+        """Queue the journaled events a previous run did not finish handling."""
+        if self.journal is None:
+            return 0
+        from whatsapp import protos  # the real protobuf classes (imports neonize)
+
+        count = 0
+        for name, payload, end in self.journal.pending():
+            try:
+                raw = protos.EVENT_TYPES[name].FromString(payload)
+            except (KeyError, ValueError) as exc:
+                logger.warning("journal record %s unreadable, skipped: %s", name, exc)
+                continue
+            self._queue.put_nowait((name, raw, end))
+            count += 1
+        if count:
+            logger.info("replaying %d WhatsApp event(s) not handled before the last stop", count)
+        return count
 
     async def drain(self) -> None:
         """Wait until every submitted event has been handled (tests, shutdown)."""
@@ -178,6 +210,7 @@ class GatewayBase:
     def start_consumer(self) -> None:
         """Start the ordered consumer and the watchdog (backends call this from start())."""
         self.started_at = self.clock.monotonic()
+        self._replay_journal()
         self.tasks.spawn(self._consume(), "consumer")
         self.tasks.spawn(self._watchdog(), "watchdog")
 
@@ -186,8 +219,14 @@ class GatewayBase:
         try:
             await asyncio.wait_for(self.drain(), timeout=10)
         except TimeoutError:
-            logger.warning("gateway stopped with %d event(s) unhandled", self._queue.qsize())
+            logger.warning(
+                "gateway stopped with %d event(s) unhandled (journaled: they are "
+                "handled at the next start)",
+                self._queue.qsize(),
+            )
         await self.tasks.cancel_all()
+        if self.journal is not None:
+            self.journal.close()
 
     # ------------------------------------------------------------------ dispatch
 
@@ -195,6 +234,13 @@ class GatewayBase:
         for handler in self._subscribers:
             try:
                 await handler(event)
+            except StorageError:
+                # Not stored: keep it (and everything after it) in the journal for a replay.
+                self._hold_checkpoint = True
+                logger.exception(
+                    "could not store a WhatsApp %s; kept for replay after restart",
+                    type(event).__name__,
+                )
             except Exception:
                 logger.exception(
                     "gateway subscriber %r failed on %s", handler, type(event).__name__
@@ -202,13 +248,18 @@ class GatewayBase:
 
     async def _consume(self) -> None:
         while True:
-            name, raw = await self._queue.get()
+            name, raw, end = await self._queue.get()
             try:
                 self.last_event_at = self.clock.monotonic()
                 await self._handle(name, raw)
             except Exception:
                 logger.exception("could not handle WhatsApp %s event; skipped", name)
             finally:
+                if end is not None and self.journal is not None and not self._hold_checkpoint:
+                    try:
+                        self.journal.mark_handled(end)
+                    except OSError as exc:
+                        logger.error("could not advance the event journal: %s", exc)
                 self._queue.task_done()
 
     async def _handle(self, name: str, raw: Any) -> None:

@@ -29,6 +29,7 @@ from neonize.utils.enum import ReceiptType
 from whatsapp import convert, protos
 from whatsapp.errors import GatewayError, NotConnected, SendFailed
 from whatsapp.gateway import GatewayBase, backoff_delay, split_media_ref
+from whatsapp.journal import EventJournal
 from whatsapp.tasks import Clock
 from whatsapp.types import (
     TERMINAL_STATES,
@@ -68,8 +69,9 @@ class NeonizeGateway(GatewayBase):
         max_failures: int = MAX_CONNECT_FAILURES,
         on_give_up: Callable[[], None] | None = None,
         device_name: str = "WA Secretary",
+        journal: EventJournal | None = None,
     ) -> None:
-        super().__init__(data_dir, clock)
+        super().__init__(data_dir, clock, journal=journal)
         self.store = store
         self.max_failures = max_failures
         self.on_give_up = on_give_up

@@ -21,6 +21,7 @@ from typing import Any
 from whatsapp import protos
 from whatsapp.errors import GatewayError, NotConnected
 from whatsapp.gateway import GatewayBase, split_media_ref
+from whatsapp.journal import EventJournal
 from whatsapp.tasks import Clock
 from whatsapp.types import (
     ChatJid,
@@ -76,8 +77,9 @@ class SimulatedGateway(GatewayBase):
         feed: Path | None,
         clock: Clock | None = None,
         poll_interval: float = 0.1,
+        journal: EventJournal | None = None,
     ) -> None:
-        super().__init__(data_dir, clock)
+        super().__init__(data_dir, clock, journal=journal)
         self.feed = feed
         self.poll_interval = poll_interval
         self.sent_path = data_dir / "simulator" / "sent.jsonl"

@@ -1,0 +1,91 @@
+"""A durable journal of raw WhatsApp data events, written before the handler returns.
+
+neonize hands an event to Python after WhatsApp has acknowledged it: if the process dies
+before the event is stored, WhatsApp will not send it again. So the gateway appends the
+serialized protobuf here first (a length-prefixed record, flushed to the OS, which survives
+a killed process), handles it, and advances a checkpoint. At start-up, records after the
+checkpoint are handled again; ingest is idempotent, so a replay stores nothing twice.
+Only data events are journaled; connection events describe the past session, not this one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+logger = logging.getLogger(__name__)
+
+HEADER = struct.Struct(">IH")  # payload length, name length
+JOURNALED = frozenset({"message", "receipt", "history_sync", "group_info", "joined_group"})
+MAX_RECORD = 256 * 1024 * 1024
+
+
+class EventJournal:
+    """Append-only file plus a checkpoint file holding the offset already handled."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "events.journal"
+        self.checkpoint_path = directory / "events.checkpoint"
+        self._file: BinaryIO = open(self.path, "ab")  # noqa: SIM115 - kept open for appends
+        self.end = self._file.tell()
+        self.handled = min(self._read_checkpoint(), self.end)
+        good = max((end for _, _, end in self.pending()), default=self.handled)
+        if good < self.end:  # a torn tail from a kill mid-write: drop it before appending
+            logger.warning("journal: dropping %d byte(s) of a torn record", self.end - good)
+            self._file.truncate(good)
+            self._file.seek(good)
+            self.end = good
+
+    def _read_checkpoint(self) -> int:
+        try:
+            return int(self.checkpoint_path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def append(self, name: str, payload: bytes) -> int:
+        """Write one record and flush it; return the offset just past it."""
+        encoded = name.encode()
+        self._file.write(HEADER.pack(len(payload), len(encoded)) + encoded + payload)
+        self._file.flush()
+        self.end = self._file.tell()
+        return self.end
+
+    def mark_handled(self, offset: int) -> None:
+        """Advance the checkpoint; compact the file once everything is handled."""
+        self.handled = max(self.handled, offset)
+        if self.handled >= self.end and self.end > 0:
+            self._file.truncate(0)
+            self._file.seek(0)
+            self.end = self.handled = 0
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        tmp.write_text(str(self.handled))
+        os.replace(tmp, self.checkpoint_path)
+
+    def pending(self) -> Iterator[tuple[str, bytes, int]]:
+        """Yield (name, payload, end offset) of records written but not handled."""
+        with open(self.path, "rb") as handle:
+            handle.seek(self.handled)
+            offset = self.handled
+            while True:
+                header = handle.read(HEADER.size)
+                if len(header) < HEADER.size:
+                    break
+                size, name_len = HEADER.unpack(header)
+                if size > MAX_RECORD:
+                    logger.error("journal record at %d is corrupt; the rest is skipped", offset)
+                    break
+                name = handle.read(name_len).decode("utf-8", "replace")
+                payload = handle.read(size)
+                if len(payload) < size:
+                    logger.warning("journal ends in a torn record (killed mid-write); ignored")
+                    break
+                offset = handle.tell()
+                yield name, payload, offset
+
+    def close(self) -> None:
+        self._file.close()
