@@ -7,6 +7,7 @@ media downloads run after, in background tasks, so a slow step never stalls the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -75,12 +76,14 @@ class IngestService:
         self.rules = rules or TriageRules()
         self.clock = clock or Clock()
         self.tasks = TaskGroup("ingest")
+        self.side_tasks = TaskGroup("ingest-side")
         self.wake_notifier: Wake = lambda: None
         self.on_progress: Progress | None = None
         self.on_connected: Reconnected | None = None
         self._history = HistoryProgress(0, 0, 0, 0, 0)
         self.forwards_queued = 0
         self.llm_triage: LLMTriage | None = None
+        self._post: asyncio.Queue[list[StoredMessage]] | None = None
         self.replies: ReplyConsumer | None = None
 
     async def on_event(self, event: GatewayEvent) -> None:
@@ -89,7 +92,7 @@ class IngestService:
             case MessageReceived(message=msg, history=history):
                 stored = await self.storage.messages.store([msg], history=history)
                 if stored:
-                    self.tasks.spawn(self.after_store(stored), "after-store")
+                    self._post_queue().put_nowait(stored)
                 else:
                     logger.debug("duplicate message ignored")
             case HistoryBatchReceived():
@@ -116,9 +119,32 @@ class IngestService:
                 if own:
                     self.rules.own_jids.add(own)
                 if self.on_connected is not None:
-                    self.tasks.spawn(self.on_connected(), "reconnected")
+                    self.side_tasks.spawn(self.on_connected(), "reconnected")
             case _:
                 pass
+
+    def _post_queue(self) -> asyncio.Queue[list[StoredMessage]]:
+        if self._post is None:
+            self._post = asyncio.Queue()
+            self.tasks.spawn(self._post_worker(self._post), "after-store")
+        return self._post
+
+    async def _post_worker(self, queue: asyncio.Queue[list[StoredMessage]]) -> None:
+        """One worker, so forwards leave in the order the messages arrived."""
+        while True:
+            stored = await queue.get()
+            try:
+                await self.after_store(stored)
+            except Exception:
+                logger.exception("post-processing of %d stored message(s) failed", len(stored))
+            finally:
+                queue.task_done()
+
+    async def idle(self) -> None:
+        """Wait until every stored message has been scored, forwarded and its media fetched."""
+        if self._post is not None:
+            await self._post.join()
+        await self.side_tasks.join()
 
     async def after_store(self, stored: list[StoredMessage]) -> None:
         """Score, queue forwards, and fetch media for freshly stored live messages."""

@@ -108,8 +108,7 @@ async def run(n: int, digest_n: int) -> dict[str, float]:
             }
         )
     await gateway.drain()
-    while len(ingest.tasks):
-        await asyncio.sleep(0.01)
+    await ingest.idle()
     await triage.flush()
     triage_calls, triage_tokens = len(server.requests), server.tokens_in + server.tokens_out
     await gateway.stop()

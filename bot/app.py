@@ -357,6 +357,7 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         if tasks is not None:
             await tasks.cancel_all()
         await services.ingest.tasks.cancel_all()
+        await services.ingest.side_tasks.cancel_all()
         triage = app.bot_data.get("llm_triage")
         if triage is not None:
             await triage.tasks.cancel_all()

@@ -82,11 +82,14 @@ class TelegramNotifier:
 
     async def _drain(self) -> int:
         due = await self.storage.telegram_outbox.due(self.clock.now(), limit=500)
+        oldest = await self.storage.telegram_outbox.oldest_pending()
         by_admin: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in due:
             by_admin[item.target].append(item)
         settled = 0
         for target, items in by_admin.items():
+            if oldest.get(target) != items[0].id:
+                continue  # an older item waits for its retry: nothing may overtake it
             settled += await self._deliver_to(int(target), items)
         return settled
 

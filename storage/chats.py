@@ -94,6 +94,13 @@ def ensure_chat_sync(
 ) -> int:
     """Return the id of the chat for ``jid`` (or its alternate), creating or merging as needed."""
     ids = {i for i in (resolve_id(jid), resolve_id(alt) if alt else None) if i is not None}
+    if not ids:  # a chat row whose alias went missing is still the same chat
+        ids = {
+            r.id
+            for r in ChatRecord.select(ChatRecord.id).where(
+                ChatRecord.jid.in_([j for j in (jid, alt) if j])
+            )
+        }
     if not ids:
         chat = ChatRecord.create(
             jid=jid,

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import peewee
+
 from storage.db import db, in_thread
 from storage.domain import OutboxItem, OutboxState
 from storage.models import TelegramOutboxRecord, WhatsAppOutboxRecord, utcnow
@@ -138,6 +140,19 @@ class PeeweeTelegramOutbox(_Outbox):
                     merge_key=merge_key,
                     next_attempt_at=DUE_NOW,
                 )
+
+    @in_thread
+    def oldest_pending(self) -> dict[str, int]:
+        """Return the id of the oldest pending item per Telegram chat (order is per chat)."""
+        rows = (
+            TelegramOutboxRecord.select(
+                TelegramOutboxRecord.chat_id, peewee.fn.MIN(TelegramOutboxRecord.id)
+            )
+            .where(TelegramOutboxRecord.state == OutboxState.PENDING.value)
+            .group_by(TelegramOutboxRecord.chat_id)
+            .tuples()
+        )
+        return {str(chat_id): int(first) for chat_id, first in rows}
 
 
 class PeeweeWhatsAppOutbox(_Outbox):

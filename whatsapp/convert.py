@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whatsapp.types import (
@@ -82,14 +82,22 @@ def jid_str(jid: Any) -> str:
     return f"{user.partition(':')[0]}@{jid.Server}"
 
 
+def from_s(seconds: float) -> datetime:
+    """Return the aware UTC time of a second timestamp (history, receipts); an impossible
+    one (missing, negative, or more than a day ahead) becomes "now" rather than a lost message."""
+    now = datetime.now(UTC)
+    if seconds <= 0:
+        return now
+    try:
+        when = datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return now
+    return now if when > now + timedelta(days=1) else when
+
+
 def from_ms(ms: int) -> datetime:
     """Return the aware UTC time of a millisecond timestamp (MessageEv)."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms > 0 else datetime.now(UTC)
-
-
-def from_s(seconds: int) -> datetime:
-    """Return the aware UTC time of a second timestamp (history, receipts)."""
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else datetime.now(UTC)
+    return from_s(ms / 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,10 +317,15 @@ def group_event(ev: Any) -> GroupSeen | None:
     if ev.DESCRIPTOR.name == "JoinedGroup":
         info = ev.GroupInfo
         members = tuple(ChatJid(jid_str(p.JID)) for p in info.Participants if jid_str(p.JID))
-        return GroupSeen(ChatJid(jid_str(info.JID)), info.GroupName.Name, members)
-    if ev.HasField("Name") and ev.Name.Name:
-        return GroupSeen(ChatJid(jid_str(ev.JID)), ev.Name.Name)
-    return None
+        jid, name = jid_str(info.JID), info.GroupName.Name
+    elif ev.HasField("Name") and ev.Name.Name:
+        jid, name, members = jid_str(ev.JID), ev.Name.Name, ()
+    else:
+        return None
+    if not is_group_jid(jid):
+        logger.warning("group event for a JID that is not a group skipped")
+        return None
+    return GroupSeen(ChatJid(jid), name[:256], members)
 
 
 def _history_message(

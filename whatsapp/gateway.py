@@ -194,7 +194,7 @@ class GatewayBase:
         for name, payload, end in self.journal.pending():
             try:
                 raw = protos.EVENT_TYPES[name].FromString(payload)
-            except (KeyError, ValueError) as exc:
+            except Exception as exc:  # protobuf's DecodeError is no ValueError
                 logger.warning("journal record %s unreadable, skipped: %s", name, exc)
                 continue
             self._queue.put_nowait((name, raw, end))

@@ -57,5 +57,10 @@ class TaskGroup:
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
 
+    async def join(self) -> None:
+        """Wait for the tasks running now to finish (without cancelling them)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
     def __len__(self) -> int:
         return len(self._tasks)

@@ -47,8 +47,7 @@ class Env:
         for _ in range(3):
             await asyncio.sleep(0.25)
             await s.gateway.drain()
-            while len(s.ingest.tasks):
-                await asyncio.sleep(0.02)
+            await s.ingest.idle()
             await s.notifier.drain_once()
 
 

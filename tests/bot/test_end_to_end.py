@@ -208,7 +208,7 @@ async def test_burst_of_forwards_is_merged(env: Env) -> None:
         )
     await env.settle()
     forwards = [c for c in env.api.of("sendMessage") if "urgent" in c.text]
-    assert 1 <= len(forwards) <= 5
+    assert 1 <= len(forwards) <= 10  # merged while a send is in flight, not 30 messages
     shown = [int(n) for c in forwards for n in re.findall(r"urgent (\d+)!", c.text)]
     assert sorted(shown) == list(range(30))  # every message, once
 

@@ -185,9 +185,33 @@ class FakeBotApi:
             **extra,
         }
 
+    def chaos(
+        self, rate: float, seed: int = 1, methods: tuple[str, ...] = ("sendMessage",)
+    ) -> None:
+        """Fail ~``rate`` of calls at random: 429, 500, reset before or after accepting."""
+        import random
+
+        self._chaos = (rate, random.Random(seed), methods)
+        self.chaos_counts: dict[str, int] = {}
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params, files = await self._params(request)
+        chaos = getattr(self, "_chaos", None)
+        if chaos is not None and method in chaos[2] and chaos[1].random() < chaos[0]:
+            kind = chaos[1].choice(["429", "500", "reset", "accepted_reset"])
+            self.chaos_counts[kind] = self.chaos_counts.get(kind, 0) + 1
+            if kind == "accepted_reset":  # Telegram took it, the answer never arrived
+                self.calls.append(Call(method, params, files))
+                self.changed.set()
+            if kind in {"reset", "accepted_reset"}:
+                request.transport.close()  # type: ignore[union-attr]
+                return web.Response(status=500)
+            status = int(kind)
+            body = {"ok": False, "error_code": status, "description": f"Chaos {status}"}
+            if status == 429:
+                body["parameters"] = {"retry_after": 1}
+            return web.json_response(body, status=status)
         for fault in self.faults:
             if fault.method == method and fault.count > 0:
                 fault.count -= 1

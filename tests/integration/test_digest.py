@@ -55,10 +55,7 @@ async def fill(storage: Storage, clock: FakeClock) -> IngestService:
     ]
     for ev in events:
         await ingest.on_event(ev)
-    while len(ingest.tasks):
-        import asyncio
-
-        await asyncio.sleep(0.01)
+    await ingest.idle()
     return ingest
 
 

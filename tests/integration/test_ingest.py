@@ -35,10 +35,7 @@ async def wired(storage: Storage, tmp_path: Path):
 
 async def settle(gateway: SimulatedGateway, ingest: IngestService) -> None:
     await gateway.drain()
-    while len(ingest.tasks):
-        import asyncio
-
-        await asyncio.sleep(0.01)
+    await ingest.idle()
 
 
 def message(i: int, **kw) -> dict:

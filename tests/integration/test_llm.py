@@ -124,7 +124,8 @@ async def settle(w) -> None:
     await w.gateway.drain()
     for _ in range(200):
         flushing = len(w.triage.tasks) and not w.triage._timer  # a timer only waits on the clock
-        if not len(w.ingest.tasks) and not flushing:
+        await w.ingest.idle()
+        if not flushing:
             return
         await asyncio.sleep(0.01)
 

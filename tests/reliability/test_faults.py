@@ -1,0 +1,255 @@
+"""Telegram and WhatsApp faults, bad input, strangers: nothing lost, no one let in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+
+import pytest
+
+from bot.callbacks import ChatAction, ChatList, DigestAction, ForwardAction, SessionAction
+from tests.bot.conftest import ADMIN, ME, STRANGER, Env
+from whatsapp import protos
+from whatsapp.types import OutgoingMessage
+
+ALICE = "15550000002@s.whatsapp.net"
+CHATS = [f"1555700{i:04d}@s.whatsapp.net" for i in range(3)]
+
+
+async def connect(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    await env.settle()
+
+
+async def test_telegram_chaos_every_forward_arrives_in_order(env: Env) -> None:
+    await connect(env)
+    env.api.chaos(0.3, seed=7)
+    total = 45
+    for i in range(total):
+        chat = CHATS[i % 3]
+        env.feed_line(
+            event="message",
+            id=f"C{i}",
+            chat=chat,
+            sender=chat,
+            text=f"urgent item {i}!",
+            push_name=f"Chat{i % 3}",
+        )
+        if i % 9 == 0:
+            await env.settle()
+    deadline = asyncio.get_running_loop().time() + 90
+    seen: list[int] = []
+    while asyncio.get_running_loop().time() < deadline:
+        await env.settle()
+        seen = [
+            int(n)
+            for c in env.api.of("sendMessage")
+            for n in re.findall(r"urgent item (\d+)!", c.text)
+        ]
+        if set(seen) == set(range(total)):
+            break
+        await asyncio.sleep(0.5)
+    assert set(seen) == set(range(total)), "a forward was lost"
+    for k in range(3):  # in order per WhatsApp chat (first appearance)
+        firsts = list(dict.fromkeys(n for n in seen if n % 3 == k))
+        assert firsts == sorted(firsts)
+    duplicated = len(seen) - len(set(seen))
+    accepted_resets = env.api.chaos_counts.get("accepted_reset", 0)
+    assert duplicated <= 25 * accepted_resets  # a duplicate only where Telegram took it
+    print(
+        f"telegram chaos: faults {env.api.chaos_counts}, forwards {total}, lost 0, "
+        f"duplicated {duplicated} (accepted-then-reset {accepted_resets})"
+    )
+    env.api.send_text(ADMIN, "/help")  # commands keep working
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "/chats" in c.text, 30)
+
+
+async def test_disconnect_during_100_sends_delivers_all_once_in_order(env: Env) -> None:
+    await connect(env)
+    sending = env.services.sending
+    results = []
+    for i in range(100):
+        if i == 40:
+            await env.services.gateway.play({"event": "disconnected"})
+            await env.services.gateway.drain()
+        results.append(await sending.send(OutgoingMessage(to=ALICE, text=f"out {i}")))
+    assert [r.status.value for r in results[:40]] == ["sent"] * 40
+    assert {r.status.value for r in results[40:]} == {"queued"}
+    await env.services.gateway.play({"event": "connected", "jid": ME})
+    await env.settle()
+    texts = [x["text"] for x in env.sent()]
+    assert texts == [f"out {i}" for i in range(100)]
+    assert len({x["id"] for x in env.sent()}) == 100
+
+
+@pytest.mark.parametrize("event", ["logged_out", "stream_replaced", "client_outdated"])
+async def test_terminal_events_notify_once_without_a_loop(env: Env, event: str) -> None:
+    await connect(env)
+    env.feed_line(event=event)
+    for _ in range(3):
+        env.feed_line(event="disconnected")
+    await env.settle()
+    notices = [c for c in env.api.sent_to(ADMIN) if "WhatsApp:" in c.text]
+    assert len(notices) == 1
+    words = {
+        "logged_out": "/login",
+        "stream_replaced": "Another device",
+        "client_outdated": "Upgrade",
+    }[event]
+    assert words in notices[0].text
+
+
+def fuzz_lines(rnd: random.Random, n: int) -> list[str]:
+    kinds = [
+        "text",
+        "image",
+        "video",
+        "audio",
+        "voice",
+        "document",
+        "sticker",
+        "location",
+        "contact",
+        "poll",
+        "hologram",
+        5,
+        None,
+    ]
+    junk = ["", "null", "[]", "{", "{}", '{"event": 1}', "\x00\x01\x02", "🙂" * 50]
+    out = []
+    for i in range(n):
+        r = rnd.random()
+        if r < 0.15:
+            out.append(rnd.choice(junk))
+            continue
+        obj = {
+            "event": rnd.choice(
+                [
+                    "message",
+                    "reaction",
+                    "edit",
+                    "revoke",
+                    "history_sync",
+                    "contact",
+                    "group",
+                    "qr",
+                    "bogus",
+                    7,
+                ]
+            )
+        }
+        for key in ("id", "chat", "sender", "text", "target_id", "emoji", "jid", "name"):
+            if rnd.random() < 0.8:
+                obj[key] = rnd.choice(
+                    [
+                        f"F{i}",
+                        ALICE,
+                        "x@y",
+                        "@",
+                        "not a jid",
+                        12,
+                        None,
+                        ["list"],
+                        "A" * rnd.randint(0, 70_000),
+                        "\u202e\u0000<b>hi</b>&amp;",
+                        f"{rnd.randint(0, 10**18)}@g.us",
+                        f"{rnd.randint(0, 10**15)}@lid",
+                    ]
+                )
+        obj["kind"] = rnd.choice(kinds)
+        if rnd.random() < 0.2:
+            obj["messages"] = rnd.choice([[], [obj.copy()], "no", [1, 2]])
+        if rnd.random() < 0.1:
+            obj["timestamp"] = rnd.choice([-1, 10**12, "soon", 1.5])
+        out.append(json.dumps(obj)[:100_000] if rnd.random() < 0.95 else json.dumps(obj)[:40])
+    return out
+
+
+async def test_fuzzed_feed_and_protobufs_never_crash(env: Env, caplog) -> None:
+    await connect(env)
+    gateway = env.services.gateway
+    rnd = random.Random(11)
+    lines = fuzz_lines(rnd, 5000)
+    for number, line in enumerate(lines):
+        await gateway.play_line(line, number)
+    msg = protos.content({"text": "seed"})
+    for i in range(5000):  # well-formed protobufs with hostile values
+        chat = rnd.choice([ALICE, "1@g.us", "x@broadcast", "status@broadcast", "9@lid"])
+        ev = protos.message_event(msg, chat, chat, mid=f"P{i}", ts_ms=rnd.choice([0, -5, 10**13]))
+        ev.Message.conversation = "".join(
+            chr(rnd.randint(1, 0x2FFF)) for _ in range(rnd.randint(0, 300))
+        )
+        if rnd.random() < 0.1:
+            ev.Message.Clear()
+        gateway.submit("message", protos.roundtrip(ev))
+    await env.settle()
+    stored = await env.services.storage.messages.count()
+    skipped = sum("skipped" in r.getMessage() for r in caplog.records)
+    assert stored >= 4000  # every well-formed message stored (as text or "other")
+    assert skipped > 0
+    assert env.services.gateway.state.value == "connected"
+    env.api.send_text(ADMIN, "/status")
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Status" in c.text, 30)
+    print(f"fuzz: 10000 events, stored {stored}, logged skips {skipped}")
+
+
+async def test_every_command_and_button_is_refused_for_strangers(env: Env) -> None:
+    await connect(env)
+    commands = [
+        "/start",
+        "/help",
+        "/status",
+        "/login",
+        "/pair +15550000001",
+        "/logout",
+        "/chats",
+        "/chat Alice",
+        "/send Alice hi",
+        "/search x",
+        "/digest",
+        "/catchup 3",
+        "/settings",
+        "/settings threshold 0",
+        "/unknown",
+        "hello",
+    ]
+    buttons = [
+        ChatAction(1, "trusted").pack(),
+        ChatAction(1, "ai").pack(),
+        ChatList(0, "").pack(),
+        ForwardAction(1, "noimp").pack(),
+        SessionAction("logout_yes").pack(),
+        DigestAction(1).pack(),
+        "dr:1:send",
+        "st:threshold:0",
+        "garbage",
+    ]
+    for text in commands:
+        env.api.send_text(STRANGER, text)
+    qids = [env.api.press(STRANGER, data) for data in buttons]
+    await env.api.wait_for(
+        lambda c: (
+            c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == qids[-1]
+        ),
+        30,
+    )
+    await asyncio.sleep(0.5)
+    answers = [
+        c for c in env.api.of("answerCallbackQuery") if c.params.get("callback_query_id") in qids
+    ]
+    assert len(answers) == len(buttons) and all("private" in c.params["text"] for c in answers)
+    assert [c.text for c in env.api.sent_to(STRANGER)] == ["Sorry, this is a private bot."]
+    assert env.services.prefs.current.threshold == 7
+    assert env.services.gateway.state.value == "connected"
+    assert env.sent() == []
+
+
+async def test_oversized_send_is_refused_with_a_clear_answer(env: Env) -> None:
+    await connect(env)
+    env.feed_line(event="message", id="M1", chat=ALICE, sender=ALICE, text="hi", push_name="Alice")
+    await env.settle()
+    env.api.send_text(ADMIN, "/send Alice " + "x" * 70_000)
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "too long" in c.text, 30)
+    assert env.sent() == []
