@@ -18,6 +18,7 @@ from assistant.triage import Importance, TriageRules, score_message
 from storage import Storage
 from storage.chats import NAME_GROUP
 from storage.domain import Chat, MediaState, StoredMessage
+from whatsapp.errors import StorageError
 from whatsapp.gateway import WhatsAppGateway
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 Wake = Callable[[], None]
 Progress = Callable[["HistoryProgress"], Awaitable[None]]
 Reconnected = Callable[[], Awaitable[None]]
+Notice = Callable[[str], Awaitable[None]]
 
 
 class ReplyConsumer(Protocol):
@@ -84,10 +86,34 @@ class IngestService:
         self.forwards_queued = 0
         self.llm_triage: LLMTriage | None = None
         self._post: asyncio.Queue[list[StoredMessage]] | None = None
+        self._storage_down_since: float | None = None
+        self.on_storage_problem: Notice | None = None
         self.replies: ReplyConsumer | None = None
 
     async def on_event(self, event: GatewayEvent) -> None:
         """Handle one gateway event (subscribed first, awaited in order)."""
+        try:
+            await self._on_event(event)
+        except StorageError as exc:
+            await self._storage_problem(exc)
+            raise
+        if self._storage_down_since is not None:
+            self._storage_down_since = None
+            if self.on_storage_problem is not None:
+                await self.on_storage_problem("✅ The database works again; nothing was lost.")
+
+    async def _storage_problem(self, exc: StorageError) -> None:
+        if self._storage_down_since is None:
+            self._storage_down_since = self.clock.monotonic()
+            logger.error("storage failed: %s", exc)
+            if self.on_storage_problem is not None:
+                await self.on_storage_problem(
+                    f"⚠️ I cannot write to the database ({str(exc)[:120]}). WhatsApp messages "
+                    "are kept in the event journal and stored as soon as it works again "
+                    "(full disk? free some space)."
+                )
+
+    async def _on_event(self, event: GatewayEvent) -> None:
         match event:
             case MessageReceived(message=msg, history=history):
                 stored = await self.storage.messages.store([msg], history=history)

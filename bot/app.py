@@ -298,6 +298,7 @@ def wire(app: Application, s: Settings, services: Services) -> None:  # type: ig
     ingest, notifier = services.ingest, services.notifier
     ingest.wake_notifier = notifier.wake
     ingest.on_connected = services.sending.flush
+    ingest.on_storage_problem = notifier.direct
     ingest.on_progress = HistoryReporter(app, s.owner_ids)
     triage = LLMTriage(services.llm, services.clock)
     triage.on_decided = ingest.llm_decided

@@ -62,6 +62,14 @@ class TelegramNotifier:
         )
         self.wake()
 
+    async def direct(self, text: str) -> None:
+        """Send to every admin now, bypassing the outbox (used when the database fails)."""
+        for admin in sorted(self.owner_ids):
+            try:
+                await self.bot.send_message(admin, text)
+            except Exception:
+                logger.warning("could not send a direct notice to an admin", exc_info=True)
+
     async def run(self) -> None:
         """Deliver forever (a background task); an unexpected error never ends the loop."""
         while True:

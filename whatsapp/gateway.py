@@ -138,7 +138,7 @@ class GatewayBase:
         journal: EventJournal | None = None,
     ) -> None:
         self.journal = journal
-        self._hold_checkpoint = False
+        self._storage_failed = False
         self.data_dir = data_dir
         self.media_dir = data_dir / "media"
         self.media_limit = media_limit
@@ -234,12 +234,11 @@ class GatewayBase:
         for handler in self._subscribers:
             try:
                 await handler(event)
-            except StorageError:
-                # Not stored: keep it (and everything after it) in the journal for a replay.
-                self._hold_checkpoint = True
-                logger.exception(
-                    "could not store a WhatsApp %s; kept for replay after restart",
-                    type(event).__name__,
+            except StorageError as exc:
+                # Not stored: the consumer retries it; the journal keeps it across a restart.
+                self._storage_failed = True
+                logger.error(
+                    "could not store a WhatsApp %s (%s); retrying", type(event).__name__, exc
                 )
             except Exception:
                 logger.exception(
@@ -251,16 +250,30 @@ class GatewayBase:
             name, raw, end = await self._queue.get()
             try:
                 self.last_event_at = self.clock.monotonic()
-                await self._handle(name, raw)
+                await self._handle_until_stored(name, raw)
             except Exception:
                 logger.exception("could not handle WhatsApp %s event; skipped", name)
             finally:
-                if end is not None and self.journal is not None and not self._hold_checkpoint:
+                if end is not None and self.journal is not None:
                     try:
                         self.journal.mark_handled(end)
                     except OSError as exc:
                         logger.error("could not advance the event journal: %s", exc)
                 self._queue.task_done()
+
+    async def _handle_until_stored(self, name: str, raw: Any) -> None:
+        """Handle an event; while storage fails (disk full, database locked) wait and try the
+        same event again, so nothing is skipped and order is kept. Ingest is idempotent."""
+        attempt = 0
+        while True:
+            self._storage_failed = False
+            await self._handle(name, raw)
+            if not self._storage_failed:
+                if attempt:
+                    logger.info("storage works again; the held WhatsApp event is stored")
+                return
+            attempt += 1
+            await self.clock.sleep(min(60.0, 2.0**attempt))
 
     async def _handle(self, name: str, raw: Any) -> None:
         if name == "message":

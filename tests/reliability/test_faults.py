@@ -253,3 +253,33 @@ async def test_oversized_send_is_refused_with_a_clear_answer(env: Env) -> None:
     env.api.send_text(ADMIN, "/send Alice " + "x" * 70_000)
     await env.api.wait_for(lambda c: c.method == "sendMessage" and "too long" in c.text, 30)
     assert env.sent() == []
+
+
+async def test_full_disk_is_reported_and_nothing_is_lost_when_space_returns(env: Env) -> None:
+    from whatsapp.errors import StorageError
+
+    await connect(env)
+    repo = env.services.storage.messages
+    real_store = repo.store
+    failures = {"left": 2}
+
+    async def full_disk(messages, history=False):
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise StorageError("database or disk is full")
+        return await real_store(messages, history)
+
+    object.__setattr__(repo, "store", full_disk)
+    try:
+        env.feed_line(event="message", id="D1", chat=ALICE, sender=ALICE, text="first", push_name="Alice")
+        env.feed_line(event="message", id="D2", chat=ALICE, sender=ALICE, text="second", push_name="Alice")
+        await env.api.wait_for(lambda c: c.method == "sendMessage" and "cannot write" in c.text, 30)
+        await env.api.wait_for(lambda c: c.method == "sendMessage" and "works again" in c.text, 30)
+        await env.settle()
+    finally:
+        object.__setattr__(repo, "store", real_store)
+    chat = await env.services.storage.chats.by_jid(ALICE)
+    assert [m.text for m in await repo.last(chat.id)] == ["first", "second"]  # in order
+    notices = [c for c in env.api.sent_to(ADMIN) if "cannot write" in c.text]
+    assert len(notices) == 1  # told once, not once per retry
+    assert env.services.gateway.state.value == "connected"
