@@ -149,7 +149,7 @@ class SendingService:
                 await self.storage.whatsapp_outbox.mark_failed(item.id, str(exc))
                 return SendOutcome(SendStatus.FAILED, item.id, error=str(exc))
             delay = timedelta(seconds=backoff_delay(item.attempts + 1, base=5, cap=600))
-            await self.storage.whatsapp_outbox.retry_later(item.id, delay, str(exc))
+            await self.storage.whatsapp_outbox.retry_later([item.id], delay, str(exc))
             return SendOutcome(SendStatus.QUEUED, item.id, error=str(exc))
         await self.storage.whatsapp_outbox.mark_sent(item.id, receipt.id)
         await self._store_own(msg, receipt.id, receipt.timestamp)

@@ -90,14 +90,13 @@ class TelegramNotifier:
 
     async def _drain(self) -> int:
         due = await self.storage.telegram_outbox.due(self.clock.now(), limit=500)
-        oldest = await self.storage.telegram_outbox.oldest_pending()
+        waiting = await self.storage.telegram_outbox.first_waiting(self.clock.now())
         by_admin: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in due:
-            by_admin[item.target].append(item)
+            if item.target not in waiting or item.id < waiting[item.target]:
+                by_admin[item.target].append(item)  # nothing overtakes an item awaiting retry
         settled = 0
         for target, items in by_admin.items():
-            if oldest.get(target) != items[0].id:
-                continue  # an older item waits for its retry: nothing may overtake it
             settled += await self._deliver_to(int(target), items)
         return settled
 
@@ -122,6 +121,7 @@ class TelegramNotifier:
     async def _attempt(self, batch: list[OutboxItem], send: Any) -> bool:
         """Run one send; settle or reschedule its items. False means: stop this chat now."""
         first = batch[0]
+        logger.debug("delivering outbox item(s) %s", [i.id for i in batch])
         try:
             await send
         except RetryAfter as exc:
@@ -148,6 +148,8 @@ class TelegramNotifier:
         return True
 
     async def _reschedule(self, batch: list[OutboxItem], delay: timedelta, why: str) -> None:
+        logger.debug("outbox item(s) %s retry in %s (%s)", [i.id for i in batch], delay, why)
+        again = []
         for item in batch:
             if item.attempts + 1 >= MAX_ATTEMPTS:
                 await self.storage.telegram_outbox.mark_failed(item.id, why)
@@ -157,7 +159,9 @@ class TelegramNotifier:
                     item.attempts + 1,
                 )
             else:
-                await self.storage.telegram_outbox.retry_later(item.id, delay, why)
+                again.append(item.id)
+        if again:
+            await self.storage.telegram_outbox.retry_later(again, delay, why)
 
     async def _give_up(self, batch: list[OutboxItem], exc: Exception) -> bool:
         logger.error("Telegram refused outbox item(s) %s: %s", [i.id for i in batch], exc)

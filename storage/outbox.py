@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,12 +82,13 @@ class _Outbox:
         ).execute()
 
     @in_thread
-    def retry_later(self, item_id: int, delay: timedelta, error: str) -> None:
+    def retry_later(self, item_ids: Sequence[int], delay: timedelta, error: str) -> None:
+        """Reschedule items together: one timestamp, so a batch stays a batch."""
         self.model.update(
             attempts=self.model.attempts + 1,
             next_attempt_at=utcnow() + delay,
             last_error=error[:256],
-        ).where(self.model.id == item_id).execute()
+        ).where(self.model.id.in_(list(item_ids))).execute()
 
     @in_thread
     def mark_failed(self, item_id: int, error: str) -> None:
@@ -142,13 +144,17 @@ class PeeweeTelegramOutbox(_Outbox):
                 )
 
     @in_thread
-    def oldest_pending(self) -> dict[str, int]:
-        """Return the id of the oldest pending item per Telegram chat (order is per chat)."""
+    def first_waiting(self, now: datetime) -> dict[str, int]:
+        """Return, per Telegram chat, the oldest pending item not yet due: nothing newer may
+        overtake it (order is per chat)."""
         rows = (
             TelegramOutboxRecord.select(
                 TelegramOutboxRecord.chat_id, peewee.fn.MIN(TelegramOutboxRecord.id)
             )
-            .where(TelegramOutboxRecord.state == OutboxState.PENDING.value)
+            .where(
+                (TelegramOutboxRecord.state == OutboxState.PENDING.value)
+                & (TelegramOutboxRecord.next_attempt_at > now)
+            )
             .group_by(TelegramOutboxRecord.chat_id)
             .tuples()
         )

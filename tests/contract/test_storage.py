@@ -173,7 +173,7 @@ async def test_outboxes_survive_reopen_and_settle(storage: Storage, db_url: str)
     assert [i.id for i in await storage.telegram_outbox.due(now)] == [tg]
     [item] = await storage.whatsapp_outbox.due(now)
     assert item.payload == {"text": "hi"} and item.target == ALICE
-    await storage.whatsapp_outbox.retry_later(wa, timedelta(minutes=5), "not connected")
+    await storage.whatsapp_outbox.retry_later([wa], timedelta(minutes=5), "not connected")
     assert await storage.whatsapp_outbox.due(now) == []
     await storage.whatsapp_outbox.mark_sent(wa, "3EB0SENT")
     got = await storage.whatsapp_outbox.get(wa)
