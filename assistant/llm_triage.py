@@ -3,15 +3,13 @@ parsing that survives malformed output, and a time window so live traffic batche
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from assistant import prompts
-from assistant.llm.base import LLMError
+from assistant.llm.base import LLMError, json_entries
 from assistant.llm.guard import GuardedLLM
 from assistant.triage import Importance
 from storage.domain import Chat, StoredMessage
@@ -36,20 +34,8 @@ Decided = Callable[[list[tuple[Pending, Importance]]], Awaitable[None]]
 
 def parse_scores(raw: str, count: int) -> dict[int, Importance]:
     """Read ``{"scores": [{"i", "score", "reason"}]}`` defensively; skip what is unusable."""
-    match = re.search(r"\{.*\}|\[.*\]", raw, re.DOTALL)
-    if not match:
-        return {}
-    try:
-        data = json.loads(match.group(0))
-    except json.JSONDecodeError:
-        return {}
-    entries = data.get("scores", []) if isinstance(data, dict) else data
     out: dict[int, Importance] = {}
-    if not isinstance(entries, list):
-        return out
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
+    for entry in json_entries(raw, "scores"):
         try:
             index, score = int(entry.get("i")), round(float(entry.get("score")))
         except (TypeError, ValueError):

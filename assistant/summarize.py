@@ -8,14 +8,12 @@ chunks get their partial summaries merged in further packed calls.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant import prompts
-from assistant.llm.base import LLMError
+from assistant.llm.base import LLMError, json_entries
 from assistant.llm.guard import GuardedLLM
 from storage.domain import Chat, StoredMessage
 
@@ -46,16 +44,9 @@ def pick_lines(chat: Chat, messages: Sequence[StoredMessage]) -> list[str]:
 
 
 def parse_summaries(raw: str) -> dict[int, str]:
-    match = re.search(r"\{.*\}", raw, re.DOTALL)
-    if not match:
-        return {}
-    try:
-        data = json.loads(match.group(0))
-    except json.JSONDecodeError:
-        return {}
     out: dict[int, str] = {}
-    for entry in data.get("summaries", []) if isinstance(data, dict) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("summary"), str):
+    for entry in json_entries(raw, "summaries"):
+        if isinstance(entry.get("summary"), str):
             try:
                 out[int(entry.get("i"))] = entry["summary"].strip()[:600]
             except (TypeError, ValueError):

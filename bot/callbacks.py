@@ -6,8 +6,8 @@ nothing private. Restart-safe: nothing is kept in memory between pressing and ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import astuple, dataclass
+from typing import ClassVar, Self
 
 MAX_BYTES = 64
 
@@ -39,6 +39,26 @@ def _int(value: str) -> int:
     return int(value)
 
 
+class _IdAction:
+    """Data of the form ``prefix:<db id>:<action>``, the action one of ``ACTIONS``."""
+
+    PREFIX: ClassVar[str]
+    ACTIONS: ClassVar[frozenset[str]]
+
+    def pack(self) -> str:
+        ident, action = astuple(self)  # type: ignore[call-overload]
+        if action not in self.ACTIONS:
+            raise ValueError(action)
+        return pack_parts(self.PREFIX, ident, action)
+
+    @classmethod
+    def unpack(cls, raw: str) -> Self:
+        ident, action = unpack_parts(raw, cls.PREFIX, 2)
+        if action not in cls.ACTIONS:
+            raise InvalidCallback(raw)
+        return cls(_int(ident), action)  # type: ignore[call-arg]
+
+
 @dataclass(frozen=True)
 class ChatList:
     """A page of /chats, with the search text (trimmed to fit)."""
@@ -60,7 +80,7 @@ class ChatList:
 
 
 @dataclass(frozen=True)
-class ChatAction:
+class ChatAction(_IdAction):
     """Something done to one chat: open its card, toggle a flag, mute, show last messages."""
 
     PREFIX: ClassVar[str] = "ca"
@@ -70,39 +90,15 @@ class ChatAction:
     chat_id: int
     action: str = "open"
 
-    def pack(self) -> str:
-        if self.action not in self.ACTIONS:
-            raise ValueError(self.action)
-        return pack_parts(self.PREFIX, self.chat_id, self.action)
-
-    @classmethod
-    def unpack(cls, raw: str) -> ChatAction:
-        chat_id, action = unpack_parts(raw, cls.PREFIX, 2)
-        if action not in cls.ACTIONS:
-            raise InvalidCallback(raw)
-        return cls(_int(chat_id), action)
-
 
 @dataclass(frozen=True)
-class ForwardAction:
+class ForwardAction(_IdAction):
     """A button under a forwarded message: reply prompt, not important, mute its chat."""
 
     PREFIX: ClassVar[str] = "fw"
     ACTIONS: ClassVar[frozenset[str]] = frozenset({"reply", "noimp", "mute"})
     message_id: int
     action: str
-
-    def pack(self) -> str:
-        if self.action not in self.ACTIONS:
-            raise ValueError(self.action)
-        return pack_parts(self.PREFIX, self.message_id, self.action)
-
-    @classmethod
-    def unpack(cls, raw: str) -> ForwardAction:
-        message_id, action = unpack_parts(raw, cls.PREFIX, 2)
-        if action not in cls.ACTIONS:
-            raise InvalidCallback(raw)
-        return cls(_int(message_id), action)
 
 
 @dataclass(frozen=True)
@@ -160,22 +156,10 @@ class SettingAction:
 
 
 @dataclass(frozen=True)
-class DraftAction:
+class DraftAction(_IdAction):
     """Send, edit or discard an AI reply draft."""
 
     PREFIX: ClassVar[str] = "dr"
     ACTIONS: ClassVar[frozenset[str]] = frozenset({"send", "edit", "discard"})
     draft_id: int
     action: str
-
-    def pack(self) -> str:
-        if self.action not in self.ACTIONS:
-            raise ValueError(self.action)
-        return pack_parts(self.PREFIX, self.draft_id, self.action)
-
-    @classmethod
-    def unpack(cls, raw: str) -> DraftAction:
-        draft_id, action = unpack_parts(raw, cls.PREFIX, 2)
-        if action not in cls.ACTIONS:
-            raise InvalidCallback(raw)
-        return cls(_int(draft_id), action)

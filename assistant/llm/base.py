@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from whatsapp.errors import LLMError
 
-__all__ = ["ChatMessage", "LLMError", "LLMProvider"]
+__all__ = ["ChatMessage", "LLMError", "LLMProvider", "json_entries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +47,19 @@ class LLMProvider(Protocol):
     async def aclose(self) -> None:
         """Release the client's connections."""
         ...
+
+
+def json_entries(raw: str, key: str) -> list[dict[str, Any]]:
+    """Return the list under ``key`` in the first JSON value of an LLM answer (or a bare list);
+    tolerate chatter around it; [] when nothing usable is there."""
+    match = re.search(r"\{.*\}|\[.*\]", raw, re.DOTALL)
+    if not match:
+        return []
+    try:
+        data = json.loads(match.group(0))
+    except json.JSONDecodeError:
+        return []
+    entries = data.get(key, []) if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, dict)]
