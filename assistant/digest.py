@@ -202,5 +202,10 @@ class DigestService:
             return False  # a first start is not a missed digest
         return last.sent_at is not None and last.sent_at < due
 
+    async def latest(self) -> Digest | None:
+        """Return the most recent stored digest (to show it again)."""
+        recent = await self.storage.digests.recent(1)
+        return recent[0] if recent else None
+
     async def get(self, digest_id: int) -> Digest | None:
         return await self.storage.digests.get(digest_id)

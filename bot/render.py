@@ -58,7 +58,7 @@ HELP = """<b>WhatsApp Secretary</b> — your WhatsApp, run from Telegram.
 /chat &lt;name&gt; — the last messages of a chat
 /send &lt;name&gt; &lt;text&gt; — send a WhatsApp message
 /search &lt;text&gt; — full-text search over stored messages
-/digest — a digest of everything since the last one
+/digest — a digest of everything since the last one (/digest last shows it again)
 /catchup [hours] — what you missed in the last hours (default 8)
 /settings — threshold, digest time, AI switch, VIPs, keywords
 /help — this list

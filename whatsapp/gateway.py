@@ -14,6 +14,7 @@ import logging
 import mimetypes
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,11 +32,13 @@ from whatsapp.types import (
     GatewayEvent,
     HistoryBatchReceived,
     MediaDownloaded,
+    MessageReceived,
     OutgoingMessage,
     QrIssued,
     QrWindowEnded,
     SendReceipt,
     WaMessageId,
+    is_lid_jid,
 )
 
 logger = logging.getLogger(__name__)
@@ -281,6 +284,8 @@ class GatewayBase:
             if event is None:
                 logger.debug("protocol-only message skipped")
             else:
+                if isinstance(event, MessageReceived):
+                    event = await self._with_phone_alternate(event)
                 await self._emit(event)
         elif name == "receipt":
             if (receipt := convert.receipt_event(raw)) is not None:
@@ -460,7 +465,23 @@ class GatewayBase:
         await asyncio.to_thread(_write_atomic, path, data)
         return MediaDownloaded(chat, sender, message_id, str(path), len(data))
 
+    async def _with_phone_alternate(self, event: MessageReceived) -> MessageReceived:
+        """Fill a LID sender's phone-number alternate from the session's LID map when
+        WhatsApp did not send one (SenderAlt is sometimes empty)."""
+        msg = event.message
+        if msg.from_me or msg.sender_alt or not is_lid_jid(msg.sender):
+            return event
+        phone = await self._phone_for_lid(msg.sender)
+        if not phone:
+            return event
+        chat_alt = msg.chat_alt if msg.is_group or msg.chat != msg.sender else phone
+        return replace(event, message=replace(msg, sender_alt=phone, chat_alt=chat_alt))
+
     # ------------------------------------------------------------------ backend hooks
+
+    async def _phone_for_lid(self, lid: ChatJid) -> ChatJid | None:
+        """Look a LID up in the session's own mapping (neonize); None when unknown."""
+        return None
 
     async def _lookup_own_jid(self) -> ChatJid | None:
         return None

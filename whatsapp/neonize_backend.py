@@ -200,6 +200,16 @@ class NeonizeGateway(GatewayBase):
         # whatsmeow now spins in FetchMe and ignores stop(); only a restart gives a new QR.
         self.restart_required = True
 
+    async def _phone_for_lid(self, lid: ChatJid) -> ChatJid | None:
+        if self.client is None or not self._attempted or self._stopping:
+            return None
+        try:
+            found = await self.client.get_pn_from_lid(protos.jid(lid))
+        except NeonizeError:
+            return None
+        phone = convert.jid_str(found)
+        return ChatJid(phone) if phone else None
+
     async def _probe(self) -> bool:
         if self.client is None or not self._attempted:
             return False

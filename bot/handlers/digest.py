@@ -105,6 +105,12 @@ async def _reply_digest(update: Update, view: DigestView, confirm: bool) -> None
 
 
 async def cmd_digest(update: Update, context: BotContext) -> None:
+    if context.args and context.args[0].lower() == "last":
+        last = await context.services.digests.latest()
+        text = last.text if last else "No digest has been made yet. Send /digest for one."
+        for chunk in render.split(text):
+            await update.effective_message.reply_text(chunk)
+        return
     view = await context.services.digests.build("manual")
     await _reply_digest(update, view, confirm=True)
 

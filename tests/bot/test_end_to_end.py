@@ -330,3 +330,105 @@ async def test_ai_draft_send_edit_discard_buttons(env: Env) -> None:
         assert len(env.sent()) == 1
     finally:
         await server.stop()
+
+
+async def test_image_forward_goes_as_a_photo_with_its_caption(env: Env, tmp_path) -> None:
+    await connect(env)
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 jpeg bytes")
+    env.feed_line(
+        event="message",
+        id="IMG1",
+        chat=ALICE,
+        sender=ALICE,
+        kind="image",
+        caption="URGENT look at the damage",
+        mimetype="image/jpeg",
+        media_file=str(photo),
+        push_name="Alice",
+    )
+    await env.settle()
+    sent = await env.api.wait_for(lambda c: c.method == "sendPhoto" and "damage" in c.text)
+    assert sent.files["photo"] == photo.read_bytes()
+    assert any("Reply" in b["text"] for b in sent.buttons())
+
+
+async def test_digest_schedule_changes_without_restart_and_is_shown_again(env: Env) -> None:
+    await connect(env)
+    jobs = env.app.job_queue.get_jobs_by_name("digest")
+    assert len(jobs) == 1
+    env.api.send_text(ADMIN, "/settings digest_time 06:45")
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "digest_time = 06:45" in c.text)
+    await asyncio.sleep(0.2)
+    [job] = [j for j in env.app.job_queue.get_jobs_by_name("digest") if not j.removed]
+    assert job.next_t.astimezone(env.services.tz).strftime("%H:%M") == "06:45"
+    env.api.send_text(ADMIN, "/settings digest_enabled off")
+    await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "digest_enabled = off" in c.text
+    )
+    await asyncio.sleep(0.2)
+    assert [j for j in env.app.job_queue.get_jobs_by_name("digest") if not j.removed] == []
+    env.feed_line(
+        event="message", id="G1", chat=ALICE, sender=ALICE, text="hello there", push_name="Alice"
+    )
+    await env.settle()
+    env.api.send_text(ADMIN, "/digest")
+    dg = await env.api.wait_for(lambda c: c.method == "sendMessage" and "<b>Digest</b>" in c.text)
+    confirm = next(b for b in dg.buttons() if "Mark as read" in b["text"])
+    env.api.press(ADMIN, confirm["callback_data"])
+    await env.api.wait_for(
+        lambda c: (
+            c.method == "answerCallbackQuery" and "next digest starts" in str(c.params.get("text"))
+        )
+    )
+    assert await env.services.storage.digests.last_sent() is not None
+    env.api.send_text(ADMIN, "/digest last")
+    again = await env.api.wait_for(
+        lambda c: (
+            c.method == "sendMessage"
+            and c is not dg
+            and "<b>Digest</b>" in c.text
+            and c.at > dg.at
+        )
+    )
+    assert "Alice" in again.text
+
+
+async def test_missed_daily_digest_is_sent_once_after_a_restart(tmp_path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fakes.bot_api import FakeBotApi
+
+    api = FakeBotApi()
+    await api.start()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("")
+    settings = settings_for(tmp_path, api, feed)
+    app = await start_app(settings)
+    storage = app.bot_data["services"].storage
+    # The last daily digest went out two days ago: today's (and yesterday's) slot was missed.
+    old = await storage.digests.add(
+        "daily",
+        datetime.now(UTC) - timedelta(days=3),
+        datetime.now(UTC) - timedelta(days=2),
+        "old",
+        0,
+    )
+    from storage import db as storage_db
+    from storage.models import DigestRecord
+
+    await storage_db.run(
+        lambda: (
+            DigestRecord.update(sent_at=datetime.now(UTC) - timedelta(days=2))
+            .where(DigestRecord.id == old.id)
+            .execute()
+        )
+    )
+    await stop_app(app)
+    for _ in range(2):  # two restarts: one catch-up digest, not two
+        app = await start_app(settings)
+        await app.bot_data["services"].notifier.drain_once()
+        await stop_app(app)
+    daily = [c for c in api.of("sendMessage") if "Daily digest" in c.text]
+    await api.stop()
+    assert len(daily) == 1

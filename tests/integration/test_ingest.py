@@ -212,3 +212,31 @@ async def test_sends_queue_while_disconnected_and_flush_in_order_once(
     assert await storage.whatsapp_outbox.depth() == 0
     await sending.flush()  # nothing is sent twice
     assert len(gateway.sent_path.read_text().splitlines()) == 6
+
+
+async def test_lid_sender_without_alternate_is_joined_via_the_session_lid_map(
+    storage, tmp_path
+) -> None:
+    class WithLidMap(SimulatedGateway):
+        async def _phone_for_lid(self, lid):
+            return ALICE if lid == ALICE_LID else None
+
+    gateway = WithLidMap(tmp_path, None, FakeClock())
+    ingest = IngestService(storage, gateway, frozenset({ADMIN}))
+    gateway.subscribe(ingest.on_event)
+    await gateway.start()
+    await gateway.play({"event": "connected", "jid": ME})
+    await gateway.play(message(1))  # by phone number
+    await gateway.play(message(2, chat=ALICE_LID, sender=ALICE_LID))  # by LID, no SenderAlt
+    await settle(gateway, ingest)
+    assert await storage.chats.count() == 1
+    await gateway.stop()
+    await ingest.tasks.cancel_all()
+
+
+async def test_reactions_and_read_marks_go_through_the_gateway(wired) -> None:
+    gateway, _ = wired
+    await gateway.react(ALICE, ALICE, "3EB0X", "👍")
+    await gateway.mark_read(ALICE, ALICE, ["3EB0X"])
+    [entry] = [json.loads(x) for x in gateway.sent_path.read_text().splitlines()]
+    assert entry["kind"] == "reaction" and entry["text"] == "👍" and entry["quoted_id"] == "3EB0X"
