@@ -166,6 +166,19 @@ class IngestService:
             finally:
                 queue.task_done()
 
+    async def recover(self) -> int:
+        """Finish what a stopped process left undone: score and forward stored live messages
+        that never got a score (a crash between storing and forwarding)."""
+        total, done = 0, set()
+        while batch := [m for m in await self.storage.messages.unscored() if m.id not in done]:
+            done |= {m.id for m in batch}
+            self._post_queue().put_nowait(batch)
+            await self.idle()
+            total += len(batch)
+        if total:
+            logger.info("recovered %d stored message(s) that were never triaged", total)
+        return total
+
     async def idle(self) -> None:
         """Wait until every stored message has been scored, forwarded and its media fetched."""
         if self._post is not None:
@@ -173,22 +186,20 @@ class IngestService:
         await self.side_tasks.join()
 
     async def after_store(self, stored: list[StoredMessage]) -> None:
-        """Score, queue forwards, and fetch media for freshly stored live messages."""
+        """Fetch media, score, and queue forwards for freshly stored live messages. Scores and
+        forwards are written in one transaction, so a crash leaves a message either unscored
+        (``recover`` finishes it) or scored with its forward queued — never forgotten."""
+        for msg in stored:
+            if msg.media_state == MediaState.PENDING:
+                await self.fetch_media(msg)
         chats: dict[int, Chat] = {}
         scored: list[tuple[StoredMessage, Chat, Importance]] = []
         for msg in stored:
             if msg.chat_id not in chats:
                 chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
-            scored.append(
-                (msg, chats[msg.chat_id], score_message(msg, chats[msg.chat_id], self.rules))
-            )
-        await self.storage.messages.set_importance(
-            [(m.id, i.score, i.reason) for m, _, i in scored]
-        )
-        for msg in stored:
-            if msg.media_state == MediaState.PENDING:
-                await self.fetch_media(msg)
-        now_final = []
+            chat = chats[msg.chat_id]
+            scored.append((msg, chat, score_message(msg, chat, self.rules)))
+        later = []
         for msg, chat, importance in scored:
             pending = Pending(msg, chat, importance)
             if (
@@ -196,33 +207,34 @@ class IngestService:
                 and not msg.from_me
                 and eligible(self.llm_triage.llm, pending)
             ):
-                await self.llm_triage.add(pending)  # decided later, in a batch
-            else:
-                now_final.append((msg, chat, importance))
-        await self._queue_forwards(now_final)
+                later.append(pending)  # the heuristic score stands until the LLM decides
+        await self._record(scored, decided={p.message.id for p in later})
+        for pending in later:
+            await self.llm_triage.add(pending)  # type: ignore[union-attr]
         if self.replies is not None:
             for msg, chat, _ in scored:
                 await self.replies.consider(msg, chat)
 
     async def llm_decided(self, decided: list[tuple[Pending, Importance]]) -> None:
         """Store the LLM's scores and forward what became important."""
-        await self.storage.messages.set_importance(
-            [(p.message.id, i.score, i.reason) for p, i in decided]
-        )
-        await self._queue_forwards([(p.message, p.chat, i) for p, i in decided])
+        await self._record([(p.message, p.chat, i) for p, i in decided])
 
-    async def _queue_forwards(self, items: list[tuple[StoredMessage, Chat, Importance]]) -> None:
+    async def _record(
+        self, items: list[tuple[StoredMessage, Chat, Importance]], decided: set[int] = frozenset()
+    ) -> None:
+        """Write scores and the forwards they call for (skipping ``decided``) atomically."""
         forwards: list[tuple[int, str, dict[str, object], str | None]] = []
         for msg, chat, importance in items:
-            if self.should_forward(msg, chat, importance):
+            if msg.id not in decided and self.should_forward(msg, chat, importance):
                 payload = {
                     "message_id": msg.id,
                     "score": importance.score,
                     "reason": importance.reason,
                 }
                 forwards += [(a, "forward", payload, f"chat:{chat.id}") for a in self.admin_ids]
+        scores = [(m.id, i.score, i.reason) for m, _, i in items]
+        await self.storage.messages.set_importance(scores, forwards)
         if forwards:
-            await self.storage.telegram_outbox.add_many(forwards)
             self.forwards_queued += len(forwards)
             self.wake_notifier()
 

@@ -236,6 +236,7 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
     await apply_llm_prefs(s, services.llm, services.prefs.current)
     services.gateway.subscribe(services.ingest.on_event)  # first: stored before anyone reacts
     services.gateway.subscribe(session.SessionNotices(app.bot, services).on_event)
+    await services.ingest.recover()
     await services.gateway.start()
     tasks = TaskGroup("bot")
     tasks.spawn(services.notifier.run(), "telegram-outbox")

@@ -11,6 +11,7 @@ from storage.chats import NAME_GROUP, NAME_PUSH, ensure_chat_sync, resolve_id
 from storage.db import db, in_thread, is_postgres
 from storage.domain import MediaState, StoredMessage
 from storage.models import ContactRecord, MessageLinkRecord, MessageRecord
+from storage.outbox import queue_telegram
 from whatsapp.types import MEDIA_KINDS, ChatJid, MessageKind, WaMessage, WaMessageId
 
 #: Rows per INSERT statement; a history batch is split into transactions of this size so a
@@ -333,12 +334,21 @@ class PeeweeMessageRepository:
         )
 
     @in_thread
-    def set_importance(self, scores: Sequence[tuple[int, int, str]]) -> None:
-        """Store ``(message id, score, reason)`` triples, in short transactions."""
+    def set_importance(
+        self,
+        scores: Sequence[tuple[int, int, str]],
+        forwards: Sequence[tuple[int, str, dict[str, object], str | None]] = (),
+    ) -> None:
+        """Store ``(message id, score, reason)`` triples in short transactions; the Telegram
+        forwards they call for go into the outbox in the same transaction as the first."""
         p = db.param
         sql = f"UPDATE messages SET importance = {p}, reason = {p} WHERE id = {p}"
+        if forwards and not scores:
+            raise ValueError("forwards need the scores that call for them")
         for start in range(0, len(scores), CHUNK):
             with db.atomic():
+                if start == 0 and forwards:
+                    queue_telegram(forwards)
                 db.cursor().executemany(
                     sql,
                     [
@@ -388,6 +398,17 @@ class PeeweeMessageRepository:
             .limit(limit)
         )
         return [(r.id, bytes(r.media_ref)) for r in rows]
+
+    @in_thread
+    def unscored(self, limit: int = 500) -> list[StoredMessage]:
+        """Live messages stored but never scored (the process stopped in between)."""
+        rows = (
+            MessageRecord.select()
+            .where(MessageRecord.importance.is_null() & (MessageRecord.history == False))  # noqa: E712
+            .order_by(MessageRecord.id)
+            .limit(limit)
+        )
+        return [to_stored(r) for r in rows]
 
     @in_thread
     def media_ref(self, message_id: int) -> bytes | None:

@@ -33,6 +33,18 @@ def _item(rec: Any, target: str, result_id: str | None) -> OutboxItem:
     )
 
 
+def queue_telegram(items: Sequence[tuple[int, str, dict[str, Any], str | None]]) -> None:
+    """Insert Telegram outbox rows (blocking; inside the caller's transaction)."""
+    for chat_id, kind, payload, merge_key in items:
+        TelegramOutboxRecord.create(
+            chat_id=chat_id,
+            kind=kind,
+            payload=json.dumps(payload, ensure_ascii=False),
+            merge_key=merge_key,
+            next_attempt_at=DUE_NOW,
+        )
+
+
 class _Outbox:
     model: Any
 
@@ -132,16 +144,9 @@ class PeeweeTelegramOutbox(_Outbox):
         return int(rec.id)
 
     @in_thread
-    def add_many(self, items: list[tuple[int, str, dict[str, Any], str | None]]) -> None:
+    def add_many(self, items: Sequence[tuple[int, str, dict[str, Any], str | None]]) -> None:
         with db.atomic():
-            for chat_id, kind, payload, merge_key in items:
-                TelegramOutboxRecord.create(
-                    chat_id=chat_id,
-                    kind=kind,
-                    payload=json.dumps(payload, ensure_ascii=False),
-                    merge_key=merge_key,
-                    next_attempt_at=DUE_NOW,
-                )
+            queue_telegram(items)
 
     @in_thread
     def first_waiting(self, now: datetime) -> dict[str, int]:

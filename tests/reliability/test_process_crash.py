@@ -1,0 +1,146 @@
+"""kill -9 of the whole `wa-secretary run` during a history sync plus live traffic, restart,
+repeat: every message stored exactly once, the database intact, no forward lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.bot_api import TOKEN, FakeBotApi
+
+ADMIN = 4242
+HISTORY, LIVE = 10_000, 60
+
+
+def feed_lines() -> list[str]:
+    lines = [json.dumps({"event": "connected", "jid": "15550001111@s.whatsapp.net"})]
+    for start in range(0, HISTORY, 2500):
+        items = [
+            {
+                "id": f"H{i}",
+                "chat": f"1555{i % 200:07d}@s.whatsapp.net",
+                "sender": f"1555{i % 200:07d}@s.whatsapp.net",
+                "text": f"old {i}",
+                "timestamp": 1_700_000_000 + i,
+            }
+            for i in range(start, start + 2500)
+        ]
+        lines.append(json.dumps({"event": "history_sync", "messages": items}))
+        for j in range(LIVE * start // HISTORY, LIVE * (start + 2500) // HISTORY):
+            lines.append(
+                json.dumps(
+                    {
+                        "event": "message",
+                        "id": f"L{j}",
+                        "chat": "15559990000@s.whatsapp.net",
+                        "sender": "15559990000@s.whatsapp.net",
+                        "text": f"urgent live {j}!",
+                        "push_name": "Live",
+                    }
+                )
+            )
+    return lines
+
+
+async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
+    api = FakeBotApi()
+    await api.start()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(feed_lines()) + "\n")
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_ADMIN_IDS": str(ADMIN),
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "WHATSAPP_BACKEND": "simulator",
+        "WHATSAPP_SIMULATOR_FEED": str(feed),
+        "LOG_LEVEL": "WARNING",
+    }
+    rnd = random.Random(3)
+    db = tmp_path / "data" / "secretary.db"
+    try:
+        for r in range(rounds + 1):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=env,
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            if r < rounds:  # killed at a random point
+                await asyncio.sleep(rnd.uniform(1.0, 4.0))
+                proc.send_signal(signal.SIGKILL)
+                await proc.wait()
+                continue
+            deadline = asyncio.get_running_loop().time() + 120
+            while asyncio.get_running_loop().time() < deadline:  # the last run finishes
+                await asyncio.sleep(0.5)
+                live = {
+                    n
+                    for c in api.of("sendMessage")
+                    for n in __import__("re").findall(r"urgent live (\d+)!", c.text)
+                }
+                if len(live) == LIVE and _count(db) == HISTORY + LIVE:
+                    break
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 60)
+    finally:
+        await api.stop()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        total, unique = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT chat_id || sender || wa_id) FROM messages"
+        ).fetchone()
+    finally:
+        conn.close()
+    shown = [
+        n
+        for c in api.of("sendMessage")
+        for n in __import__("re").findall(r"urgent live (\d+)!", c.text)
+    ]
+    return {
+        "rounds": rounds,
+        "stored": total,
+        "unique": unique,
+        "forwarded": len(set(shown)),
+        "forward_repeats": len(shown) - len(set(shown)),
+    }
+
+
+def _count(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+async def test_kill_9_whole_process_three_rounds(tmp_path: Path) -> None:
+    result = await run_rounds(tmp_path, rounds=3)
+    print("process crash:", result)
+    assert result["stored"] == result["unique"] == HISTORY + LIVE
+    assert result["forwarded"] == LIVE
+
+
+@pytest.mark.soak
+async def test_kill_9_whole_process_twenty_rounds(tmp_path: Path) -> None:
+    result = await run_rounds(tmp_path, rounds=20)
+    print("process crash:", result)
+    assert result["stored"] == result["unique"] == HISTORY + LIVE
+    assert result["forwarded"] == LIVE
