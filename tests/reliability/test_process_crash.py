@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.memory import stored as stored_count
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 
 ADMIN = 4242
@@ -92,7 +93,7 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
                     for c in api.of("sendMessage")
                     for n in __import__("re").findall(r"urgent live (\d+)!", c.text)
                 }
-                if len(live) == LIVE and _count(db) == HISTORY + LIVE:
+                if len(live) == LIVE and stored_count(db) == HISTORY + LIVE:
                     break
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), 60)
@@ -118,17 +119,6 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
         "forwarded": len(set(shown)),
         "forward_repeats": len(shown) - len(set(shown)),
     }
-
-
-def _count(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
 
 
 async def test_kill_9_whole_process_three_rounds(tmp_path: Path) -> None:
