@@ -264,15 +264,6 @@ class PeeweeMessageRepository:
         return stored
 
     @in_thread
-    def by_ids(self, ids: Sequence[int]) -> list[StoredMessage]:
-        out: list[StoredMessage] = []
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start : start + CHUNK]
-            rows = MessageRecord.select().where(MessageRecord.id.in_(part))
-            out += [to_stored(r) for r in rows]
-        return sorted(out, key=lambda m: m.id)
-
-    @in_thread
     def get(self, message_id: int) -> StoredMessage | None:
         rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
         return to_stored(rec) if rec else None

@@ -34,6 +34,7 @@ from whatsapp.types import (
     WaMessageId,
     is_group_jid,
     is_lid_jid,
+    jid_user,
 )
 
 logger = logging.getLogger(__name__)
@@ -257,7 +258,7 @@ def message_event(ev: Any) -> GatewayEvent | None:
         proto = msg.protocolMessage
         if proto.type == PROTOCOL_REVOKE and proto.key.ID:
             by_admin = info.Edit == "8" or bool(
-                proto.key.participant and jid_user_of(proto.key.participant) != jid_user_of(sender)
+                proto.key.participant and jid_user(proto.key.participant) != jid_user(sender)
             )
             return MessageRevoked(
                 ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID), by_admin, when
@@ -295,11 +296,6 @@ def message_event(ev: Any) -> GatewayEvent | None:
             ephemeral=ephemeral or ev.IsEphemeral,
         )
     )
-
-
-def jid_user_of(jid: str) -> str:
-    """Return the digits/user part of a JID string."""
-    return jid.partition("@")[0].partition(":")[0]
 
 
 def receipt_event(ev: Any) -> ReceiptReceived | None:
@@ -347,7 +343,7 @@ def _history_message(
         sender = web.key.participant or web.participant or chat
     else:
         sender = chat
-    sender = jid_user_of(sender) + "@" + sender.rpartition("@")[2] if "@" in sender else sender
+    sender = jid_user(sender) + "@" + sender.rpartition("@")[2] if "@" in sender else sender
     return WaMessage(
         id=WaMessageId(web.key.ID),
         chat=ChatJid(chat),

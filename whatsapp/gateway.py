@@ -28,7 +28,6 @@ from whatsapp.types import (
     ChatJid,
     ConnectionChanged,
     ConnectionState,
-    ContactSeen,
     GatewayEvent,
     HistoryBatchReceived,
     MediaDownloaded,
@@ -316,7 +315,7 @@ class GatewayBase:
                 parts.chats,
                 parts.progress,
                 parts.links,
-                tuple(c for c in parts.contacts if isinstance(c, ContactSeen)),
+                parts.contacts,
             )
         )
 

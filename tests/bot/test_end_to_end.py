@@ -147,17 +147,7 @@ async def test_forward_then_telegram_reply_lands_quoted_in_whatsapp(env: Env) ->
     assert "&lt;b&gt;call me&lt;/b&gt;" in fwd.text  # WhatsApp HTML is escaped
     labels = [b["text"] for b in fwd.buttons()]
     assert any("Reply" in t for t in labels) and any("Not important" in t for t in labels)
-    forwarded_id = 1000 + [c.method for c in env.api.calls if c.method.startswith("send")].index(
-        "sendMessage"
-    )
-    # Find the Telegram id the fake gave the forward: it is linked in storage.
-    linked = None
-    for candidate in range(1000, 1100):
-        linked = await env.services.storage.messages.linked(ADMIN, candidate)
-        if linked is not None:
-            forwarded_id = candidate
-            break
-    assert linked is not None and linked.wa_id == "3EB0URGENT"
+    forwarded_id = await linked_forward(env, "3EB0URGENT")  # the Telegram id shows that message
     env.api.send_text(ADMIN, "On my way", reply_to=forwarded_id)
     await env.api.wait_for(lambda c: c.method == "sendMessage" and "Sent" in c.text)
     [out] = env.sent()
