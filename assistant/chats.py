@@ -108,13 +108,8 @@ class ChatService:
         if not text.strip():
             raise InvalidInput("tell me what to search for, e.g. /search invoice")
         found = await self.storage.messages.search(text, limit=15)
-        chats: dict[int, Chat] = {}
-        out = []
-        for msg in found:
-            if msg.chat_id not in chats:
-                chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
-            out.append((chats[msg.chat_id], msg))
-        return out
+        chats = await self.storage.chats.get_many(m.chat_id for m in found)
+        return [(chats[m.chat_id], m) for m in found]
 
     async def split_target(self, text: str) -> tuple[Chat, str]:
         """Split "/send" arguments into (chat, message): the longest leading words that

@@ -8,6 +8,7 @@ media downloads run after, in background tasks, so a slow step never stalls the 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from whatsapp.types import (
     MessageRevoked,
     ReactionReceived,
     ReceiptReceived,
+    WaMessage,
 )
 
 logger = logging.getLogger(__name__)
@@ -192,13 +194,9 @@ class IngestService:
         for msg in stored:
             if msg.media_state == MediaState.PENDING:
                 await self.fetch_media(msg)
-        chats: dict[int, Chat] = {}
-        scored: list[tuple[StoredMessage, Chat, Importance]] = []
-        for msg in stored:
-            if msg.chat_id not in chats:
-                chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
-            chat = chats[msg.chat_id]
-            scored.append((msg, chat, score_message(msg, chat, self.rules)))
+        scored = [
+            (m, c, score_message(m, c, self.rules)) for m, c in await self._with_chats(stored)
+        ]
         later = []
         for msg, chat, importance in scored:
             pending = Pending(msg, chat, importance)
@@ -238,6 +236,19 @@ class IngestService:
             self.forwards_queued += len(forwards)
             self.wake_notifier()
 
+    async def _with_chats(self, stored: list[StoredMessage]) -> list[tuple[StoredMessage, Chat]]:
+        """Pair messages with their chats. A message whose chat was merged into another since
+        it was stored (phone number and LID found to be one person) is read again."""
+        chats = await self.storage.chats.get_many(m.chat_id for m in stored)
+        moved = [m.id for m in stored if m.chat_id not in chats]
+        if moved:
+            current = {m.id: m for m in await self.storage.messages.get_many(moved)}
+            stored = [
+                current.get(m.id, m) for m in stored if m.chat_id in chats or m.id in current
+            ]
+            chats |= await self.storage.chats.get_many(m.chat_id for m in current.values())
+        return [(m, chats[m.chat_id]) for m in stored if m.chat_id in chats]
+
     def should_forward(self, msg: StoredMessage, chat: Chat, importance: Importance) -> bool:
         """Apply the forwarding policy: live, not mine, not muted, above the threshold."""
         if msg.from_me or msg.history or chat.is_muted(self.clock.now()):
@@ -274,15 +285,13 @@ class IngestService:
         return len(rows)
 
     async def _history_batch(self, event: HistoryBatchReceived) -> None:
-        stored = await self.storage.messages.store(list(event.messages), history=True)
-        chats: dict[int, Chat] = {}
-        scores = []
-        for msg in stored:
-            if msg.chat_id not in chats:
-                chats[msg.chat_id] = await self.storage.chats.get(msg.chat_id)
-            importance = score_message(msg, chats[msg.chat_id], self.rules)
-            scores.append((msg.id, importance.score, importance.reason))
-        await self.storage.messages.set_importance(scores)
+        rules = copy.deepcopy(self.rules)  # read on the database thread: a snapshot
+
+        def score(msg: WaMessage, chat: Chat) -> tuple[int, str]:
+            importance = score_message(msg, chat, rules)
+            return importance.score, importance.reason
+
+        stored = await self.storage.messages.store(list(event.messages), history=True, score=score)
         if not event.messages and not event.chats:
             return  # a contacts/push-names chunk: nothing to report
         h = self._history

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
 
 import peewee
@@ -48,6 +49,22 @@ def to_chat(rec: ChatRecord, aliases: tuple[ChatJid, ...] = ()) -> Chat:
 def _aliases(chat_id: int) -> tuple[ChatJid, ...]:
     rows = ChatAliasRecord.select(ChatAliasRecord.jid).where(ChatAliasRecord.chat == chat_id)
     return tuple(sorted(ChatJid(r.jid) for r in rows))
+
+
+def load_chats(chat_ids: Iterable[int]) -> dict[int, Chat]:
+    """Return the chats with these ids, missing ones left out (blocking; inside storage)."""
+    wanted = list(set(chat_ids))
+    aliases: dict[int, list[ChatJid]] = {}
+    records: list[ChatRecord] = []
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        records.extend(ChatRecord.select().where(ChatRecord.id.in_(part)))
+        rows = ChatAliasRecord.select(ChatAliasRecord.chat, ChatAliasRecord.jid).where(
+            ChatAliasRecord.chat.in_(part)
+        )
+        for chat_id, jid in rows.tuples():
+            aliases.setdefault(chat_id, []).append(ChatJid(jid))
+    return {r.id: to_chat(r, tuple(sorted(aliases.get(r.id, ())))) for r in records}
 
 
 def resolve_id(jid: str) -> int | None:
@@ -140,6 +157,11 @@ class PeeweeChatRepository:
         if rec is None:
             raise NotFound(f"chat {chat_id} does not exist")
         return to_chat(rec, _aliases(rec.id))
+
+    @in_thread
+    def get_many(self, chat_ids: Iterable[int]) -> dict[int, Chat]:
+        """Return the chats with these ids (missing ones left out), in two queries."""
+        return load_chats(chat_ids)
 
     @in_thread
     def by_jid(self, jid: str) -> Chat | None:

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.chats import NAME_GROUP, NAME_PUSH, ensure_chat_sync, resolve_id
+from storage.chats import (
+    NAME_FALLBACK,
+    NAME_GROUP,
+    NAME_PUSH,
+    ensure_chat_sync,
+    fallback_name,
+    load_chats,
+    resolve_id,
+)
 from storage.db import db, in_thread, is_postgres
-from storage.domain import MediaState, StoredMessage
-from storage.models import ContactRecord, MessageLinkRecord, MessageRecord
+from storage.domain import Chat, MediaState, StoredMessage
+from storage.models import (
+    ChatAliasRecord,
+    ChatRecord,
+    ContactRecord,
+    MessageLinkRecord,
+    MessageRecord,
+)
 from storage.outbox import queue_telegram
-from whatsapp.types import MEDIA_KINDS, ChatJid, MessageKind, WaMessage, WaMessageId
+from whatsapp.types import MEDIA_KINDS, ChatJid, MessageKind, WaMessage, WaMessageId, is_group_jid
 
 #: Rows per INSERT statement; a history batch is split into transactions of this size so a
 #: live message never waits long behind it.
 CHUNK = 250
 MAX_TEXT = 64_000
+
+#: Scores a message as it is stored: ``(message, its chat) → (score, reason)``.
+Scorer = Callable[[WaMessage, Chat], tuple[int, str]]
 
 
 def to_stored(rec: MessageRecord) -> StoredMessage:
@@ -73,13 +91,16 @@ COLUMNS = (
     "deleted",
     "reactions",
     "delivery",
+    "importance",
     "reason",
     "feedback",
     "media_attempts",
 )
 
 
-def _row(msg: WaMessage, chat_id: int, history: bool) -> tuple[object, ...]:
+def _row(
+    msg: WaMessage, chat_id: int, history: bool, score: tuple[int, str] | None
+) -> tuple[object, ...]:
     media = msg.media
     state = MediaState.PENDING if media and msg.kind in MEDIA_KINDS else MediaState.NONE
     return (
@@ -100,18 +121,21 @@ def _row(msg: WaMessage, chat_id: int, history: bool) -> tuple[object, ...]:
         state.value,
         media.ref if media and media.ref else None,
         msg.quoted_id,
-        json.dumps(list(msg.mentions)),
+        json.dumps(list(msg.mentions)) if msg.mentions else "[]",
         False,
         False,
         "{}",
         "",
-        "",
+        score[0] if score else None,
+        score[1][:256] if score else "",
         0,
         0,
     )
 
 
-def _fresh(row_id: int, chat_id: int, msg: WaMessage, history: bool) -> StoredMessage:
+def _fresh(
+    row_id: int, chat_id: int, msg: WaMessage, history: bool, score: tuple[int, str] | None
+) -> StoredMessage:
     """The domain object of a row just inserted (no read-back needed)."""
     media = msg.media
     return StoredMessage(
@@ -132,6 +156,8 @@ def _fresh(row_id: int, chat_id: int, msg: WaMessage, history: bool) -> StoredMe
         media_state=MediaState.PENDING if media and msg.kind in MEDIA_KINDS else MediaState.NONE,
         quoted_id=msg.quoted_id,
         mentions=msg.mentions,
+        importance=score[0] if score else None,
+        reason=score[1][:256] if score else "",
     )
 
 
@@ -155,26 +181,57 @@ def _offered_name(msg: WaMessage) -> tuple[str, int]:
     return ("" if msg.from_me else msg.push_name), NAME_PUSH
 
 
+def _ids_by_jid(table: str, column: str, jids: Sequence[str]) -> dict[str, int]:
+    """Return ``jid → id`` from ``table`` for these JIDs, a chunk of them per query."""
+    found: dict[str, int] = {}
+    for start in range(0, len(jids), CHUNK):
+        part = jids[start : start + CHUNK]
+        marks = ", ".join([db.param] * len(part))
+        cursor = db.execute_sql(f"SELECT jid, {column} FROM {table} WHERE jid IN ({marks})", part)
+        found.update(cursor.fetchall())
+    return found
+
+
+def _create_chats(first: dict[str, WaMessage]) -> dict[str, int]:
+    """Create the chats of these never-seen JIDs in bulk; return ``jid → id``."""
+    rows = []
+    for jid, msg in first.items():
+        name, rank = _offered_name(msg)
+        rows.append(
+            {
+                ChatRecord.jid: jid,
+                ChatRecord.name: name[:256] or fallback_name(jid),
+                ChatRecord.name_rank: rank if name else NAME_FALLBACK,
+                ChatRecord.is_group: is_group_jid(jid),
+            }
+        )
+    ChatRecord.insert_many(rows).execute()
+    created = _ids_by_jid("chats", "id", list(first))
+    aliases = [{ChatAliasRecord.jid: j, ChatAliasRecord.chat: i} for j, i in created.items()]
+    ChatAliasRecord.insert_many(aliases).on_conflict_ignore().execute()
+    return created
+
+
 def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
-    """Fill ``cache`` (JID → chat id) for a chunk with one alias query, creating or merging
-    (ensure_chat_sync) only for chats not yet known, and renaming known ones in one batch."""
+    """Fill ``cache`` (JID → chat id) for a chunk with one alias query: chats never seen are
+    created in bulk, known ones renamed in one batch, and only the rare rest (an alternate
+    JID to link, a chat row whose alias went missing) go through ``ensure_chat_sync``."""
     first: dict[str, WaMessage] = {}
     for msg in chunk:
         if msg.chat not in cache:
             first.setdefault(msg.chat, msg)
     if not first:
         return
-    known: dict[str, int] = {}
-    jids = list(first)
-    for start in range(0, len(jids), CHUNK):
-        part = jids[start : start + CHUNK]
-        marks = ", ".join([db.param] * len(part))
-        cursor = db.execute_sql(
-            f"SELECT jid, chat_id FROM chat_aliases WHERE jid IN ({marks})", part
-        )
-        known.update(cursor.fetchall())
+    known = _ids_by_jid("chat_aliases", "chat_id", list(first))
+    unseen = [j for j, m in first.items() if j not in known and not m.chat_alt]
+    orphans = _ids_by_jid("chats", "id", unseen) if unseen else {}
+    fresh = {j: first[j] for j in unseen if j not in orphans}
+    if fresh:
+        cache.update(_create_chats(fresh))
     renames = []
     for jid, msg in first.items():
+        if jid in fresh:
+            continue
         name, rank = _offered_name(msg)
         if jid in known and (not msg.chat_alt or resolve_id(msg.chat_alt) == known[jid]):
             cache[jid] = known[jid]
@@ -220,53 +277,91 @@ def _link_senders(messages: Iterable[WaMessage]) -> None:
         ).execute()
 
 
-def _insert_chunk(
-    chunk: Sequence[WaMessage], history: bool, cache: dict[str, int]
-) -> list[StoredMessage]:
+@dataclass
+class _StoreCall:
+    """What one ``store`` call learns as it goes, shared by its chunks."""
+
+    history: bool
+    scorer: Scorer | None
+    chat_ids: dict[str, int] = field(default_factory=dict)
+    chats: dict[int, Chat] = field(default_factory=dict)
+
+    def scores(self, new: Sequence[tuple[int, WaMessage]]) -> list[tuple[int, str] | None]:
+        if self.scorer is None:
+            return [None] * len(new)
+        missing = {chat_id for chat_id, _ in new if chat_id not in self.chats}
+        if missing:
+            self.chats.update(load_chats(missing))
+        return [self.scorer(msg, self.chats[chat_id]) for chat_id, msg in new]
+
+
+def _insert_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> list[StoredMessage]:
     pending: dict[tuple[int, str, str], tuple[int, WaMessage]] = {}
-    _resolve_chats(chunk, cache)
+    _resolve_chats(chunk, call.chat_ids)
     for msg in chunk:
-        chat_id = cache[msg.chat]
+        chat_id = call.chat_ids[msg.chat]
         pending.setdefault((chat_id, msg.sender, msg.id), (chat_id, msg))
     existing = _keys(list({k[2] for k in pending}))
     new = [(key, chat_id, msg) for key, (chat_id, msg) in pending.items() if key not in existing]
     if not new:
         return []
+    scores = call.scores([(chat_id, msg) for _, chat_id, msg in new])
     marks = ", ".join([db.param] * len(COLUMNS))
     sql = f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({marks})"
-    cursor = db.cursor()
-    cursor.executemany(sql, [_row(msg, chat_id, history) for _, chat_id, msg in new])
+    history = call.history
+    db.cursor().executemany(
+        sql,
+        [
+            _row(msg, chat_id, history, sc)
+            for (_, chat_id, msg), sc in zip(new, scores, strict=True)
+        ],
+    )
     ids = _keys([msg.id for _, _, msg in new])
-    stored = [_fresh(ids[key], chat_id, msg, history) for key, chat_id, msg in new]
+    stored = [
+        _fresh(ids[key], chat_id, msg, history, sc)
+        for (key, chat_id, msg), sc in zip(new, scores, strict=True)
+    ]
     _touch_chats(stored)
     _link_senders(msg for _, _, msg in new)
     return stored
 
 
-def store_chunk(
-    chunk: Sequence[WaMessage], history: bool, cache: dict[str, int]
-) -> list[StoredMessage]:
+def store_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> list[StoredMessage]:
     """Insert one chunk in one (short) write transaction; return what is new."""
     with db.atomic():
-        return _insert_chunk(chunk, history, cache)
+        return _insert_chunk(chunk, call)
 
 
 class PeeweeMessageRepository:
     """Messages on the bound peewee database."""
 
     @in_thread
-    def store(self, messages: Sequence[WaMessage], history: bool = False) -> list[StoredMessage]:
-        """Insert what is new and return it; a replayed message changes nothing."""
+    def store(
+        self, messages: Sequence[WaMessage], history: bool = False, score: Scorer | None = None
+    ) -> list[StoredMessage]:
+        """Insert what is new and return it; a replayed message changes nothing. With
+        ``score``, each new message is scored as it is inserted (no second write)."""
         stored: list[StoredMessage] = []
-        cache: dict[str, int] = {}
+        call = _StoreCall(history, score)
         for start in range(0, len(messages), CHUNK):
-            stored += store_chunk(messages[start : start + CHUNK], history, cache)
+            stored += store_chunk(messages[start : start + CHUNK], call)
         return stored
 
     @in_thread
     def get(self, message_id: int) -> StoredMessage | None:
         rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
         return to_stored(rec) if rec else None
+
+    @in_thread
+    def get_many(self, message_ids: Sequence[int]) -> list[StoredMessage]:
+        """Return the messages with these ids that still exist, oldest first."""
+        found: list[StoredMessage] = []
+        for start in range(0, len(message_ids), CHUNK):
+            part = list(message_ids[start : start + CHUNK])
+            found += [
+                to_stored(r) for r in MessageRecord.select().where(MessageRecord.id.in_(part))
+            ]
+        return sorted(found, key=lambda m: m.id)
 
     def _target(self, chat: str, target_id: str) -> MessageRecord | None:
         chat_id = resolve_id(chat)

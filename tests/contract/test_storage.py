@@ -111,6 +111,19 @@ async def test_phone_and_lid_are_one_chat_and_keep_settings(storage: Storage) ->
     assert len(await storage.messages.last(merged.id)) == 2
 
 
+async def test_get_many_reads_chats_and_messages_in_bulk(storage: Storage) -> None:
+    stored = await storage.messages.store([msg(1), msg(2, chat=GROUP), msg(3, chat=ALICE_LID)])
+    ids = [m.chat_id for m in stored]
+    chats = await storage.chats.get_many([*ids, ids[0], 999_999])  # repeats and unknowns
+    assert sorted(chats) == sorted(ids)
+    assert chats[ids[1]].is_group and chats[ids[0]].aliases == (ALICE,)
+    await storage.chats.link_identity(ALICE, ALICE_LID)  # the LID chat is folded into Alice's
+    assert await storage.chats.get_many([ids[2]]) == {}
+    again = await storage.messages.get_many([m.id for m in reversed(stored)] + [999_999])
+    assert [m.id for m in again] == [m.id for m in stored]
+    assert {m.chat_id for m in again} == {ids[0], ids[1]}
+
+
 async def test_sender_alt_links_a_lid_message_to_the_phone_chat(storage: Storage) -> None:
     await storage.messages.store([msg(1)])
     await storage.messages.store(

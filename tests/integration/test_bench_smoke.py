@@ -6,8 +6,8 @@ from bench import history_ingest, live_latency, memory, queries
 
 
 def test_history_ingest_smoke() -> None:
-    result = history_ingest.main(["--messages", "600", "--chats", "20"])
-    assert result["stored"] == 600 and result["ratio_vs_raw"] > 0
+    result = history_ingest.main(["--messages", "600", "--chats", "20", "--rounds", "1"])
+    assert result["stored"] == result["scored"] == 600 and result["ratio_vs_raw"] > 0
 
 
 def test_live_latency_smoke() -> None:

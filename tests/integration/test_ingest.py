@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from assistant.sending import SendingService, SendStatus
 from storage import Storage
 from tests.fakes.clock import FakeClock
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.types import MessageKind, OutgoingMessage
+from whatsapp.types import ChatJid, MessageKind, OutgoingMessage, WaMessage, WaMessageId
 
 ME = "15550001111@s.whatsapp.net"
 ALICE = "15550000002@s.whatsapp.net"
@@ -36,6 +37,16 @@ async def wired(storage: Storage, tmp_path: Path):
 async def settle(gateway: SimulatedGateway, ingest: IngestService) -> None:
     await gateway.drain()
     await ingest.idle()
+
+
+def convert_text(i: int, jid: str, text: str) -> WaMessage:
+    return WaMessage(
+        id=WaMessageId(f"3EB0{i:04d}"),
+        chat=ChatJid(jid),
+        sender=ChatJid(jid),
+        timestamp=datetime.now(UTC),
+        text=text,
+    )
 
 
 def message(i: int, **kw) -> dict:
@@ -113,6 +124,21 @@ async def test_edit_reaction_revoke_and_lid_identity(storage, wired) -> None:
     first = (await storage.messages.last(chat.id))[0]
     assert first.text == "fixed" and first.edited and first.deleted
     assert first.reactions == {ALICE: "❤️"}
+
+
+async def test_message_whose_chat_merged_before_triage_is_still_forwarded(storage, wired) -> None:
+    gateway, ingest = wired
+    await gateway.play(message(1))
+    await settle(gateway, ingest)
+    [urgent] = await storage.messages.store(
+        [convert_text(2, ALICE_LID, "URGENT: call me back")], history=False
+    )
+    await storage.chats.link_identity(ALICE, ALICE_LID)  # its chat is merged away meanwhile
+    await ingest.after_store([urgent])
+    [forward] = await storage.telegram_outbox.due(ingest.clock.now())
+    assert forward.payload["message_id"] == urgent.id
+    moved = await storage.messages.get(urgent.id)
+    assert moved.chat_id == (await storage.chats.by_jid(ALICE)).id and moved.importance >= 7
 
 
 async def test_media_is_downloaded_under_a_safe_name(storage, wired, tmp_path) -> None:

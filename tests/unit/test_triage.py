@@ -71,3 +71,16 @@ def test_own_messages_status_and_stickers_score_low_and_trust_and_vip_raise() ->
     assert score_message(plain, person, vip).score > base
     kw = TriageRules(own_jids={ME}, keywords={"park"})
     assert "keyword" in score_message(plain, person, kw).reason
+
+
+def test_shouting_scores_like_lower_case_in_every_language() -> None:
+    for text in [
+        "urgent, call me back",
+        "dringend: rückruf bitte",
+        "срочно перезвони",
+        "invoice of €50 due tomorrow",
+        "pagamento até amanhã",
+    ]:
+        quiet = score_message(*stored(text, True, False), RULES)
+        loud = score_message(*stored(text.upper(), True, False), RULES)
+        assert loud == quiet and quiet.score > 1, text
