@@ -291,7 +291,7 @@ class IngestService:
             importance = score_message(msg, chat, rules)
             return importance.score, importance.reason
 
-        stored = await self.storage.messages.store(list(event.messages), history=True, score=score)
+        new = await self.storage.messages.store_history(list(event.messages), score)
         if not event.messages and not event.chats:
             return  # a contacts/push-names chunk: nothing to report
         h = self._history
@@ -299,9 +299,9 @@ class IngestService:
             h.batches + 1,
             h.chats + event.chats,
             h.messages + len(event.messages),
-            h.new_messages + len(stored),
+            h.new_messages + new,
             event.progress,
         )
-        logger.info("history batch: %d message(s), %d new", len(event.messages), len(stored))
+        logger.info("history batch: %d message(s), %d new", len(event.messages), new)
         if self.on_progress is not None:
             await self.on_progress(self._history)

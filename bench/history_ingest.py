@@ -71,11 +71,13 @@ async def ours(url: str, chunks: list[bytes]) -> tuple[float, float, int]:
     gateway = SimulatedGateway(tmp, None)
     ingest = IngestService(storage, gateway, frozenset({1}))
     gateway.subscribe(ingest.on_event)
+    gateway.start_consumer()
     start = time.perf_counter()
-    for raw in chunks:
-        ev = protos.EVENT_TYPES["history_sync"].FromString(raw)
-        await gateway._handle("history_sync", ev)
+    for raw in chunks:  # as neonize hands them over: parsed events into the ordered queue
+        gateway.submit("history_sync", protos.EVENT_TYPES["history_sync"].FromString(raw))
+    await gateway.drain()
     elapsed = time.perf_counter() - start
+    await gateway.stop_consumer()
     stored = await storage.messages.count()
     await close_storage()
     message_store.store_chunk = original

@@ -38,6 +38,7 @@ from bot import keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.handlers import access, chats, digest, messaging, replies, session, settings
+from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
 from storage import close_storage, open_storage
 from storage.domain import Chat, Draft, OutboxItem, StoredMessage
@@ -64,25 +65,6 @@ COMMANDS = [
     BotCommand("settings", "Threshold, digest, AI switch"),
     BotCommand("help", "What each command does"),
 ]
-
-
-def configure_logging(level: str) -> None:
-    """Configure logging once (force: neonize's import calls basicConfig itself)."""
-    logging.basicConfig(
-        level=level, force=True, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for name in (
-        "httpx",
-        "httpx2",
-        "httpcore",
-        "apscheduler",
-        "telegram",
-        "neonize",
-        "whatsmeow",
-        "Whatsmeow",
-        "aiohttp",
-    ):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def make_llm(s: Settings) -> LLMProvider:
@@ -121,7 +103,7 @@ def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
             on_give_up=on_give_up,
             journal=journal,
         )
-    configure_logging(s.log_level)  # importing neonize reset the root logger
+    configure_logging(s.log_level, s.secret_values())  # importing neonize reset the root logger
     return gateway
 
 
@@ -373,7 +355,7 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
 
 def run(s: Settings) -> int:
     """Run the bot until stopped; return the process exit code."""
-    configure_logging(s.log_level)
+    configure_logging(s.log_level, s.secret_values())
     s.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(s.data_dir)
     lock.acquire()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -131,6 +132,15 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'secretary.db').resolve()}"
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The values logs must never show: the bot token, the API key, the database password."""
+        values = [self.telegram_bot_token.get_secret_value()]
+        if self.openai_api_key is not None:
+            values.append(self.openai_api_key.get_secret_value())
+        if self.database_url is not None and (password := urlsplit(self.db_url).password):
+            values.append(password)
+        return tuple(values)
 
     @property
     def owner_ids(self) -> frozenset[int]:

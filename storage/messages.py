@@ -248,14 +248,14 @@ def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
         )
 
 
-def _touch_chats(new: Sequence[StoredMessage]) -> None:
+def _touch_chats(new: Sequence[tuple[int, WaMessage]], history: bool) -> None:
     latest: dict[int, datetime] = {}
     unread: dict[int, int] = {}
-    for msg in new:
-        if msg.chat_id not in latest or msg.timestamp > latest[msg.chat_id]:
-            latest[msg.chat_id] = msg.timestamp
-        if not msg.from_me and not msg.history:
-            unread[msg.chat_id] = unread.get(msg.chat_id, 0) + 1
+    for chat_id, msg in new:
+        if chat_id not in latest or msg.timestamp > latest[chat_id]:
+            latest[chat_id] = msg.timestamp
+        if not msg.from_me and not history:
+            unread[chat_id] = unread.get(chat_id, 0) + 1
     p = db.param
     sql = (
         f"UPDATE chats SET last_activity = CASE WHEN last_activity IS NULL OR last_activity < {p}"
@@ -277,14 +277,29 @@ def _link_senders(messages: Iterable[WaMessage]) -> None:
         ).execute()
 
 
+#: A row just inserted: its dedupe key, chat id, message and score.
+_New = tuple[tuple[int, str, str], int, WaMessage, tuple[int, str] | None]
+
+
 @dataclass
 class _StoreCall:
     """What one ``store`` call learns as it goes, shared by its chunks."""
 
     history: bool
     scorer: Scorer | None
+    keep: bool = True  # build a StoredMessage for each new row (a history sync only counts)
     chat_ids: dict[str, int] = field(default_factory=dict)
     chats: dict[int, Chat] = field(default_factory=dict)
+    stored: list[StoredMessage] = field(default_factory=list)
+    new: int = 0
+
+    def prepare(self, messages: Sequence[WaMessage]) -> None:
+        """Resolve every chat of a call that spans chunks in one short transaction, and read
+        them in one query, instead of a little of both in every chunk."""
+        with db.atomic():
+            _resolve_chats(messages, self.chat_ids)
+        if self.scorer is not None:
+            self.chats.update(load_chats(self.chat_ids.values()))
 
     def scores(self, new: Sequence[tuple[int, WaMessage]]) -> list[tuple[int, str] | None]:
         if self.scorer is None:
@@ -295,41 +310,48 @@ class _StoreCall:
         return [self.scorer(msg, self.chats[chat_id]) for chat_id, msg in new]
 
 
-def _insert_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> list[StoredMessage]:
+def _insert_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> list[_New]:
     pending: dict[tuple[int, str, str], tuple[int, WaMessage]] = {}
     _resolve_chats(chunk, call.chat_ids)
     for msg in chunk:
         chat_id = call.chat_ids[msg.chat]
         pending.setdefault((chat_id, msg.sender, msg.id), (chat_id, msg))
     existing = _keys(list({k[2] for k in pending}))
-    new = [(key, chat_id, msg) for key, (chat_id, msg) in pending.items() if key not in existing]
-    if not new:
+    fresh = [(chat_id, msg) for key, (chat_id, msg) in pending.items() if key not in existing]
+    if not fresh:
         return []
-    scores = call.scores([(chat_id, msg) for _, chat_id, msg in new])
+    scores = call.scores(fresh)
+    new = [
+        ((chat_id, msg.sender, msg.id), chat_id, msg, sc)
+        for (chat_id, msg), sc in zip(fresh, scores, strict=True)
+    ]
     marks = ", ".join([db.param] * len(COLUMNS))
     sql = f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({marks})"
     history = call.history
-    db.cursor().executemany(
-        sql,
-        [
-            _row(msg, chat_id, history, sc)
-            for (_, chat_id, msg), sc in zip(new, scores, strict=True)
-        ],
-    )
-    ids = _keys([msg.id for _, _, msg in new])
-    stored = [
-        _fresh(ids[key], chat_id, msg, history, sc)
-        for (key, chat_id, msg), sc in zip(new, scores, strict=True)
-    ]
-    _touch_chats(stored)
-    _link_senders(msg for _, _, msg in new)
-    return stored
+    db.cursor().executemany(sql, [_row(msg, chat_id, history, sc) for _, chat_id, msg, sc in new])
+    _touch_chats(fresh, history)
+    _link_senders(msg for _, msg in fresh)
+    return new
 
 
-def store_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> list[StoredMessage]:
-    """Insert one chunk in one (short) write transaction; return what is new."""
+def store_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> None:
+    """Insert one chunk in one (short) write transaction; note what is new in ``call``."""
     with db.atomic():
-        return _insert_chunk(chunk, call)
+        new = _insert_chunk(chunk, call)
+        call.new += len(new)
+        if call.keep and new:
+            ids = _keys([msg.id for _, _, msg, _ in new])
+            call.stored.extend(
+                _fresh(ids[key], chat_id, msg, call.history, sc) for key, chat_id, msg, sc in new
+            )
+
+
+def _store(messages: Sequence[WaMessage], call: _StoreCall) -> _StoreCall:
+    if len(messages) > CHUNK:
+        call.prepare(messages)
+    for start in range(0, len(messages), CHUNK):
+        store_chunk(messages[start : start + CHUNK], call)
+    return call
 
 
 class PeeweeMessageRepository:
@@ -341,11 +363,13 @@ class PeeweeMessageRepository:
     ) -> list[StoredMessage]:
         """Insert what is new and return it; a replayed message changes nothing. With
         ``score``, each new message is scored as it is inserted (no second write)."""
-        stored: list[StoredMessage] = []
-        call = _StoreCall(history, score)
-        for start in range(0, len(messages), CHUNK):
-            stored += store_chunk(messages[start : start + CHUNK], call)
-        return stored
+        return _store(messages, _StoreCall(history, score)).stored
+
+    @in_thread
+    def store_history(self, messages: Sequence[WaMessage], score: Scorer) -> int:
+        """Insert a history-sync batch, scoring each new message as it goes; return how many
+        were new. History is not acted on message by message, so nothing else comes back."""
+        return _store(messages, _StoreCall(True, score, keep=False)).new
 
     @in_thread
     def get(self, message_id: int) -> StoredMessage | None:

@@ -83,10 +83,10 @@ def jid_str(jid: Any) -> str:
     return f"{user.partition(':')[0]}@{jid.Server}"
 
 
-def from_s(seconds: float) -> datetime:
+def from_s(seconds: float, now: datetime | None = None) -> datetime:
     """Return the aware UTC time of a second timestamp (history, receipts); an impossible
     one (missing, negative, or more than a day ahead) becomes "now" rather than a lost message."""
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     if seconds <= 0:
         return now
     try:
@@ -120,6 +120,8 @@ def set_fields(msg: Any) -> list[str]:
 
 def unwrap(msg: Any) -> tuple[Any, bool, bool]:
     """Strip wrapper messages; return (inner message, view_once, ephemeral)."""
+    if msg.HasField("conversation"):
+        return msg, False, False  # plain text, most of any history: nothing to strip
     view_once = ephemeral = False
     for _ in range(6):
         for name in WRAPPERS:
@@ -324,10 +326,24 @@ def group_event(ev: Any) -> GroupSeen | None:
     return GroupSeen(ChatJid(jid), name[:256], members)
 
 
-def _history_message(
-    web: Any, conv_id: str, own_jid: str, group_name: str | None
-) -> WaMessage | None:
-    if not web.HasField("message") or not web.key.ID:
+@dataclass(frozen=True, slots=True)
+class _Conversation:
+    """What every message of one history conversation shares, worked out once."""
+
+    jid: str
+    is_group: bool
+    group_name: str | None
+    own_jid: str
+    now: datetime
+
+
+def _normal_sender(jid: str) -> str:
+    return jid_user(jid) + "@" + jid.rpartition("@")[2] if "@" in jid else jid
+
+
+def _history_message(web: Any, conv: _Conversation) -> WaMessage | None:
+    key = web.key
+    if not web.HasField("message") or not key.ID:
         return None  # stub notices ("X joined") carry no message
     inner, view_once, ephemeral = unwrap(web.message)
     if inner.HasField("reactionMessage") or inner.HasField("protocolMessage"):
@@ -335,20 +351,18 @@ def _history_message(
     body = read_body(inner)
     if body is None:
         return None
-    chat = conv_id
-    from_me = web.key.fromMe
+    from_me = key.fromMe
     if from_me:
-        sender = own_jid or "me"
-    elif is_group_jid(chat):
-        sender = web.key.participant or web.participant or chat
+        sender = _normal_sender(conv.own_jid or "me")
+    elif conv.is_group:
+        sender = _normal_sender(key.participant or web.participant or conv.jid)
     else:
-        sender = chat
-    sender = jid_user(sender) + "@" + sender.rpartition("@")[2] if "@" in sender else sender
+        sender = _normal_sender(conv.jid)
     return WaMessage(
-        id=WaMessageId(web.key.ID),
-        chat=ChatJid(chat),
+        id=WaMessageId(key.ID),
+        chat=ChatJid(conv.jid),
         sender=ChatJid(sender),
-        timestamp=from_s(int(web.messageTimestamp)),
+        timestamp=from_s(int(web.messageTimestamp), conv.now),
         kind=body.kind,
         text=body.text,
         caption=body.caption,
@@ -359,7 +373,7 @@ def _history_message(
         quoted_id=body.quoted_id,
         view_once=view_once,
         ephemeral=ephemeral,
-        group_name=group_name,
+        group_name=conv.group_name,
     )
 
 
@@ -395,6 +409,7 @@ def history_parts(data: Any, own_jid: str = "") -> HistoryParts:
         if p.ID and p.pushname
     ]
     skipped = 0
+    now = datetime.now(UTC)
     for conv in data.conversations:
         conv_id = conv.ID
         if not conv_id or "@" not in conv_id:
@@ -406,9 +421,10 @@ def history_parts(data: Any, own_jid: str = "") -> HistoryParts:
             groups.append(GroupSeen(ChatJid(conv_id), group_name))
         elif name and not is_lid_jid(conv_id):
             contacts.append(ContactSeen(ChatJid(conv_id), name=name))
+        shared = _Conversation(conv_id, is_group_jid(conv_id), group_name, own_jid, now)
         for item in conv.messages:
             try:
-                converted = _history_message(item.message, conv_id, own_jid, group_name)
+                converted = _history_message(item.message, shared)
             except (ValueError, AttributeError, OverflowError):
                 converted = None
             if converted is None:

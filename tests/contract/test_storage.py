@@ -117,6 +117,15 @@ async def test_get_many_reads_chats_and_messages_in_bulk(storage: Storage) -> No
     chats = await storage.chats.get_many([*ids, ids[0], 999_999])  # repeats and unknowns
     assert sorted(chats) == sorted(ids)
     assert chats[ids[1]].is_group and chats[ids[0]].aliases == (ALICE,)
+    await storage.chats.set_flag(ids[0], "trusted", True)
+    await storage.chats.set_flag(ids[1], "include_in_digest", False)
+    await storage.chats.set_muted_until(ids[1], datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC))
+    await storage.chats.adjust_bias(ids[0], -2)
+    chats = await storage.chats.get_many(ids)
+    for chat_id in ids:  # the bulk read and the one-by-one read agree field for field
+        assert chats[chat_id] == await storage.chats.get(chat_id)
+    assert chats[ids[0]].trusted and chats[ids[0]].score_bias == -2
+    assert chats[ids[1]].muted_until == datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     await storage.chats.link_identity(ALICE, ALICE_LID)  # the LID chat is folded into Alice's
     assert await storage.chats.get_many([ids[2]]) == {}
     again = await storage.messages.get_many([m.id for m in reversed(stored)] + [999_999])

@@ -130,3 +130,39 @@ def test_check_reports_an_unreachable_llm_and_fails(tmp_path: Path) -> None:
     result = cli("check", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "FAIL llm" in result.stdout and "not paired yet" in result.stdout
+
+
+def test_secrets_are_masked_in_every_log_record(tmp_path: Path, capsys) -> None:
+    import logging
+
+    from bot.logs import configure_logging
+
+    s = load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_ADMIN_IDS": "1",
+            "OPENAI_API_KEY": "sk-secret-value",
+            "DATABASE_URL": "postgresql://bot:hunter2-long@db/wa",
+            "DATA_DIR": str(tmp_path),
+        }
+    )
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("DEBUG", s.secret_values())
+        url = f"https://api.telegram.org/bot{TOKEN}/getUpdates"
+        logging.getLogger("telegram.ext.Updater").warning("network error on %s", url)
+        logging.getLogger("openai").debug("Request options: {'api_key': 'sk-secret-value'}")
+        try:
+            raise ConnectionError("could not reach postgresql://bot:hunter2-long@db/wa")
+        except ConnectionError:
+            logging.getLogger("storage.db").exception("database down")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert "network error on https://api.telegram.org/bot***/getUpdates" in err
+    assert "Request options: {'api_key': '***'}" in err
+    assert "ConnectionError: could not reach postgresql://bot:***@db/wa" in err
+    for secret in (TOKEN, "sk-secret-value", "hunter2-long"):
+        assert secret not in err
