@@ -16,6 +16,8 @@ QUIET = (
     "httpx",
     "httpx2",
     "httpcore",
+    "httpcore2",
+    "peewee",  # every statement with its parameters: message text, at a history sync's rate
     "apscheduler",
     "telegram",
     "neonize",

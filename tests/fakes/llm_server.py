@@ -24,6 +24,7 @@ class LLMRequest:
     model: str
     messages: list[dict[str, Any]]
     body: dict[str, Any] = field(default_factory=dict)
+    authorization: str = ""
 
     @property
     def text(self) -> str:
@@ -72,9 +73,10 @@ class FakeLLMServer:
             return web.json_response({"error": {"message": f"fake {status}"}}, status=status)
         return None
 
-    def _answer(self, api: str, body: dict[str, Any]) -> str:
+    def _answer(self, api: str, body: dict[str, Any], authorization: str = "") -> str:
         messages = body.get("messages", [])
-        self.requests.append(LLMRequest(api, str(body.get("model", "")), messages, body))
+        model = str(body.get("model", ""))
+        self.requests.append(LLMRequest(api, model, messages, body, authorization))
         content = self.responder(messages)
         self.tokens_in += sum(len(str(m.get("content", ""))) for m in messages) // 4
         self.tokens_out += len(content) // 4
@@ -84,7 +86,7 @@ class FakeLLMServer:
         if (fault := self._fault()) is not None:
             return fault
         body = await request.json()
-        content = self._answer("openai", body)
+        content = self._answer("openai", body, request.headers.get("Authorization", ""))
         return web.json_response(
             {
                 "id": "chatcmpl-fake",

@@ -88,3 +88,58 @@ async def test_run_process_end_to_end_with_lock_and_clean_stop(tmp_path: Path) -
     assert proc.returncode == 0, err.decode()[-2000:]
     assert TOKEN not in err.decode()
     assert "urgent: call me" not in err.decode()  # message text is not logged at INFO
+
+
+async def test_secrets_never_reach_the_log_even_at_debug(tmp_path: Path) -> None:
+    from tests.fakes.llm_server import FakeLLMServer
+
+    key = "sk-proc-secret-0123456789abcdef"
+    api, llm = FakeBotApi(), FakeLLMServer(lambda messages: "not json")
+    await api.start()
+    await llm.start()
+    llm.fail_next = [500]  # an error path is logged too
+    feed = tmp_path / "feed.jsonl"
+    lines = [
+        {"event": "connected", "jid": "15550001111@s.whatsapp.net"},
+        {"event": "message", "id": "S1", "chat": ALICE, "sender": ALICE, "text": "hello there"},
+    ]
+    feed.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    env = {
+        **environment(tmp_path, api, feed),
+        "LOG_LEVEL": "DEBUG",
+        "LLM_PROVIDER": "openai",
+        "OPENAI_API_KEY": key,
+        "OPENAI_BASE_URL": llm.openai_url,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    lines: list[str] = []
+
+    async def read_log() -> None:
+        assert proc.stderr is not None
+        async for line in proc.stderr:
+            lines.append(line.decode())
+
+    async def logged(text: str) -> None:
+        while not any(text in line for line in lines):
+            await asyncio.sleep(0.05)
+
+    reader = asyncio.create_task(read_log())
+    try:
+        # The undecided message goes to the LLM after its batch window: first a 500, then an
+        # answer that is not JSON (logged as a partial score).
+        await asyncio.wait_for(logged("LLM scored 0 of 1"), 60)
+        assert llm.fail_next == []  # the 500 was served (the client retried it)
+        assert llm.requests[0].authorization == f"Bearer {key}"  # the key was in use
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 60)
+        await reader
+        await api.stop()
+        await llm.stop()
+    log = "".join(lines)
+    assert proc.returncode == 0, log[-2000:]
+    assert " DEBUG " in log and "api.openai" not in log  # really at DEBUG, on the fake
+    assert key not in log and TOKEN not in log
+    assert TOKEN.split(":")[1] not in log  # not even the token's secret half
