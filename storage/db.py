@@ -40,6 +40,16 @@ SQLITE_PRAGMAS = {
     "temp_store": "memory",
 }
 
+#: Errors that mean "cannot write right now" (locked, disk full, connection lost) rather than a
+#: bug: peewee's own, and the drivers' from the raw cursors the bulk paths use.
+TRANSIENT: tuple[type[Exception], ...] = (peewee.OperationalError, sqlite3.OperationalError)
+try:
+    import psycopg2
+
+    TRANSIENT += (psycopg2.OperationalError,)
+except ImportError:  # PostgreSQL support not installed
+    pass
+
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
@@ -128,7 +138,7 @@ async def run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     call = functools.partial(ctx.run, fn, *args, **kwargs)
     try:
         return await loop.run_in_executor(_db_executor(), call)
-    except peewee.OperationalError as exc:
+    except TRANSIENT as exc:
         raise StorageError(str(exc)) from exc
 
 

@@ -31,7 +31,9 @@ class EventJournal:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "events.journal"
         self.checkpoint_path = directory / "events.checkpoint"
-        self._file: BinaryIO = open(self.path, "ab")  # noqa: SIM115 - kept open for appends
+        # Unbuffered: a write that fails (disk full) must not leave bytes behind in a buffer
+        # to turn up later in the middle of the file.
+        self._file: BinaryIO = open(self.path, "ab", buffering=0)  # noqa: SIM115 - kept open
         self.end = self._file.tell()
         self.handled = min(self._read_checkpoint(), self.end)
         good = max((end for _, _, end in self.pending()), default=self.handled)
@@ -48,23 +50,31 @@ class EventJournal:
             return 0
 
     def append(self, name: str, payload: bytes) -> int:
-        """Write one record and flush it; return the offset just past it."""
+        """Write one record to the OS; return the offset just past it. On an error (disk
+        full) the partial record is cut off again, so the records after it still parse."""
         encoded = name.encode()
-        self._file.write(HEADER.pack(len(payload), len(encoded)) + encoded + payload)
-        self._file.flush()
+        record = memoryview(HEADER.pack(len(payload), len(encoded)) + encoded + payload)
+        try:
+            while record:
+                record = record[self._file.write(record) :]
+        except OSError:
+            self._file.truncate(self.end)
+            raise
         self.end = self._file.tell()
         return self.end
 
     def mark_handled(self, offset: int) -> None:
-        """Advance the checkpoint; compact the file once everything is handled."""
+        """Advance the checkpoint; compact the file once everything is handled. The
+        checkpoint is written first: if that fails, the file is left whole (a replay of
+        handled records is harmless, a checkpoint past the file's end is not)."""
         self.handled = max(self.handled, offset)
-        if self.handled >= self.end and self.end > 0:
-            self._file.truncate(0)
-            self._file.seek(0)
-            self.end = self.handled = 0
+        compact = self.handled >= self.end and self.end > 0
         tmp = self.checkpoint_path.with_suffix(".tmp")
-        tmp.write_text(str(self.handled))
+        tmp.write_text("0" if compact else str(self.handled))
         os.replace(tmp, self.checkpoint_path)
+        if compact:
+            self._file.truncate(0)
+            self.end = self.handled = 0
 
     def pending(self) -> Iterator[tuple[str, bytes, int]]:
         """Yield (name, payload, end offset) of records written but not handled."""

@@ -54,8 +54,7 @@ async def send_daily(services: Services) -> None:
         for text, markup in pages(view):
             payload = {"text": text, "markup": markup.to_dict() if markup else None}
             items.append((admin, "digest", payload, None))
-    await services.storage.telegram_outbox.add_many(items)
-    await services.digests.mark_sent(view.digest.id)
+    await services.storage.digests.queue_and_mark_sent(view.digest.id, items)
     services.notifier.wake()
     logger.info("daily digest %d queued (%d messages)", view.digest.id, view.digest.message_count)
 

@@ -215,6 +215,21 @@ async def test_settings_and_digests(storage: Storage) -> None:
     assert last is not None and last.id == d.id and last.period_end == T0 + timedelta(days=1)
 
 
+async def test_a_digest_is_queued_and_marked_sent_together_or_not_at_all(
+    storage: Storage,
+) -> None:
+    d = await storage.digests.add("daily", T0, T0 + timedelta(days=1), "text", 3)
+    page = (7, "digest", {"text": "page 1"}, None)
+    broken = (7, "digest", {"text": object()}, None)  # fails half-way through the queueing
+    with pytest.raises(TypeError):
+        await storage.digests.queue_and_mark_sent(d.id, [page, broken])
+    assert await storage.telegram_outbox.depth() == 0  # nothing queued ...
+    assert await storage.digests.last_sent() is None  # ... and still due, so sent later
+    await storage.digests.queue_and_mark_sent(d.id, [page, page])
+    assert await storage.telegram_outbox.depth() == 2
+    assert (await storage.digests.last_sent()).id == d.id
+
+
 async def test_message_links_map_telegram_to_whatsapp(storage: Storage) -> None:
     [stored] = await storage.messages.store([msg(1)])
     await storage.messages.link(42, 1001, stored.id)

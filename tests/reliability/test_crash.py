@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability.conftest import fill
 from whatsapp.journal import EventJournal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +102,19 @@ def test_torn_journal_tail_is_dropped_and_later_records_survive(tmp_path: Path) 
     assert [p for _, p, _ in journal.pending()] == [b"two"]
     journal.mark_handled(journal.end)
     assert list(journal.pending()) == [] and (tmp_path / "events.journal").stat().st_size == 0
+
+
+def test_journal_on_a_full_disk_keeps_whole_records_only(small_disk: Path) -> None:
+    journal = EventJournal(small_disk / "journal")
+    journal.append("message", b"kept")
+    filler = fill(small_disk)
+    with pytest.raises(OSError):
+        journal.append("message", b"x" * 100_000)  # only part of it fits
+    assert (small_disk / "journal" / "events.journal").stat().st_size == journal.end
+    with pytest.raises(OSError):  # nor can the checkpoint be written; the file stays whole
+        journal.mark_handled(journal.end)
+    filler.unlink()  # space returns
+    journal.append("message", b"after")
+    journal.close()
+    reopened = EventJournal(small_disk / "journal")
+    assert [p for _, p, _ in reopened.pending()] == [b"kept", b"after"]

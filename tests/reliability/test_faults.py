@@ -295,3 +295,78 @@ async def test_full_disk_is_reported_and_nothing_is_lost_when_space_returns(env:
     notices = [c for c in env.api.sent_to(ADMIN) if "cannot write" in c.text]
     assert len(notices) == 1  # told once, not once per retry
     assert env.services.gateway.state.value == "connected"
+
+
+async def test_database_locked_by_another_writer_holds_messages_until_it_lets_go(
+    env: Env,
+) -> None:
+    import sqlite3
+
+    from storage import db as storage_db
+    from storage.db import db
+
+    await connect(env)
+    await storage_db.run(lambda: db.execute_sql("PRAGMA busy_timeout = 300"))
+    env.feed_line(event="message", id="K0", chat=ALICE, sender=ALICE, text="before", push_name="A")
+    await env.settle()
+    other = sqlite3.connect(env.data / "secretary.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock, for a while
+    try:
+        for i in range(1, 4):
+            env.feed_line(event="message", id=f"K{i}", chat=ALICE, sender=ALICE, text=f"m{i}")
+        await env.api.wait_for(
+            lambda c: c.method == "sendMessage" and "cannot write" in c.text, 30
+        )
+        env.api.send_text(ADMIN, "/status")  # commands keep answering meanwhile
+        await env.api.wait_for(lambda c: c.method == "sendMessage" and "Status" in c.text, 30)
+    finally:
+        other.rollback()
+        other.close()
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "works again" in c.text, 60)
+    await env.settle()
+    chat = await env.services.storage.chats.by_jid(ALICE)
+    texts = [m.text for m in await env.services.storage.messages.last(chat.id)]
+    assert texts == ["before", "m1", "m2", "m3"]  # each once, in order
+    assert len([c for c in env.api.sent_to(ADMIN) if "cannot write" in c.text]) == 1
+
+
+async def test_real_full_disk_is_reported_and_every_message_stored_when_space_returns(
+    tmp_path, small_disk
+) -> None:
+    import sqlite3
+
+    from tests.bot.conftest import settings_for, start_app, stop_app
+    from tests.fakes.bot_api import FakeBotApi
+    from tests.reliability.conftest import fill
+
+    api = FakeBotApi()
+    await api.start()
+    feed = tmp_path / "feed.jsonl"  # the feed is elsewhere: WhatsApp keeps talking
+    feed.write_text("")
+    app = await start_app(settings_for(small_disk, api, feed))
+    env = Env(api, app, feed, small_disk / "data")
+    try:
+        await connect(env)
+        env.feed_line(event="message", id="F0", chat=ALICE, sender=ALICE, text="before")
+        await env.settle()
+        filler = fill(small_disk)
+        big = "long message " * 4000  # 52 KB each: more than the database has spare
+        for i in range(1, 6):
+            env.feed_line(event="message", id=f"F{i}", chat=ALICE, sender=ALICE, text=f"{i} {big}")
+        await api.wait_for(lambda c: c.method == "sendMessage" and "cannot write" in c.text, 60)
+        env.api.send_text(ADMIN, "/status")  # commands keep answering on a full disk
+        await api.wait_for(lambda c: c.method == "sendMessage" and "Status" in c.text, 30)
+        filler.unlink()  # space returns
+        await api.wait_for(lambda c: c.method == "sendMessage" and "works again" in c.text, 90)
+        await env.settle()
+        chat = await env.services.storage.chats.by_jid(ALICE)
+        texts = [m.text.split(" ")[0] for m in await env.services.storage.messages.last(chat.id)]
+        assert texts == ["before", "1", "2", "3", "4", "5"]  # each once, in order, whole
+        assert len([c for c in api.sent_to(ADMIN) if "cannot write" in c.text]) == 1
+    finally:
+        await stop_app(app)
+        await api.stop()
+    check = sqlite3.connect(small_disk / "data" / "secretary.db")
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert check.execute("SELECT count(*) FROM messages").fetchone() == (6,)
+    check.close()

@@ -1,5 +1,6 @@
 """kill -9 of the whole `wa-secretary run` during a history sync plus live traffic, restart,
-repeat: every message stored exactly once, the database intact, no forward lost."""
+repeat: every message stored exactly once, the database intact, no forward lost, and the
+digest that was due at start made once."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +72,7 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
     }
     rnd = random.Random(3)
     db = tmp_path / "data" / "secretary.db"
+    seed_missed_digest(tmp_path, env)
     try:
         for r in range(rounds + 1):
             proc = await asyncio.create_subprocess_exec(
@@ -91,9 +96,9 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
                 live = {
                     n
                     for c in api.of("sendMessage")
-                    for n in __import__("re").findall(r"urgent live (\d+)!", c.text)
+                    for n in re.findall(r"urgent live (\d+)!", c.text)
                 }
-                if len(live) == LIVE and stored_count(db) == HISTORY + LIVE:
+                if len(live) == LIVE and stored_count(db) == HISTORY + LIVE and digests(api):
                     break
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), 60)
@@ -105,20 +110,40 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
         total, unique = conn.execute(
             "SELECT COUNT(*), COUNT(DISTINCT chat_id || sender || wa_id) FROM messages"
         ).fetchone()
+        (made,) = conn.execute(
+            "SELECT COUNT(*) FROM digests WHERE kind = 'daily' AND sent_at IS NOT NULL"
+        ).fetchone()
     finally:
         conn.close()
-    shown = [
-        n
-        for c in api.of("sendMessage")
-        for n in __import__("re").findall(r"urgent live (\d+)!", c.text)
-    ]
+    shown = [n for c in api.of("sendMessage") for n in re.findall(r"urgent live (\d+)!", c.text)]
     return {
         "rounds": rounds,
         "stored": total,
         "unique": unique,
         "forwarded": len(set(shown)),
         "forward_repeats": len(shown) - len(set(shown)),
+        "digests_made": made - 1,  # besides the seeded one
+        "digests_delivered": len(digests(api)),
     }
+
+
+def digests(api: FakeBotApi) -> list:
+    return [c for c in api.of("sendMessage") if "Daily digest" in c.text]
+
+
+def seed_missed_digest(tmp_path: Path, env: dict[str, str]) -> None:
+    """A database whose last daily digest went out two days ago: every start owes one."""
+    check = subprocess.run([sys.executable, "-m", "bot", "check"], env=env, cwd=tmp_path)
+    assert check.returncode == 0
+    ago = int((time.time() - 2 * 86400) * 1000)
+    conn = sqlite3.connect(tmp_path / "data" / "secretary.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO digests (kind, period_start, period_end, text, message_count,"
+            " created_at, sent_at) VALUES ('daily', ?, ?, 'old', 0, ?, ?)",
+            (ago - 86400_000, ago, ago, ago),
+        )
+    conn.close()
 
 
 async def test_kill_9_whole_process_three_rounds(tmp_path: Path) -> None:
@@ -126,6 +151,7 @@ async def test_kill_9_whole_process_three_rounds(tmp_path: Path) -> None:
     print("process crash:", result)
     assert result["stored"] == result["unique"] == HISTORY + LIVE
     assert result["forwarded"] == LIVE
+    assert result["digests_made"] == 1 and result["digests_delivered"] >= 1
 
 
 @pytest.mark.soak
@@ -134,3 +160,4 @@ async def test_kill_9_whole_process_twenty_rounds(tmp_path: Path) -> None:
     print("process crash:", result)
     assert result["stored"] == result["unique"] == HISTORY + LIVE
     assert result["forwarded"] == LIVE
+    assert result["digests_made"] == 1 and result["digests_delivered"] >= 1
