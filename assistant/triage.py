@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from storage.domain import Chat
-from whatsapp.types import STATUS_BROADCAST, MessageKind, jid_user
+from whatsapp.types import MessageKind, jid_user
 
 DEFAULT_THRESHOLD = 7
 UNDECIDED = range(4, 7)
@@ -101,6 +101,8 @@ def mentions_me(msg: Scorable, rules: TriageRules) -> bool:
 
 
 def _mentions(msg: Scorable, low: str, rules: TriageRules) -> bool:
+    if not rules.own_jids and not rules.own_names:
+        return False
     own_users = {jid_user(j) for j in rules.own_jids if j}
     if msg.mentions and any(jid_user(m) in own_users for m in msg.mentions):
         return True
@@ -114,47 +116,53 @@ def is_question(text: str) -> bool:
     return "?" in text or "¿" in text or bool(QUESTION_WORDS.match(text))
 
 
+SENT_BY_ME = Importance(0, "sent by me")
+STATUS_UPDATE = Importance(0, "status update")
+
+
 def score_message(msg: Scorable, chat: Chat, rules: TriageRules) -> Importance:
-    """Score one message with heuristics only."""
+    """Score one message with heuristics only (on every history message: kept lean)."""
     if msg.from_me:
-        return Importance(0, "sent by me")
-    if chat.jid == STATUS_BROADCAST or chat.jid.endswith("@broadcast"):
-        return Importance(0, "status update")
+        return SENT_BY_ME
+    if chat.jid.endswith("@broadcast"):  # status@broadcast and broadcast lists
+        return STATUS_UPDATE
     text = msg.body
-    score = 1 if chat.is_group else 4
-    reasons: list[tuple[int, str]] = []
-
-    def add(points: int, why: str) -> None:
-        reasons.append((points, why))
-
     low = text.lower()
+    reasons: list[tuple[int, str]] = []
     if _mentions(msg, low, rules):
-        add(6, "mentions you")
+        reasons.append((6, "mentions you"))
     if text:
         if URGENT.search(low):
-            add(4, "sounds urgent")
+            reasons.append((4, "sounds urgent"))
         if CALL_ME.search(low):
-            add(3, "asks for a call")
-        if is_question(text) and not chat.is_group:
-            add(2, "direct question")
+            reasons.append((3, "asks for a call"))
+        if not chat.is_group and is_question(text):
+            reasons.append((2, "direct question"))
         if DEADLINE.search(low):
-            add(2, "date or deadline")
+            reasons.append((2, "date or deadline"))
         if MONEY.search(low):
-            add(2, "money or payment")
-        hits = [k for k in rules.keywords if k and k.lower() in low]
-        if hits:
-            add(3, f"keyword “{hits[0]}”")
+            reasons.append((2, "money or payment"))
+        if rules.keywords:
+            hits = [k for k in rules.keywords if k and k.lower() in low]
+            if hits:
+                reasons.append((3, f"keyword “{hits[0]}”"))
     elif msg.kind in {MessageKind.STICKER, MessageKind.OTHER}:
-        add(-3, "sticker or noise")
+        reasons.append((-3, "sticker or noise"))
     else:
-        add(-1, f"{msg.kind.value} without text")
+        reasons.append((-1, f"{msg.kind.value} without text"))
     if chat.trusted:
-        add(3, "trusted chat")
-    if msg.sender in rules.vip or chat.jid in rules.vip or chat.name in rules.vip:
-        add(3, "VIP")
+        reasons.append((3, "trusted chat"))
+    if rules.vip and (msg.sender in rules.vip or chat.jid in rules.vip or chat.name in rules.vip):
+        reasons.append((3, "VIP"))
     if chat.score_bias:
-        add(chat.score_bias, "your feedback on this chat")
-    score = max(0, min(10, score + sum(p for p, _ in reasons)))
-    positive = [why for p, why in sorted(reasons, key=lambda r: -r[0]) if p > 0]
+        reasons.append((chat.score_bias, "your feedback on this chat"))
+    base = 1 if chat.is_group else 4
+    score = max(0, min(10, base + sum(p for p, _ in reasons)))
+    # Strongest first; sort is stable, so equal points keep the order they were found in.
+    positive = [why for p, why in sorted(reasons, key=_points, reverse=True) if p > 0]
     reason = ", ".join(positive[:3]) or ("group chatter" if chat.is_group else "ordinary message")
     return Importance(score, reason)
+
+
+def _points(reason: tuple[int, str]) -> int:
+    return reason[0]

@@ -55,17 +55,24 @@ async def ours(url: str, chunks: list[bytes]) -> tuple[float, float, int]:
     from whatsapp.simulator import SimulatedGateway
 
     longest = 0.0
-    original = message_store.store_chunk
+    patched = {  # every write transaction of a history store: the chat passes and each chunk
+        (message_store, "store_chunk"): message_store.store_chunk,
+        (message_store, "resolve_chunk"): message_store.resolve_chunk,
+    }
 
-    def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal longest
-        start = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            longest = max(longest, time.perf_counter() - start)
+    def timed(original):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal longest
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                longest = max(longest, time.perf_counter() - start)
 
-    message_store.store_chunk = timed
+        return run
+
+    for (owner, name), original in patched.items():
+        setattr(owner, name, timed(original))
     storage = await open_storage(url)
     tmp = Path(tempfile.mkdtemp())
     gateway = SimulatedGateway(tmp, None)
@@ -80,7 +87,8 @@ async def ours(url: str, chunks: list[bytes]) -> tuple[float, float, int]:
     await gateway.stop_consumer()
     stored = await storage.messages.count()
     await close_storage()
-    message_store.store_chunk = original
+    for (owner, name), original in patched.items():
+        setattr(owner, name, original)
     return elapsed, longest, stored
 
 

@@ -32,6 +32,7 @@ from whatsapp.types import MEDIA_KINDS, ChatJid, MessageKind, WaMessage, WaMessa
 #: Rows per INSERT statement; a history batch is split into transactions of this size so a
 #: live message never waits long behind it.
 CHUNK = 250
+CHATS_PER_TRANSACTION = 100  # chats created or renamed per transaction, ahead of a big batch
 MAX_TEXT = 64_000
 
 #: Scores a message as it is stored: ``(message, its chat) → (score, reason)``.
@@ -294,10 +295,15 @@ class _StoreCall:
     new: int = 0
 
     def prepare(self, messages: Sequence[WaMessage]) -> None:
-        """Resolve every chat of a call that spans chunks in one short transaction, and read
-        them in one query, instead of a little of both in every chunk."""
-        with db.atomic():
-            _resolve_chats(messages, self.chat_ids)
+        """Resolve every chat of a call that spans chunks up front, a hundred chats to a
+        (short) transaction, and read them in one query, instead of a little of both in
+        every chunk."""
+        firsts: dict[str, WaMessage] = {}
+        for msg in messages:
+            firsts.setdefault(msg.chat, msg)
+        unique = list(firsts.values())
+        for start in range(0, len(unique), CHATS_PER_TRANSACTION):
+            resolve_chunk(unique[start : start + CHATS_PER_TRANSACTION], self.chat_ids)
         if self.scorer is not None:
             self.chats.update(load_chats(self.chat_ids.values()))
 
@@ -332,6 +338,12 @@ def _insert_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> list[_New]:
     _touch_chats(fresh, history)
     _link_senders(msg for _, msg in fresh)
     return new
+
+
+def resolve_chunk(messages: Sequence[WaMessage], cache: dict[str, int]) -> None:
+    """Resolve (and create) the chats of these messages in one write transaction."""
+    with db.atomic():
+        _resolve_chats(messages, cache)
 
 
 def store_chunk(chunk: Sequence[WaMessage], call: _StoreCall) -> None:

@@ -59,6 +59,26 @@ async def test_batch_insert_is_idempotent(storage: Storage) -> None:
     assert await storage.chats.count() == 1
 
 
+async def test_history_across_many_chats_is_stored_scored_and_counted(storage: Storage) -> None:
+    people = [f"1555{c:07d}@s.whatsapp.net" for c in range(260)]  # several chat passes
+    batch = [msg(i, chat=people[i % 260], sender=people[i % 260]) for i in range(780)]
+    seen: list[tuple[str, str]] = []
+
+    def score(m: WaMessage, chat) -> tuple[int, str]:
+        seen.append((m.chat, chat.jid))
+        return 5, "plain"
+
+    assert await storage.messages.store_history(batch, score) == 780
+    assert await storage.messages.store_history(batch, score) == 0  # a replay adds nothing
+    assert len(seen) == 780 and all(a == b for a, b in seen)  # each scored with its own chat
+    assert await storage.chats.count() == 260
+    chat = await storage.chats.by_jid(people[7])
+    stored = await storage.messages.last(chat.id)
+    assert [m.wa_id for m in stored] == [f"3EB0{i:08d}" for i in (7, 267, 527)]
+    assert {(m.importance, m.reason, m.history) for m in stored} == {(5, "plain", True)}
+    assert chat.last_activity == T0 + timedelta(minutes=527) and chat.unread == 0
+
+
 async def test_same_id_from_other_sender_or_chat_is_another_message(storage: Storage) -> None:
     bob = "15550000003@s.whatsapp.net"
     stored = await storage.messages.store(

@@ -18,6 +18,8 @@ from typing import Any
 from aiohttp import web
 
 BOT_ID = 7000000001
+PTB_READ_TIMEOUT = 5.0  # python-telegram-bot's default
+CHAOS_KINDS = ("429", "500", "reset", "accepted_reset", "accepted_timeout")
 TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmnop"
 
 
@@ -188,7 +190,8 @@ class FakeBotApi:
     def chaos(
         self, rate: float, seed: int = 1, methods: tuple[str, ...] = ("sendMessage",)
     ) -> None:
-        """Fail ~``rate`` of calls at random: 429, 500, reset before or after accepting."""
+        """Fail ~``rate`` of calls at random: 429, 500, a connection reset before or after
+        accepting, or an accepted call whose answer comes after the client's 5 s timeout."""
         import random
 
         self._chaos = (rate, random.Random(seed), methods)
@@ -199,11 +202,14 @@ class FakeBotApi:
         params, files = await self._params(request)
         chaos = getattr(self, "_chaos", None)
         if chaos is not None and method in chaos[2] and chaos[1].random() < chaos[0]:
-            kind = chaos[1].choice(["429", "500", "reset", "accepted_reset"])
+            kind = CHAOS_KINDS[sum(self.chaos_counts.values()) % len(CHAOS_KINDS)]  # each in turn
             self.chaos_counts[kind] = self.chaos_counts.get(kind, 0) + 1
-            if kind == "accepted_reset":  # Telegram took it, the answer never arrived
+            if kind.startswith("accepted"):  # Telegram took it, the answer never arrived
                 self.calls.append(Call(method, params, files))
                 self.changed.set()
+            if kind == "accepted_timeout":
+                await asyncio.sleep(PTB_READ_TIMEOUT + 0.5)
+                return web.json_response({"ok": False, "error_code": 504, "description": "late"})
             if kind in {"reset", "accepted_reset"}:
                 request.transport.close()  # type: ignore[union-attr]
                 return web.Response(status=500)
