@@ -67,3 +67,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
         handler.addFilter(secret_filter)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # The rate limiter hands every 429 on to the outbox (max_retries=0), which reschedules it
+    # and says so at INFO; the limiter itself would log each one as an ERROR with a traceback.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)

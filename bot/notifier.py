@@ -127,6 +127,7 @@ class TelegramNotifier:
         except RetryAfter as exc:
             delay = exc.retry_after
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            logger.info("Telegram rate limit: retrying in %.1f s", seconds)
             await self._reschedule(batch, timedelta(seconds=seconds + 0.1), "429 retry after")
             return False
         except (TimedOut, NetworkError) as exc:

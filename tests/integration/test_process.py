@@ -60,6 +60,7 @@ async def test_run_process_end_to_end_with_lock_and_clean_stop(tmp_path: Path) -
         )
         _, err = await asyncio.wait_for(second.communicate(), 60)
         assert second.returncode == 1 and b"already using" in err
+        api.fail("sendMessage", status=429, count=1, retry_after=1)  # the forward waits once
         with feed.open("a") as handle:  # lines appended while running are played too
             handle.write(
                 json.dumps({"event": "connected", "jid": "15550001111@s.whatsapp.net"}) + "\n"
@@ -88,6 +89,8 @@ async def test_run_process_end_to_end_with_lock_and_clean_stop(tmp_path: Path) -
     assert proc.returncode == 0, err.decode()[-2000:]
     assert TOKEN not in err.decode()
     assert "urgent: call me" not in err.decode()  # message text is not logged at INFO
+    assert "Telegram rate limit: retrying in 1.0 s" in err.decode()
+    assert " ERROR " not in err.decode()  # a 429 is routine, not an error
 
 
 async def test_secrets_never_reach_the_log_even_at_debug(tmp_path: Path) -> None:
