@@ -335,6 +335,7 @@ class _Conversation:
     group_name: str | None
     own_jid: str
     now: datetime
+    dm_sender: str = ""  # a person's chat: every message not from me is from them
 
 
 def _normal_sender(jid: str) -> str:
@@ -345,19 +346,25 @@ def _history_message(web: Any, conv: _Conversation) -> WaMessage | None:
     key = web.key
     if not web.HasField("message") or not key.ID:
         return None  # stub notices ("X joined") carry no message
-    inner, view_once, ephemeral = unwrap(web.message)
-    if inner.HasField("reactionMessage") or inner.HasField("protocolMessage"):
-        return None
-    body = read_body(inner)
-    if body is None:
-        return None
+    inner = web.message
+    if inner.HasField("conversation"):  # plain text, most of any history: the short way
+        body = Body(MessageKind.TEXT, text=inner.conversation)
+        view_once = ephemeral = False
+    else:
+        inner, view_once, ephemeral = unwrap(inner)
+        if inner.HasField("reactionMessage") or inner.HasField("protocolMessage"):
+            return None
+        found = read_body(inner)
+        if found is None:
+            return None
+        body = found
     from_me = key.fromMe
     if from_me:
         sender = _normal_sender(conv.own_jid or "me")
     elif conv.is_group:
         sender = _normal_sender(key.participant or web.participant or conv.jid)
     else:
-        sender = _normal_sender(conv.jid)
+        sender = conv.dm_sender
     return WaMessage(
         id=WaMessageId(key.ID),
         chat=ChatJid(conv.jid),
@@ -421,7 +428,9 @@ def history_parts(data: Any, own_jid: str = "") -> HistoryParts:
             groups.append(GroupSeen(ChatJid(conv_id), group_name))
         elif name and not is_lid_jid(conv_id):
             contacts.append(ContactSeen(ChatJid(conv_id), name=name))
-        shared = _Conversation(conv_id, is_group_jid(conv_id), group_name, own_jid, now)
+        is_group = is_group_jid(conv_id)
+        dm_sender = "" if is_group else _normal_sender(conv_id)
+        shared = _Conversation(conv_id, is_group, group_name, own_jid, now, dm_sender)
         for item in conv.messages:
             try:
                 converted = _history_message(item.message, shared)
