@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from whatsapp import convert
 from whatsapp.errors import GatewayError, StorageError
 from whatsapp.journal import JOURNALED, EventJournal
+from whatsapp.memory import release_freed_memory
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
     TERMINAL_STATES,
@@ -151,6 +152,7 @@ class GatewayBase:
         self._reason = ""
         self._own_jid: ChatJid | None = None
         self._queue: asyncio.Queue[tuple[str, Any, int | None]] = asyncio.Queue()
+        self._trim_due = False  # memory freed by a history sync to hand back once idle
         self._qr_index = 0
         self._qr_timer: asyncio.Task[Any] | None = None
         self._qr_window_ends = self.clock.now()
@@ -262,6 +264,11 @@ class GatewayBase:
                     except OSError as exc:
                         logger.error("could not advance the event journal: %s", exc)
                 self._queue.task_done()
+            del raw  # a history chunk is megabytes: not kept while waiting for the next event
+            self._trim_due = self._trim_due or name == "history_sync"
+            if self._trim_due and self._queue.empty():  # a history burst is over
+                self._trim_due = False
+                await asyncio.to_thread(release_freed_memory)
 
     async def _handle_until_stored(self, name: str, raw: Any) -> None:
         """Handle an event; while storage fails (disk full, database locked) wait and try the
