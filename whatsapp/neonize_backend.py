@@ -275,22 +275,11 @@ class NeonizeGateway(GatewayBase):
         )
 
     async def send(self, message: OutgoingMessage) -> SendReceipt:
-        """Send text (quoted, with mentions), an image or a document."""
+        """Send text (with mentions), an image or a document; quoted when it is a reply."""
         client = self._live()
-        to = protos.jid(message.to)
         try:
-            if message.kind == MessageKind.IMAGE:
-                resp = await client.send_image(to, message.media, caption=message.text or None)
-            elif message.kind == MessageKind.DOCUMENT:
-                resp = await client.send_document(
-                    to,
-                    message.media,
-                    caption=message.text or None,
-                    filename=message.file_name or "file",
-                    mimetype=message.mimetype or None,
-                )
-            else:
-                resp = await client.send_message(to, self._text_message(message))
+            built = await self._build(client, message)
+            resp = await client.send_message(protos.jid(message.to), built)
         except NeonizeError as exc:
             text = str(exc)
             if "not connected" in text or "client is nil" in text:
@@ -299,16 +288,35 @@ class NeonizeGateway(GatewayBase):
         return SendReceipt(WaMessageId(resp.ID), convert.from_s(int(resp.Timestamp)))
 
     @staticmethod
-    def _text_message(message: OutgoingMessage) -> Any:
-        ctx = E2E.ContextInfo(mentionedJID=list(message.mentions))
+    async def _build(client: NewAClient, message: OutgoingMessage) -> Any:
+        """Build the protobuf (media is uploaded here) and attach the quote to its context."""
+        caption = message.text or None
+        if message.kind == MessageKind.IMAGE:
+            built = await client.build_image_message(message.media, caption=caption)
+            context = built.imageMessage.contextInfo
+        elif message.kind == MessageKind.DOCUMENT:
+            built = await client.build_document_message(
+                message.media,
+                caption=caption,
+                filename=message.file_name or "file",
+                mimetype=message.mimetype or None,
+            )
+            context = built.documentMessage.contextInfo
+        else:
+            built = E2E.Message(
+                extendedTextMessage=E2E.ExtendedTextMessage(
+                    text=message.text,
+                    contextInfo=E2E.ContextInfo(mentionedJID=list(message.mentions)),
+                )
+            )
+            context = built.extendedTextMessage.contextInfo
         if message.quoted_id:
-            ctx.stanzaID = message.quoted_id
+            context.stanzaID = message.quoted_id
             if message.quoted_sender:
-                ctx.participant = message.quoted_sender
-            ctx.quotedMessage.CopyFrom(E2E.Message(conversation=""))
-        return E2E.Message(
-            extendedTextMessage=E2E.ExtendedTextMessage(text=message.text, contextInfo=ctx)
-        )
+                context.participant = message.quoted_sender
+            # What the phone shows in the quote bubble until it finds the original.
+            context.quotedMessage.CopyFrom(E2E.Message(conversation=message.quoted_text))
+        return built
 
     async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
         client = self._live()

@@ -188,6 +188,7 @@ class OutgoingMessage:
     kind: MessageKind = MessageKind.TEXT
     quoted_id: WaMessageId | None = None
     quoted_sender: ChatJid | None = None
+    quoted_text: str = ""  # shown in the quote bubble
     mentions: tuple[str, ...] = ()
     media: bytes = b""
     file_name: str = ""

@@ -24,7 +24,11 @@ MAX_UPLOAD = 20 * 1024 * 1024  # what the public Bot API lets a bot download
 
 
 async def _outgoing(message: Message, chat: Chat, quoted: StoredMessage | None) -> OutgoingMessage:
-    quote = {"quoted_id": quoted.wa_id, "quoted_sender": quoted.sender} if quoted else {}
+    quote = (
+        {"quoted_id": quoted.wa_id, "quoted_sender": quoted.sender, "quoted_text": quoted.body}
+        if quoted
+        else {}
+    )
     if message.photo:
         file = await message.photo[-1].get_file()
         data = bytes(await file.download_as_bytearray())

@@ -152,6 +152,8 @@ async def test_forward_then_telegram_reply_lands_quoted_in_whatsapp(env: Env) ->
     await env.api.wait_for(lambda c: c.method == "sendMessage" and "Sent" in c.text)
     [out] = env.sent()
     assert out["to"] == ALICE and out["text"] == "On my way" and out["quoted_id"] == "3EB0URGENT"
+    item = await env.services.storage.whatsapp_outbox.get(1)  # the quote bubble's text went too
+    assert item.payload["quoted_text"] == "URGENT <b>call me</b> please"
 
 
 async def test_send_by_name_queues_while_disconnected(env: Env) -> None:
