@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bench.common import peak_rss_mb, table
 from storage import close_storage, open_storage
-from storage import messages as message_store
-from whatsapp import convert, protos
+from storage import ingest as bulk
+from whatsapp import history, protos
 
 BATCH = 5000  # messages per HistorySync chunk, and per baseline transaction
 
@@ -56,8 +56,8 @@ async def ours(url: str, chunks: list[bytes]) -> tuple[float, float, int]:
 
     longest = 0.0
     patched = {  # every write transaction of a history store: the chat passes and each chunk
-        (message_store, "store_chunk"): message_store.store_chunk,
-        (message_store, "resolve_chunk"): message_store.resolve_chunk,
+        (bulk, "store_chunk"): bulk.store_chunk,
+        (bulk, "resolve_chunk"): bulk.resolve_chunk,
     }
 
     def timed(original):  # type: ignore[no-untyped-def]
@@ -97,7 +97,7 @@ def raw_rows(chunks: list[bytes]) -> tuple[dict[str, int], list[tuple]]:
     chat_ids: dict[str, int] = {}
     rows = []
     for raw in chunks:
-        parts = convert.history_parts(protos.EVENT_TYPES["history_sync"].FromString(raw).Data)
+        parts = history.history_parts(protos.EVENT_TYPES["history_sync"].FromString(raw).Data)
         for m in parts.messages:
             cid = chat_ids.setdefault(m.chat, len(chat_ids) + 1)
             rows.append(

@@ -9,9 +9,7 @@ events into domain events happens here, in one ordered consumer, for both backen
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import mimetypes
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -19,9 +17,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from whatsapp import convert
+from whatsapp import convert, history
 from whatsapp.errors import GatewayError, StorageError
 from whatsapp.journal import JOURNALED, EventJournal
+from whatsapp.media import MEDIA_LIMIT_BYTES, media_file, write_atomic
 from whatsapp.memory import release_freed_memory
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
@@ -50,41 +49,6 @@ QR_NEXT_SECONDS = 20.0
 QR_WINDOW_SECONDS = 170.0  # whatsmeow's ~160 s of codes plus a margin; it never tells us
 WATCHDOG_IDLE_SECONDS = 600.0
 WATCHDOG_EVERY_SECONDS = 60.0
-MEDIA_LIMIT_BYTES = 64 * 1024 * 1024
-SAFE_EXTENSIONS = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".png",
-        ".gif",
-        ".webp",
-        ".mp4",
-        ".3gp",
-        ".mov",
-        ".ogg",
-        ".oga",
-        ".opus",
-        ".mp3",
-        ".m4a",
-        ".aac",
-        ".wav",
-        ".pdf",
-        ".txt",
-        ".csv",
-        ".doc",
-        ".docx",
-        ".xls",
-        ".xlsx",
-        ".ppt",
-        ".pptx",
-        ".zip",
-        ".vcf",
-        ".json",
-        ".odt",
-        ".ods",
-    }
-)
-
 REASONS = {
     ConnectionState.CONNECTED: "WhatsApp is connected.",
     ConnectionState.RECONNECTING: "The connection to WhatsApp dropped; reconnecting by itself.",
@@ -307,7 +271,7 @@ class GatewayBase:
             await self._connection_event(name, raw)
 
     async def _history(self, raw: Any) -> None:
-        parts = await asyncio.to_thread(convert.history_parts, raw.Data, self._own_jid or "")
+        parts = await asyncio.to_thread(history.history_parts, raw.Data, self._own_jid or "")
         for link in parts.links:
             await self._emit(link)
         for contact in parts.contacts:
@@ -447,28 +411,18 @@ class GatewayBase:
 
     # ------------------------------------------------------------------ media
 
-    def media_path(self, chat: str, sender: str, message_id: str, mimetype: str) -> Path:
-        """Return where an attachment is stored: a hash of ids plus a safe extension."""
-        digest = hashlib.sha256(f"{chat}|{sender}|{message_id}".encode()).hexdigest()[:32]
-        ext = mimetypes.guess_extension(mimetype.split(";")[0].strip()) or ""
-        if mimetype.startswith("audio/ogg"):
-            ext = ".ogg"
-        if ext.lower() not in SAFE_EXTENSIONS:
-            ext = ".bin"
-        return self.media_dir / f"{digest}{ext}"
-
     async def fetch_media(
         self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId, ref: bytes, mimetype: str
     ) -> MediaDownloaded:
         """Download an attachment into DATA_DIR/media; failures are returned, not raised."""
-        path = self.media_path(chat, sender, message_id, mimetype)
+        path = media_file(self.media_dir, chat, sender, message_id, mimetype)
         try:
             data = await self._download(ref)
         except (GatewayError, OSError, ValueError) as exc:
             return MediaDownloaded(chat, sender, message_id, None, 0, str(exc)[:200])
         if len(data) > self.media_limit:
             return MediaDownloaded(chat, sender, message_id, None, len(data), "too large")
-        await asyncio.to_thread(_write_atomic, path, data)
+        await asyncio.to_thread(write_atomic, path, data)
         return MediaDownloaded(chat, sender, message_id, str(path), len(data))
 
     async def _with_phone_alternate(self, event: MessageReceived) -> MessageReceived:
@@ -506,18 +460,3 @@ class GatewayBase:
 
     async def _download(self, ref: bytes) -> bytes:
         raise GatewayError("this backend cannot download media")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
-def split_media_ref(ref: bytes) -> tuple[str, bytes]:
-    """Split a media ref (from convert) into the message field name and its serialized bytes."""
-    field, sep, payload = ref.partition(b"\0")
-    if not sep or not field:
-        raise ValueError("malformed media reference")
-    return field.decode(), payload

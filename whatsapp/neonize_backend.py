@@ -28,8 +28,9 @@ from neonize.utils.enum import ReceiptType
 
 from whatsapp import convert, protos
 from whatsapp.errors import GatewayError, NotConnected, SendFailed
-from whatsapp.gateway import GatewayBase, backoff_delay, split_media_ref
+from whatsapp.gateway import GatewayBase, backoff_delay
 from whatsapp.journal import EventJournal
+from whatsapp.media import split_media_ref
 from whatsapp.tasks import Clock
 from whatsapp.types import (
     TERMINAL_STATES,

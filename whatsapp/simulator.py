@@ -20,8 +20,9 @@ from typing import Any
 
 from whatsapp import protos
 from whatsapp.errors import GatewayError, NotConnected
-from whatsapp.gateway import GatewayBase, split_media_ref
+from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
+from whatsapp.media import split_media_ref
 from whatsapp.tasks import Clock
 from whatsapp.types import (
     ChatJid,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 
-from whatsapp import convert
+from whatsapp import convert, history
 from whatsapp import protos as P
 from whatsapp.types import (
     MessageEdited,
@@ -212,7 +212,7 @@ def test_history_sync_unwraps_uses_seconds_and_maps_identities() -> None:
             pushnames={ALICE: "Alice"},
         )
     )
-    parts = convert.history_parts(ev.Data, own_jid="15550000001@s.whatsapp.net")
+    parts = history.history_parts(ev.Data, own_jid="15550000001@s.whatsapp.net")
     first, mine = parts.messages
     assert first.kind == MessageKind.DOCUMENT and first.caption == "contract" and first.ephemeral
     assert first.timestamp == datetime.fromtimestamp(1_700_000_000, tz=UTC)

@@ -1,0 +1,71 @@
+"""Attachments on disk: where a downloaded file goes, how it is written, and the media
+reference that convert.py stores so a download can be retried later."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import Path
+
+MEDIA_LIMIT_BYTES = 64 * 1024 * 1024
+SAFE_EXTENSIONS = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".gif",
+        ".webp",
+        ".mp4",
+        ".3gp",
+        ".mov",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".wav",
+        ".pdf",
+        ".txt",
+        ".csv",
+        ".doc",
+        ".docx",
+        ".xls",
+        ".xlsx",
+        ".ppt",
+        ".pptx",
+        ".zip",
+        ".vcf",
+        ".json",
+        ".odt",
+        ".ods",
+    }
+)
+
+
+def media_file(media_dir: Path, chat: str, sender: str, message_id: str, mimetype: str) -> Path:
+    """Return where an attachment is stored: a hash of its ids plus a safe extension (never
+    a name or extension chosen by the sender)."""
+    digest = hashlib.sha256(f"{chat}|{sender}|{message_id}".encode()).hexdigest()[:32]
+    ext = mimetypes.guess_extension(mimetype.split(";")[0].strip()) or ""
+    if mimetype.startswith("audio/ogg"):
+        ext = ".ogg"
+    if ext.lower() not in SAFE_EXTENSIONS:
+        ext = ".bin"
+    return media_dir / f"{digest}{ext}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so a reader never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def split_media_ref(ref: bytes) -> tuple[str, bytes]:
+    """Split a media ref (from convert) into the message field name and its serialized bytes."""
+    field, sep, payload = ref.partition(b"\0")
+    if not sep or not field:
+        raise ValueError("malformed media reference")
+    return field.decode(), payload
