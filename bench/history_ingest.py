@@ -52,6 +52,7 @@ def build_chunks(n: int, chats: int) -> list[bytes]:
 async def ours(url: str, chunks: list[bytes]) -> tuple[float, float, int]:
     """Run the production path; return (seconds, longest write transaction, stored)."""
     from assistant.pipeline import IngestService
+    from whatsapp.journal import EventJournal
     from whatsapp.simulator import SimulatedGateway
 
     longest = 0.0
@@ -75,7 +76,7 @@ async def ours(url: str, chunks: list[bytes]) -> tuple[float, float, int]:
         setattr(owner, name, timed(original))
     storage = await open_storage(url)
     tmp = Path(tempfile.mkdtemp())
-    gateway = SimulatedGateway(tmp, None)
+    gateway = SimulatedGateway(tmp, None, journal=EventJournal(tmp / "journal"))  # as the app
     ingest = IngestService(storage, gateway, frozenset({1}))
     gateway.subscribe(ingest.on_event)
     gateway.start_consumer()

@@ -9,14 +9,7 @@ import pytest
 from tests.fakes.clock import FakeClock
 from whatsapp import gateway as gw
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.types import (
-    ConnectionChanged,
-    ConnectionState,
-    HistoryBatchReceived,
-    MessageReceived,
-    QrIssued,
-    QrWindowEnded,
-)
+from whatsapp.types import ConnectionChanged, ConnectionState, QrIssued, QrWindowEnded
 
 
 class Recorder:
@@ -144,24 +137,3 @@ async def test_bad_feed_lines_are_skipped_not_fatal(sim, caplog) -> None:
     await g.drain()
     assert g.state == ConnectionState.CONNECTED
     assert sum("skipped" in r.message for r in caplog.records) == 6
-
-
-async def test_memory_is_handed_back_once_a_history_burst_is_handled(sim, monkeypatch) -> None:
-    g, rec, _ = sim
-    handled_before_trim: list[list[str]] = []
-
-    def trim() -> None:
-        kinds = (HistoryBatchReceived, MessageReceived)
-        handled_before_trim.append([type(e).__name__ for e in rec.events if isinstance(e, kinds)])
-
-    monkeypatch.setattr(gw, "release_freed_memory", trim)
-    chat = "15550000002@s.whatsapp.net"
-    item = {"id": "H1", "chat": chat, "sender": chat, "text": "old", "timestamp": 1_700_000_000}
-    for _ in range(3):  # queued together, like chunks arriving faster than they are stored
-        await g.play({"event": "history_sync", "messages": [item]})
-    await g.play({"event": "message", **item, "id": "L1", "text": "live"})
-    await g.drain()
-    await g.play({"event": "message", **item, "id": "L2", "text": "live again"})
-    await g.drain()
-    # once, after the three batches and the message queued behind them
-    assert handled_before_trim == [["HistoryBatchReceived"] * 3 + ["MessageReceived"]]
