@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import peewee
+
 from storage import db as _db
 from storage.chats import PeeweeChatRepository
 from storage.messages import PeeweeMessageRepository
@@ -19,6 +21,7 @@ from storage.settings import (
     PeeweeDraftRepository,
     PeeweeSettingsRepository,
 )
+from storage.wal import WalCheckpointer
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +46,17 @@ class Storage:
         return LATEST_VERSION
 
 
+_checkpointer: WalCheckpointer | None = None
+
+
 def _open_and_migrate(url: str) -> list[int]:
-    _db.bind(_db.make_database(url))
+    global _checkpointer
+    database = _db.make_database(url)
+    _db.bind(database)
+    if isinstance(database, peewee.SqliteDatabase):  # checkpoints leave the database thread
+        database.pragma("wal_autocheckpoint", 0, permanent=True)
+        _checkpointer = WalCheckpointer(database.database)
+        _checkpointer.start()
     return migrate()
 
 
@@ -77,7 +89,11 @@ def _close() -> None:
 
 
 async def close_storage() -> None:
-    """Close the connection and stop the database thread."""
+    """Stop the checkpointer, close the connection and stop the database thread."""
+    global _checkpointer
+    if _checkpointer is not None:
+        _checkpointer.stop()
+        _checkpointer = None
     if _db._executor is not None:
         await _db.run(_close)
     _db.shutdown_executor()

@@ -38,6 +38,7 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
     "cache_size": -32_000,
     "temp_store": "memory",
+    "journal_size_limit": 64 * 1024 * 1024,  # the log file shrinks back after a big burst
 }
 
 #: Errors that mean "cannot write right now" (locked, disk full, connection lost) rather than a
