@@ -295,7 +295,7 @@ def _insert_chunk(chunk: Sequence[WaMessage], call: StoreCall) -> list[_New]:
     if not fresh:
         return []
     scores = call.scores(fresh)
-    new = [
+    new: list[_New] = [
         ((chat_id, msg.sender, msg.id), chat_id, msg, sc)
         for (chat_id, msg), sc in zip(fresh, scores, strict=True)
     ]

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL(None).malloc_trim
     except (AttributeError, OSError):  # not glibc (macOS, musl)
         return None
 
