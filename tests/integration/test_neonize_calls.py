@@ -1,6 +1,7 @@
-"""Sending through the real neonize client: only the Go functions are replaced (Upload and
-SendMessage, at the ctypes boundary), so neonize's own message building, media upload and
-serialization run as in production. What "Go" receives is what WhatsApp would get."""
+"""Talking to WhatsApp through the real neonize client: only the Go functions are replaced
+(Upload, SendMessage, DownloadAny, MarkRead, at the ctypes boundary), so neonize's own
+message building, upload, download and serialization run as in production. What "Go"
+receives is what WhatsApp would get."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import pytest
 from neonize.aioze import client as neonize_client
 from neonize.aioze.client import NewAClient
 from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 from PIL import Image
 
-from whatsapp.errors import NotConnected, SendFailed
+from whatsapp import convert, protos
+from whatsapp.errors import GatewayError, NotConnected, SendFailed
 from whatsapp.neonize_backend import NeonizeGateway
 from whatsapp.types import ConnectionState, MessageKind, OutgoingMessage
 
@@ -24,11 +27,14 @@ TIMINGS = N.MessageDebugTimings(**{f.name: 0 for f in N.MessageDebugTimings.DESC
 
 
 class FakeGo:
-    """Upload and SendMessage as the Go library answers them; records what was sent."""
+    """The Go library's answers to what these tests use; records what it was asked."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, Message]] = []
         self.uploads: list[bytes] = []
+        self.downloads: list[Message] = []
+        self.read: list[tuple[str, str]] = []
+        self.files: dict[str, bytes] = {}  # directPath → bytes on the media server
         self.error = ""
 
     def Upload(self, _uuid: bytes, data: bytes, _size: int, _kind: int) -> bytes:
@@ -57,12 +63,30 @@ class FakeGo:
         )
         return N.SendMessageReturnFunction(SendResponse=response).SerializeToString()
 
+    def DownloadAny(self, _uuid: bytes, msg: bytes, _n: int) -> bytes:
+        message = Message.FromString(msg)
+        self.downloads.append(message)
+        path = message.imageMessage.directPath or message.documentMessage.directPath
+        if self.error or path not in self.files:
+            error = self.error or "download failed with status code 410"
+            return N.DownloadReturnFunction(Error=error).SerializeToString()
+        return N.DownloadReturnFunction(Binary=self.files[path]).SerializeToString()
+
+    def MarkRead(self, _uuid: bytes, ids: bytes, _ts: int, chat: bytes, *_rest: object) -> bytes:
+        if self.error:
+            return self.error.encode()
+        jid = N.JID.FromString(chat)
+        self.read.append((ids.decode(), f"{jid.User}@{jid.Server}"))
+        return b""
+
 
 @pytest.fixture
 def live(tmp_path: Path, monkeypatch) -> tuple[NeonizeGateway, FakeGo]:
     go = FakeGo()
     monkeypatch.setattr(neonize_client.gocode, "Upload", go.Upload, raising=False)
     monkeypatch.setattr(neonize_client.gocode, "SendMessage", go.SendMessage, raising=False)
+    monkeypatch.setattr(neonize_client.gocode, "DownloadAny", go.DownloadAny, raising=False)
+    monkeypatch.setattr(neonize_client.gocode, "MarkRead", go.MarkRead, raising=False)
     gateway = NeonizeGateway(tmp_path, str(tmp_path / "session.db"))
     # As after a successful connect (no Go call is made by constructing the client).
     gateway.client = NewAClient(str(tmp_path / "session.db"))
@@ -142,3 +166,46 @@ async def test_go_errors_become_queued_or_failed(live) -> None:
     go.error = "server returned error 479"
     with pytest.raises(SendFailed):  # WhatsApp refused it: the admin is told
         await gateway.send(OutgoingMessage(to=ALICE, text="hello"))
+
+
+def received_photo(wa_id: str, direct_path: str):
+    """A live photo message through the real conversion: what ingest keeps for downloading."""
+    image = E2E.ImageMessage(
+        URL="https://mmg.example/p",
+        directPath=direct_path,
+        mediaKey=b"k" * 32,
+        fileSHA256=b"s" * 32,
+        fileEncSHA256=b"e" * 32,
+        fileLength=10,
+        mimetype="image/jpeg",
+        caption="look",
+        JPEGThumbnail=b"thumbnail" * 100,
+    )
+    raw = protos.message_event(E2E.Message(imageMessage=image), ALICE, ALICE, mid=wa_id)
+    return convert.message_event(protos.roundtrip(raw)).message.media
+
+
+async def test_a_received_photo_is_downloaded_from_its_stored_reference(live) -> None:
+    gateway, go = live
+    photo = b"\xff\xd8 a photo"
+    go.files["/v/t62/photo"] = photo
+    media = received_photo("3EB0IMG", "/v/t62/photo")
+    done = await gateway.fetch_media(ALICE, ALICE, "3EB0IMG", media.ref, media.mimetype)
+    assert done.error is None and done.size == len(photo) and done.path.endswith(".jpg")
+    assert Path(done.path).read_bytes() == photo
+    [asked] = go.downloads  # Go got the keys it needs, without the thumbnail ballast
+    assert asked.imageMessage.directPath == "/v/t62/photo"
+    assert asked.imageMessage.mediaKey == b"k" * 32 and not asked.imageMessage.JPEGThumbnail
+
+    expired = received_photo("3EB0OLD", "/v/t62/expired")
+    gone = await gateway.fetch_media(ALICE, ALICE, "3EB0OLD", expired.ref, expired.mimetype)
+    assert gone.path is None and "410" in gone.error  # a result to retry later, not a crash
+
+
+async def test_read_marks_reach_go_and_errors_are_explained(live) -> None:
+    gateway, go = live
+    await gateway.mark_read(GROUP, ALICE, ["3EB0A", "3EB0B"])
+    assert go.read == [("3EB0A 3EB0B", GROUP)]
+    go.error = "websocket not connected"
+    with pytest.raises(GatewayError):
+        await gateway.mark_read(GROUP, ALICE, ["3EB0C"])
