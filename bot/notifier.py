@@ -184,13 +184,16 @@ class TelegramNotifier:
             )
 
     async def _load(self, batch: list[OutboxItem]) -> list[tuple[Chat, StoredMessage, str]]:
+        """The messages of a batch with their chats, in batch order, in two queries however
+        many were merged (a deleted message is left out)."""
+        ids = [int(item.payload["message_id"]) for item in batch]
+        found = {m.id: m for m in await self.storage.messages.get_many(ids)}
+        chats = await self.storage.chats.get_many({m.chat_id for m in found.values()})
         out = []
-        for item in batch:
-            msg = await self.storage.messages.get(int(item.payload["message_id"]))
-            if msg is None:
-                continue
-            chat = await self.storage.chats.get(msg.chat_id)
-            out.append((chat, msg, str(item.payload.get("reason", ""))))
+        for item, message_id in zip(batch, ids, strict=True):
+            msg = found.get(message_id)
+            if msg is not None and msg.chat_id in chats:
+                out.append((chats[msg.chat_id], msg, str(item.payload.get("reason", ""))))
         return out
 
     async def _send_forwards(self, chat_id: int, batch: list[OutboxItem]) -> None:
