@@ -8,34 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.clock import FakeClock
+from tests.fakes.recorder import Recorder
 from whatsapp import gateway as gw
 from whatsapp.journal import EventJournal
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.types import HistoryBatchReceived, MessageReceived
 
 CHAT = "15550000002@s.whatsapp.net"
 
 
 def item(wa_id: str, text: str = "old") -> dict:
     return {"id": wa_id, "chat": CHAT, "sender": CHAT, "text": text, "timestamp": 1_700_000_000}
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[object] = []
-
-    async def __call__(self, event: object) -> None:
-        self.events.append(event)
-
-    def handled(self) -> list[str]:
-        """Ids of the messages handled, live or from history, in order."""
-        ids: list[str] = []
-        for e in self.events:
-            if isinstance(e, HistoryBatchReceived):
-                ids += [m.id for m in e.messages]
-            elif isinstance(e, MessageReceived):
-                ids.append(e.message.id)
-        return ids
 
 
 @pytest.fixture

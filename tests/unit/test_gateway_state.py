@@ -7,20 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.clock import FakeClock
+from tests.fakes.recorder import Recorder
 from whatsapp import gateway as gw
 from whatsapp.simulator import SimulatedGateway
 from whatsapp.types import ConnectionChanged, ConnectionState, QrIssued, QrWindowEnded
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[object] = []
-
-    async def __call__(self, event: object) -> None:
-        self.events.append(event)
-
-    def states(self) -> list[ConnectionState]:
-        return [e.state for e in self.events if isinstance(e, ConnectionChanged)]
 
 
 @pytest.fixture
