@@ -25,7 +25,6 @@ class WalCheckpointer:
     def __init__(self, path: str, every: float | None = None) -> None:
         self.path = path
         self.every = CHECKPOINT_EVERY if every is None else every
-        self.passes = 0
         self.last: tuple[int, int, int] = (0, 0, 0)  # busy, frames in the log, checkpointed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
@@ -60,6 +59,5 @@ class WalCheckpointer:
                     logger.info("WAL checkpoints work again")
                     failing = False
                 self.last = (int(row[0]), int(row[1]), int(row[2]))
-                self.passes += 1
         finally:
             conn.close()

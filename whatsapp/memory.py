@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import logging
 from collections.abc import Callable
-
-logger = logging.getLogger(__name__)
 
 
 @functools.cache
