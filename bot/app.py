@@ -7,6 +7,7 @@ gateway start, the Telegram outbox worker, jobs, command menu. Shutdown in rever
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -38,6 +39,7 @@ from bot import keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.handlers import access, chats, digest, messaging, replies, session, settings
+from bot.health import HealthEndpoint, HealthMonitor
 from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
 from storage import close_storage, open_storage
@@ -232,6 +234,12 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
     digest.schedule(app, services, services.prefs.current)
     app.job_queue.run_repeating(_retry_job, interval=300, first=60, name="retries")
     await digest.catch_up_missed(services, services.prefs.current)
+    if s.health_port is not None:
+        endpoint = HealthEndpoint(
+            HealthMonitor(services), asyncio.get_running_loop(), s.health_host, s.health_port
+        )
+        endpoint.start()
+        app.bot_data["health"] = endpoint
     await app.bot.set_my_commands(COMMANDS)
     logger.info(
         "wa-secretary started (%s backend, %d admin(s))", s.whatsapp_backend, len(s.owner_ids)
@@ -334,6 +342,9 @@ async def _retry_job(context: BotContext) -> None:
 
 async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     """post_shutdown: stop the session, the workers and the database, in reverse order."""
+    endpoint: HealthEndpoint | None = app.bot_data.pop("health", None)
+    if endpoint is not None:
+        await endpoint.stop()
     services: Services | None = app.bot_data.get("services")
     if services is not None:
         await services.gateway.stop()

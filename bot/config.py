@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     digest_time: time = Field(default=time(8, 0))
     timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -110,6 +112,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("unknown time zone; use an IANA name like Europe/Berlin") from exc
         return value
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _health_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod

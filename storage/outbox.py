@@ -116,10 +116,11 @@ class _Outbox:
 
     @in_thread
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for rec in self.model.select(self.model.state):
-            out[rec.state] = out.get(rec.state, 0) + 1
-        return out
+        """Items by state (one grouped query: the table keeps every item ever sent)."""
+        query = self.model.select(self.model.state, peewee.fn.COUNT(self.model.id)).group_by(
+            self.model.state
+        )
+        return {state: int(n) for state, n in query.tuples()}
 
 
 class PeeweeTelegramOutbox(_Outbox):

@@ -39,6 +39,7 @@ class GuardedLLM:
         self.failures = 0
         self.opened_at: float | None = None
         self.calls = 0
+        self.failed_calls = 0
 
     @property
     def name(self) -> str:
@@ -70,6 +71,7 @@ class GuardedLLM:
             try:
                 answer = await self.inner.complete(messages, **kwargs)  # type: ignore[arg-type]
             except LLMError as exc:
+                self.failed_calls += 1
                 last = exc
                 continue
             await self._succeeded()

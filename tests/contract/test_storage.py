@@ -222,6 +222,8 @@ async def test_outboxes_survive_reopen_and_settle(storage: Storage, db_url: str)
     assert got is not None and got.state == OutboxState.SENT and got.result_id == "3EB0SENT"
     assert got.attempts == 1
     assert await storage.telegram_outbox.depth() == 1
+    assert await storage.telegram_outbox.counts() == {"pending": 1}
+    assert await storage.whatsapp_outbox.counts() == {"sent": 1}
 
 
 async def test_settings_and_digests(storage: Storage) -> None:

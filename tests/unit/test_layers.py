@@ -17,6 +17,7 @@ OWNERS = {
     "openai": "assistant/llm/",
     "ollama": "assistant/llm/",
     "segno": "bot/",
+    "prometheus_client": "bot/health.py",
 }
 
 
