@@ -19,6 +19,7 @@ from whatsapp.errors import GatewayError, NotConnected, SendFailed
 from whatsapp.gateway import WhatsAppGateway, backoff_delay
 from whatsapp.tasks import Clock
 from whatsapp.types import (
+    OWN_SENDER,
     ChatJid,
     MessageKind,
     OutgoingMessage,
@@ -158,13 +159,12 @@ class SendingService:
         return SendOutcome(SendStatus.SENT, item.id, wa_id=receipt.id)
 
     async def _store_own(self, msg: OutgoingMessage, wa_id: WaMessageId, when: Any) -> None:
-        me = self.gateway.own_jid or ChatJid("me")
         await self.storage.messages.store(
             [
                 WaMessage(
                     id=wa_id,
                     chat=msg.to,
-                    sender=me,
+                    sender=OWN_SENDER,
                     timestamp=when,
                     kind=msg.kind,
                     text=msg.text if msg.kind == MessageKind.TEXT else "",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from assistant.llm.guard import GuardedLLM
 from storage import Storage
+from storage.ingest import UNSTORABLE_KEY
 from whatsapp.gateway import GatewayBase
 from whatsapp.tasks import Clock
 from whatsapp.types import ChatJid, ConnectionState
@@ -27,6 +28,7 @@ class Status:
     chats: int
     telegram_outbox: int
     whatsapp_outbox: int
+    unstorable: int
     llm: str
     next_digest: datetime | None
 
@@ -64,6 +66,7 @@ class StatusService:
             chats=await self.storage.chats.count(),
             telegram_outbox=await self.storage.telegram_outbox.depth(),
             whatsapp_outbox=await self.storage.whatsapp_outbox.depth(),
+            unstorable=int(await self.storage.settings.get(UNSTORABLE_KEY, 0)),
             llm=self._llm_text(),
             next_digest=next_digest,
         )

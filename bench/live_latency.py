@@ -9,6 +9,9 @@ python-telegram-bot's AIORateLimiter (30 messages/s for the bot): back to back
 (``--interval-ms 0``) each forward waits ~33 ms for its slot and the limiter is all one
 measures. Baseline in the same run, at the same pace: a bare ``send_message`` round trip to
 the same fake server (the floor of any forward). Target (issue 7): p99 < 50 ms.
+
+Every event's journal record is fsynced before the session may acknowledge it; the run
+also measures the same messages with the fsync switched off, to show what it costs.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ async def paced(interval: float, last: float) -> float:
     return time.perf_counter()
 
 
-async def run(n: int, interval: float) -> dict[str, float]:
+async def run(n: int, interval: float, durable: bool = True) -> dict[str, float]:
     api = FakeBotApi()
     await api.start()
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
@@ -40,6 +43,7 @@ async def run(n: int, interval: float) -> dict[str, float]:
     app = await start_app(settings_for(tmp, api, feed))
     services = app.bot_data["services"]
     gateway = services.gateway
+    gateway.journal.durable = durable  # the bench's knob: the app always syncs
     await gateway.play({"event": "connected", "jid": ME})
     await gateway.drain()
     floor, start = [], 0.0
@@ -86,7 +90,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--interval-ms", type=float, default=50.0, help="0: back to back")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.messages, args.interval_ms / 1000))
+    interval = args.interval_ms / 1000
+    without = asyncio.run(run(args.messages, interval, durable=False))
+    result = asyncio.run(run(args.messages, interval))
+    result["forward_p99_ms_without_fsync"] = without["forward_p99_ms"]
+    result["forward_p50_ms_without_fsync"] = without["forward_p50_ms"]
+    result["p99_ratio_fsync_on_vs_off"] = result["forward_p99_ms"] / without["forward_p99_ms"]
     title = f"Live latency: {args.messages} messages, one per {args.interval_ms:g} ms or slower"
     table(f"{title} (no LLM)", result.items())
     print(json.dumps(result))

@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -35,11 +36,12 @@ from assistant.sending import SendingService, SendOutcome
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules
-from bot import keyboards, render
+from bot import datadir, keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.handlers import access, chats, digest, messaging, replies, session, settings
 from bot.health import HealthEndpoint, HealthMonitor
+from bot.lifecycle import serve
 from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
 from storage import close_storage, open_storage
@@ -161,7 +163,7 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
 async def on_plain_text(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(
         "To answer a WhatsApp message, reply to its forward. To write to someone: "
-        "/send <name> <text>. All commands: /help"
+        "/send &lt;name&gt; &lt;text&gt;. All commands: /help"
     )
 
 
@@ -188,6 +190,8 @@ class HistoryReporter:
         self.messages: dict[int, int] = {}
 
     async def __call__(self, p: HistoryProgress) -> None:
+        if not self.app.running:  # Telegram not reached yet: progress is not worth a queue
+            return
         done = p.percent >= 100
         text = (
             f"{'✅ History sync done' if done else '⏳ Syncing history'}: "
@@ -208,7 +212,14 @@ class HistoryReporter:
 
 
 async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
-    """post_init: open everything and start the WhatsApp session."""
+    """post_init (tests run the app this way; ``run`` does the two steps itself)."""
+    await start_core(app)
+    await start_telegram(app)
+
+
+async def start_core(app: Application) -> None:  # type: ignore[type-arg]
+    """Open the store, build the services, start the WhatsApp session and the jobs. Needs no
+    Telegram: what is for the owner waits in the Telegram outbox."""
     s: Settings = app.bot_data["settings"]
     clock: Clock = app.bot_data["clock"]
     if "lock" not in app.bot_data:
@@ -222,9 +233,6 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
     services.gateway.subscribe(session.SessionNotices(app.bot, services).on_event)
     await services.ingest.recover()
     await services.gateway.start()
-    tasks = TaskGroup("bot")
-    tasks.spawn(services.notifier.run(), "telegram-outbox")
-    app.bot_data["tasks"] = tasks
 
     async def reschedule(p: Preferences) -> None:
         digest.schedule(app, services, p)
@@ -233,6 +241,7 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
     services.prefs.on_change(reschedule)
     digest.schedule(app, services, services.prefs.current)
     app.job_queue.run_repeating(_retry_job, interval=300, first=60, name="retries")
+    await app.job_queue.start()  # digests are due whether or not Telegram answers
     await digest.catch_up_missed(services, services.prefs.current)
     if s.health_port is not None:
         endpoint = HealthEndpoint(
@@ -240,10 +249,22 @@ async def on_startup(app: Application) -> None:  # type: ignore[type-arg]
         )
         endpoint.start()
         app.bot_data["health"] = endpoint
-    await app.bot.set_my_commands(COMMANDS)
     logger.info(
         "wa-secretary started (%s backend, %d admin(s))", s.whatsapp_backend, len(s.owner_ids)
     )
+
+
+async def start_telegram(app: Application) -> None:  # type: ignore[type-arg]
+    """Once Telegram answers: deliver the outbox, register the command menu."""
+    services: Services = app.bot_data["services"]
+    tasks = TaskGroup("bot")
+    tasks.spawn(services.notifier.run(), "telegram-outbox")
+    app.bot_data["tasks"] = tasks
+    try:
+        await app.bot.set_my_commands(COMMANDS)
+    except TelegramError as exc:
+        logger.warning("could not register the command menu: %s", exc.message[:200])
+    logger.info("Telegram connected")
 
 
 async def build_services(app: Application, s: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
@@ -252,7 +273,11 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
 
     def give_up() -> None:
         app.bot_data["exit_code"] = EXIT_GAVE_UP
-        app.stop_running()
+        stop = app.bot_data.get("stop")
+        if stop is not None:
+            stop.set()
+        else:
+            app.stop_running()
 
     gateway = make_gateway(s, clock, give_up)
     rules = TriageRules()
@@ -367,10 +392,9 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
 def run(s: Settings) -> int:
     """Run the bot until stopped; return the process exit code."""
     configure_logging(s.log_level, s.secret_values())
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.secure(s.data_dir)
     lock = DataDirLock(s.data_dir)
     lock.acquire()
     app = build_application(s)
     app.bot_data["lock"] = lock
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
-    return int(app.bot_data.get("exit_code", 0))
+    return asyncio.run(serve(app, app.bot_data["clock"], start_core, start_telegram, on_shutdown))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from bot import datadir
 from bot.config import Settings
 from whatsapp.errors import AppError
 
@@ -28,7 +29,7 @@ async def run_check(settings: Settings) -> int:
         f"{settings.whatsapp_backend}, LLM {settings.llm_provider}",
     )
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        datadir.secure(settings.data_dir)
         storage = await open_storage(settings.db_url)
         count = await storage.messages.count()
         _line(

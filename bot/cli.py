@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return run(settings)
+    except ConfigError as exc:  # found only at run time: Telegram rejected the token
+        for problem in exc.problems:
+            print(f"wa-secretary: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     except AppError as exc:
         print(f"wa-secretary: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import keyboards, render
+from bot import keyboards, render, telegram_html
 from storage import Storage
 from storage.domain import Chat, MediaState, OutboxItem, StoredMessage
 from whatsapp.gateway import backoff_delay
@@ -66,7 +66,7 @@ class TelegramNotifier:
         """Send to every admin now, bypassing the outbox (used when the database fails)."""
         for admin in sorted(self.owner_ids):
             try:
-                await self.bot.send_message(admin, text)
+                await self._send_text(admin, text)
             except Exception:
                 logger.warning("could not send a direct notice to an admin", exc_info=True)
 
@@ -170,10 +170,22 @@ class TelegramNotifier:
             await self.storage.telegram_outbox.mark_failed(item.id, str(exc))
         return True
 
+    async def _send_text(self, chat_id: int, text: str, **kwargs: Any) -> Message:
+        """Send one HTML page; a page Telegram cannot parse goes once more as plain text
+        (the markup lost, the words kept) instead of failing for good."""
+        try:
+            return await self.bot.send_message(chat_id, text, **kwargs)
+        except BadRequest as exc:
+            if "can't parse entities" not in exc.message.lower():
+                raise
+            logger.warning("Telegram could not parse a page's HTML; sent as plain text")
+            plain = telegram_html.to_plain(text)
+            return await self.bot.send_message(chat_id, plain, parse_mode=None, **kwargs)
+
     async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
         markup = item.payload.get("markup")
         for chunk in render.split(str(item.payload.get("text", ""))):
-            sent = await self.bot.send_message(
+            sent = await self._send_text(
                 chat_id,
                 chunk,
                 reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
@@ -222,7 +234,7 @@ class TelegramNotifier:
             markup = None
         chunks = render.split(text)
         for i, chunk in enumerate(chunks):
-            sent = await self.bot.send_message(
+            sent = await self._send_text(
                 chat_id, chunk, reply_markup=markup if i == len(chunks) - 1 else None
             )
         await self.storage.messages.link(chat_id, sent.message_id, loaded[-1][1].id)
@@ -235,7 +247,7 @@ class TelegramNotifier:
         path = Path(msg.media_path) if msg.media_path else None
         if msg.media_state == MediaState.DONE and path is not None and path.exists():
             data = await asyncio.to_thread(path.read_bytes)
-            caption = text if len(text) <= CAPTION_LIMIT else text[: CAPTION_LIMIT - 1] + "…"
+            caption = telegram_html.truncate(text, CAPTION_LIMIT)
             kwargs: dict[str, Any] = {"caption": caption, "reply_markup": markup}
             if msg.kind == MessageKind.IMAGE:
                 return await self.bot.send_photo(chat_id, data, **kwargs)
@@ -248,5 +260,5 @@ class TelegramNotifier:
             )
         chunks = render.split(text)
         for chunk in chunks[:-1]:
-            await self.bot.send_message(chat_id, chunk)
-        return await self.bot.send_message(chat_id, chunks[-1], reply_markup=markup)
+            await self._send_text(chat_id, chunk)
+        return await self._send_text(chat_id, chunks[-1], reply_markup=markup)

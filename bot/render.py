@@ -10,10 +10,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from assistant.status import Status
+from bot import telegram_html
 from storage.domain import Chat, StoredMessage
 from whatsapp.types import ConnectionState, MessageKind, QrIssued, jid_user
 
 LIMIT = 4096
+#: A forward shows this much of a message; the rest is one /chat away (a 64 000-character
+#: message would otherwise be 17 Telegram messages, all sent again after a 429).
+FORWARD_BODY = 3500
 esc = html.escape
 
 STATE_WORDS = {
@@ -68,20 +72,8 @@ documents sent as replies go too. Chat cards have <b>Trusted</b> and <b>AI</b> t
 
 
 def split(text: str, limit: int = LIMIT) -> list[str]:
-    """Split text into chunks ≤ ``limit``, preferring blank lines, then lines, then spaces."""
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
-        if cut <= limit // 4:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= limit // 4:
-            cut = limit
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n ")
-    if rest or not chunks:
-        chunks.append(rest)
-    return chunks
+    """Split Telegram HTML into pages ≤ ``limit``, never inside a tag or entity."""
+    return telegram_html.split(text, limit)
 
 
 def ago(delta: timedelta | None) -> str:
@@ -130,6 +122,11 @@ def status_text(s: Status, tz: ZoneInfo) -> str:
             f"Reconnects: {s.reconnects}",
             f"Messages today: {s.messages_today} in {s.chats} chat(s) known",
             f"Outbox: {s.telegram_outbox} to Telegram, {s.whatsapp_outbox} to WhatsApp",
+            *(
+                [f"⚠️ Messages the database refused (kept as placeholders): {s.unstorable}"]
+                if s.unstorable
+                else []
+            ),
             f"LLM: {esc(s.llm)}",
             f"Next digest: {when(s.next_digest, tz)}",
         ]
@@ -185,12 +182,16 @@ def card_text(chat: Chat, now: datetime, tz: ZoneInfo) -> str:
     )
 
 
-def body_text(msg: StoredMessage) -> str:
+def body_text(msg: StoredMessage, limit: int | None = None) -> str:
+    """A message's body as HTML; with ``limit``, the plain text is cut there first."""
     icon = KIND_ICON.get(msg.kind, "")
     text = msg.body
     if msg.kind == MessageKind.DOCUMENT and msg.media_file_name:
         text = f"{msg.media_file_name}" + (f" — {text}" if text else "")
-    shown = esc(text) if text else f"<i>[{msg.kind.value}]</i>"
+    more = len(text) - limit if limit is not None and len(text) > limit else 0
+    shown = esc(text[: len(text) - more]) if text else f"<i>[{msg.kind.value}]</i>"
+    if more:
+        shown += f"… <i>({more} more characters: /chat shows it all)</i>"
     flags = (" <i>(edited)</i>" if msg.edited else "") + (
         " <i>(deleted)</i>" if msg.deleted else ""
     )
@@ -221,7 +222,8 @@ def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo) -> str:
 
 
 def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> str:
-    return f"{forward_header(chat, msg, tz)}\n{body_text(msg)}\n<i>Why: {esc(reason)}</i>"
+    body = body_text(msg, FORWARD_BODY)
+    return f"{forward_header(chat, msg, tz)}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
 
 
 def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo) -> str:
@@ -232,7 +234,7 @@ def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo
     for msg, _reason in items:
         ts = msg.timestamp.astimezone(tz).strftime("%H:%M")
         who = f"{esc(sender_of(msg, chat))}: " if chat.is_group else ""
-        lines.append(f"<i>{ts}</i> {who}{body_text(msg)}")
+        lines.append(f"<i>{ts}</i> {who}{body_text(msg, FORWARD_BODY)}")
     reasons = sorted({r for _, r in items})
     lines.append(f"<i>Why: {esc('; '.join(reasons)[:300])}</i>")
     return "\n".join(lines)

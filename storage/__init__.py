@@ -57,7 +57,22 @@ def _open_and_migrate(url: str) -> list[int]:
         database.pragma("wal_autocheckpoint", 0, permanent=True)
         _checkpointer = WalCheckpointer(database.database)
         _checkpointer.start()
+    else:
+        _warn_unless_durable(database)
     return migrate()
+
+
+def _warn_unless_durable(database: peewee.Database) -> None:
+    """Say so when the PostgreSQL server does not put commits on disk before answering:
+    the event journal is emptied once its events are committed."""
+    for name in ("fsync", "synchronous_commit"):
+        (value,) = database.execute_sql(f"SHOW {name}").fetchone()
+        if value == "off":
+            logger.warning(
+                "PostgreSQL has %s=off: a committed message can be lost in a power cut "
+                "or an operating-system crash (set it to on)",
+                name,
+            )
 
 
 async def open_storage(url: str) -> Storage:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import peewee
 
+from storage import clean
 from storage.db import db, in_thread
 from storage.domain import Chat, Contact, Page
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, MessageRecord, utcnow
@@ -140,6 +141,8 @@ def ensure_chat_sync(
     jid: ChatJid, alt: ChatJid | None = None, name: str = "", rank: int = NAME_PUSH
 ) -> int:
     """Return the id of the chat for ``jid`` (or its alternate), creating or merging as needed."""
+    jid, alt = ChatJid(clean.ident(jid)), ChatJid(clean.ident(alt)) if alt else None
+    name = clean.text(name, clean.NAME_LIMIT)
     ids = {i for i in (resolve_id(jid), resolve_id(alt) if alt else None) if i is not None}
     if not ids:  # a chat row whose alias went missing is still the same chat
         ids = {
@@ -261,6 +264,7 @@ class PeeweeChatRepository:
     @in_thread
     def link_identity(self, phone_jid: ChatJid, lid: ChatJid) -> None:
         """Record that a phone JID and a LID are one person; merge their chats if both exist."""
+        phone_jid, lid = ChatJid(clean.ident(phone_jid)), ChatJid(clean.ident(lid))
         with db.atomic():
             if resolve_id(phone_jid) is not None or resolve_id(lid) is not None:
                 ensure_chat_sync(phone_jid, lid)
@@ -271,6 +275,9 @@ class PeeweeChatRepository:
 
     @in_thread
     def upsert_contact(self, jid: ChatJid, full_name: str = "", push_name: str = "") -> None:
+        jid = ChatJid(clean.ident(jid))
+        full_name = clean.text(full_name, clean.NAME_LIMIT)
+        push_name = clean.text(push_name, clean.NAME_LIMIT)
         update: dict[peewee.Field, object] = {ContactRecord.updated_at: utcnow()}
         if full_name:
             update[ContactRecord.full_name] = full_name

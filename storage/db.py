@@ -35,7 +35,9 @@ SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     "busy_timeout": 10_000,
-    "synchronous": "normal",
+    # Every commit on disk: the event journal is emptied once its events are stored, so a
+    # commit lost to a power cut would be a message lost for good.
+    "synchronous": "full",
     "cache_size": -32_000,
     "temp_store": "memory",
     "journal_size_limit": 64 * 1024 * 1024,  # the log file shrinks back after a big burst
@@ -48,8 +50,18 @@ try:
     import psycopg2
 
     TRANSIENT += (psycopg2.OperationalError,)
+    _DRIVER_ERRORS: tuple[type[Exception], ...] = (psycopg2.DatabaseError,)
 except ImportError:  # PostgreSQL support not installed
-    pass
+    _DRIVER_ERRORS = ()
+#: Errors that mean "the database will never take this row" (a value it refuses): retrying
+#: the same row cannot help. Checked after TRANSIENT (OperationalError is a DatabaseError).
+#: ValueError: psycopg2 refuses a NUL character before the server sees it.
+REFUSED: tuple[type[Exception], ...] = (
+    peewee.DatabaseError,
+    sqlite3.DatabaseError,
+    ValueError,
+    *_DRIVER_ERRORS,
+)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()

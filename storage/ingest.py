@@ -9,10 +9,12 @@ messages.py.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from storage import clean
 from storage.chats import (
     NAME_FALLBACK,
     NAME_GROUP,
@@ -22,16 +24,27 @@ from storage.chats import (
     load_chats,
     resolve_id,
 )
-from storage.db import db
+from storage.db import REFUSED, TRANSIENT, db
 from storage.domain import Chat, MediaState, StoredMessage
-from storage.models import ChatAliasRecord, ChatRecord, ContactRecord
-from whatsapp.types import MEDIA_KINDS, WaMessage, is_group_jid
+from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, SettingRecord
+from whatsapp.types import (
+    MEDIA_KINDS,
+    OWN_SENDER,
+    ChatJid,
+    MessageKind,
+    WaMessage,
+    is_group_jid,
+)
 
 #: Rows per INSERT statement; a history batch is split into transactions of this size so a
 #: live message never waits long behind it.
+logger = logging.getLogger(__name__)
+
 CHUNK = 250
 CHATS_PER_TRANSACTION = 100  # chats created or renamed per transaction, ahead of a big batch
-MAX_TEXT = 64_000
+MAX_TEXT = clean.MAX_TEXT
+#: The settings row counting messages stored as placeholders.
+UNSTORABLE_KEY = "unstorable_messages"
 
 #: Scores a message as it is stored: ``(message, its chat) → (score, reason)``.
 Scorer = Callable[[WaMessage, Chat], tuple[int, str]]
@@ -67,6 +80,11 @@ COLUMNS = (
 )
 
 
+def stored_sender(msg: WaMessage) -> str:
+    """The sender a message is stored and deduplicated under (one for all of the owner's)."""
+    return OWN_SENDER if msg.from_me else msg.sender
+
+
 def _row(
     msg: WaMessage, chat_id: int, history: bool, score: tuple[int, str] | None
 ) -> tuple[object, ...]:
@@ -75,7 +93,7 @@ def _row(
     return (
         chat_id,
         msg.id,
-        msg.sender,
+        stored_sender(msg),
         msg.push_name[:256],
         msg.kind.value,
         msg.text[:MAX_TEXT],
@@ -111,7 +129,7 @@ def _fresh(
         id=row_id,
         chat_id=chat_id,
         wa_id=msg.id,
-        sender=msg.sender,
+        sender=ChatJid(stored_sender(msg)),
         sender_name=msg.push_name[:256],
         kind=msg.kind,
         text=msg.text[:MAX_TEXT],
@@ -289,14 +307,14 @@ def _insert_chunk(chunk: Sequence[WaMessage], call: StoreCall) -> list[_New]:
     _resolve_chats(chunk, call.chat_ids)
     for msg in chunk:
         chat_id = call.chat_ids[msg.chat]
-        pending.setdefault((chat_id, msg.sender, msg.id), (chat_id, msg))
+        pending.setdefault((chat_id, stored_sender(msg), msg.id), (chat_id, msg))
     existing = _keys(list({k[2] for k in pending}))
     fresh = [(chat_id, msg) for key, (chat_id, msg) in pending.items() if key not in existing]
     if not fresh:
         return []
     scores = call.scores(fresh)
     new: list[_New] = [
-        ((chat_id, msg.sender, msg.id), chat_id, msg, sc)
+        ((chat_id, stored_sender(msg), msg.id), chat_id, msg, sc)
         for (chat_id, msg), sc in zip(fresh, scores, strict=True)
     ]
     marks = ", ".join([db.param] * len(COLUMNS))
@@ -327,9 +345,60 @@ def store_chunk(chunk: Sequence[WaMessage], call: StoreCall) -> None:
 
 
 def store(messages: Sequence[WaMessage], call: StoreCall) -> StoreCall:
-    """Store ``messages`` in chunks, the chats of a multi-chunk call resolved first."""
+    """Store ``messages`` in chunks, the chats of a multi-chunk call resolved first. Every
+    string is cleaned first (storage/clean.py); a chunk the database still refuses is split
+    down to the refused message, which is stored as a placeholder: none is left out."""
+    messages = [clean.message(m) for m in messages]
     if len(messages) > CHUNK:
         call.prepare(messages)
     for start in range(0, len(messages), CHUNK):
-        store_chunk(messages[start : start + CHUNK], call)
+        _store_or_split(messages[start : start + CHUNK], call)
     return call
+
+
+def _store_or_split(chunk: Sequence[WaMessage], call: StoreCall) -> None:
+    known = dict(call.chat_ids)  # chats created by a rolled-back transaction must be forgotten
+    try:
+        store_chunk(chunk, call)
+        return
+    except TRANSIENT:
+        raise  # locked, disk full, connection lost: the caller holds the event and retries
+    except REFUSED as exc:
+        call.chat_ids.clear()
+        call.chat_ids.update(known)
+        if len(chunk) == 1:
+            _store_placeholder(chunk[0], call, exc)
+            return
+    half = len(chunk) // 2
+    _store_or_split(chunk[:half], call)
+    _store_or_split(chunk[half:], call)
+
+
+def _store_placeholder(msg: WaMessage, call: StoreCall, exc: Exception) -> None:
+    """Store what can be said of a message the database refused, and count it."""
+    logger.error(
+        "WhatsApp message %s refused by the database (%s); stored as a placeholder",
+        msg.id[:64],
+        type(exc).__name__,
+    )
+    stand_in = WaMessage(
+        id=msg.id,
+        chat=msg.chat,
+        sender=msg.sender,
+        timestamp=msg.timestamp,
+        kind=MessageKind.OTHER,
+        text=f"[this message could not be stored: {type(exc).__name__}]",
+        from_me=msg.from_me,
+    )
+    with db.atomic():
+        store_chunk([stand_in], call)
+        count_unstorable()
+
+
+def count_unstorable() -> None:
+    """Add one to the placeholders counter that /status shows."""
+    current = SettingRecord.get_or_none(SettingRecord.key == UNSTORABLE_KEY)
+    value = json.loads(current.value) + 1 if current else 1
+    SettingRecord.insert(key=UNSTORABLE_KEY, value=json.dumps(value)).on_conflict(
+        conflict_target=[SettingRecord.key], update={SettingRecord.value: json.dumps(value)}
+    ).execute()

@@ -7,6 +7,7 @@ here is refused (an older release must not scribble on a newer schema).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ import peewee
 from storage.db import db, is_postgres
 from storage.models import TABLES_V1, DraftRecord, SchemaVersionRecord
 from whatsapp.errors import StorageError
+from whatsapp.types import OWN_SENDER
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +57,55 @@ def _step_3_drafts() -> None:
     db.create_tables([DraftRecord], safe=True)
 
 
+def _step_4_one_sender_for_me() -> None:
+    """Own messages get one sender, ``me``. Rows stored twice (once under the own JID, once
+    under ``me``, when a replay ran before ``connected``) merge into the earliest one: it
+    keeps the links and drafts of the others, and their reactions and edit/delete marks."""
+    p, yes = db.param, True
+    groups = db.execute_sql(
+        "SELECT chat_id, wa_id FROM messages WHERE from_me = " + p + " "
+        "GROUP BY chat_id, wa_id HAVING COUNT(*) > 1",
+        (yes,),
+    ).fetchall()
+    for chat_id, wa_id in groups:
+        rows = db.execute_sql(
+            f"SELECT id, reactions, edited, deleted FROM messages "
+            f"WHERE chat_id = {p} AND wa_id = {p} AND from_me = {p} ORDER BY id",
+            (chat_id, wa_id, yes),
+        ).fetchall()
+        keep, others = rows[0][0], [r[0] for r in rows[1:]]
+        reactions: dict[str, str] = {}
+        for _, raw, _, _ in rows:
+            reactions.update(json.loads(raw or "{}"))
+        marks = ", ".join([p] * len(others))
+        for table in ("message_links", "drafts"):
+            db.execute_sql(
+                f"UPDATE {table} SET message_id = {p} WHERE message_id IN ({marks})",
+                (keep, *others),
+            )
+        db.execute_sql(
+            f"UPDATE messages SET reactions = {p}, edited = {p}, deleted = {p} WHERE id = {p}",
+            (
+                json.dumps(reactions, ensure_ascii=False),
+                any(bool(r[2]) for r in rows),
+                any(bool(r[3]) for r in rows),
+                keep,
+            ),
+        )
+        db.execute_sql(f"DELETE FROM messages WHERE id IN ({marks})", tuple(others))
+    if groups:
+        logger.info("merged %d own message(s) stored twice", len(groups))
+    db.execute_sql(
+        f"UPDATE messages SET sender = {p} WHERE from_me = {p} AND sender <> {p}",
+        (OWN_SENDER, yes, OWN_SENDER),
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _step_1_initial_schema),
     (2, _step_2_chat_list_index),
     (3, _step_3_drafts),
+    (4, _step_4_one_sender_for_me),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -142,22 +142,37 @@ class GatewayBase:
         """Add a consumer of every domain event, called in order."""
         self._subscribers.append(handler)
 
-    def submit(self, name: str, raw: Any) -> None:
+    async def receive(self, name: str, raw: Any) -> None:
+        """Take one event from the session: a data event is journaled and on disk (fsync,
+        shared with whoever else waits) before this returns — the backends return to
+        whatsmeow, which acknowledges the event to WhatsApp, only after this."""
+        position = self.submit(name, raw)
+        if position is not None and self.journal is not None and self.journal.durable:
+            try:
+                await asyncio.to_thread(self.journal.wait_durable, *position)
+            except OSError as exc:
+                logger.error("could not flush the event journal to disk: %s", exc)
+
+    def submit(self, name: str, raw: Any) -> tuple[int, int] | None:
         """Journal a data event, then queue it for the consumer; never blocks, never raises.
+        Return the journal position (generation, end) to wait on, or None.
 
         A history chunk that has to wait behind other events waits as the journal's bytes:
         parsed, it is ~15 times larger, and a burst of chunks would hold hundreds of MB."""
         end = None
+        position = None
         if self.journal is not None and name in JOURNALED:
             try:
                 payload = raw.SerializeToString()
                 end = self.journal.append(name, payload)
+                position = (self.journal.generation, end)
             except (OSError, AttributeError) as exc:
                 logger.error("could not journal a WhatsApp %s event: %s", name, exc)
             else:
                 if name == "history_sync" and not self._queue.empty():
                     raw = payload
         self._queue.put_nowait((name, raw, end))
+        return position
 
     def _replay_journal(self) -> int:
         """Queue the journaled events a previous run did not finish handling (serialized:
@@ -290,7 +305,7 @@ class GatewayBase:
             await self._connection_event(name, raw)
 
     async def _history(self, raw: Any) -> None:
-        parts = await asyncio.to_thread(history.history_parts, raw.Data, self._own_jid or "")
+        parts = await asyncio.to_thread(history.history_parts, raw.Data)
         for link in parts.links:
             await self._emit(link)
         for contact in parts.contacts:

@@ -16,6 +16,7 @@ from typing import Any
 
 from whatsapp.convert import Body, from_s, read_body, unwrap
 from whatsapp.types import (
+    OWN_SENDER,
     ChatJid,
     ContactSeen,
     GroupSeen,
@@ -36,7 +37,6 @@ class _Conversation:
     jid: str
     is_group: bool
     group_name: str | None
-    own_jid: str
     now: datetime
     dm_sender: str = ""  # a person's chat: every message not from me is from them
 
@@ -63,7 +63,7 @@ def _history_message(web: Any, conv: _Conversation) -> WaMessage | None:
         body = found
     from_me = key.fromMe
     if from_me:
-        sender = _normal_sender(conv.own_jid or "me")
+        sender = OWN_SENDER
     elif conv.is_group:
         sender = _normal_sender(key.participant or web.participant or conv.jid)
     else:
@@ -109,7 +109,7 @@ def _links(data: Any) -> Iterator[IdentityLinked]:
             yield IdentityLinked(ChatJid(conv.pnJID), ChatJid(conv.lidJID))
 
 
-def history_parts(data: Any, own_jid: str = "") -> HistoryParts:
+def history_parts(data: Any) -> HistoryParts:
     """Convert ``HistorySync.Data`` (a ``waHistorySync.HistorySync``); run off the event loop."""
     messages: list[WaMessage] = []
     groups: list[GroupSeen] = []
@@ -133,7 +133,7 @@ def history_parts(data: Any, own_jid: str = "") -> HistoryParts:
             contacts.append(ContactSeen(ChatJid(conv_id), name=name))
         is_group = is_group_jid(conv_id)
         dm_sender = "" if is_group else _normal_sender(conv_id)
-        shared = _Conversation(conv_id, is_group, group_name, own_jid, now, dm_sender)
+        shared = _Conversation(conv_id, is_group, group_name, now, dm_sender)
         for item in conv.messages:
             try:
                 converted = _history_message(item.message, shared)

@@ -1,11 +1,14 @@
 """A durable journal of raw WhatsApp data events, written before the handler returns.
 
-neonize hands an event to Python after WhatsApp has acknowledged it: if the process dies
-before the event is stored, WhatsApp will not send it again. So the gateway appends the
-serialized protobuf here first (a length-prefixed record, flushed to the OS, which survives
-a killed process), handles it, and advances a checkpoint. At start-up, records after the
+whatsmeow acknowledges an event to WhatsApp once our callback returns, and WhatsApp never
+sends an acknowledged event again. So the gateway appends the serialized protobuf here first
+(a length-prefixed record), waits until it is on disk (``wait_durable``: fsync, shared by
+every caller waiting at the time — group commit), and only then lets the callback return.
+It then handles the event and advances a checkpoint. At start-up, records after the
 checkpoint are handled again; ingest is idempotent, so a replay stores nothing twice.
 Only data events are journaled; connection events describe the past session, not this one.
+The file is emptied once everything in it is handled (the database, with synchronous
+commits, holds it from then on).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import struct
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,7 +31,17 @@ MAX_RECORD = 256 * 1024 * 1024
 class EventJournal:
     """Append-only file plus a checkpoint file holding the offset already handled."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        durable: bool = True,
+        fsync: Callable[[int], None] = os.fsync,
+    ) -> None:
+        self.durable = durable
+        self._fsync = fsync
+        self._sync_lock = threading.Lock()  # one fsync at a time; the others find theirs done
+        self._synced = 0  # bytes of the current file known to be on disk
+        self.generation = 0  # counts compactions: offsets of an older file are all handled
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "events.journal"
         self.checkpoint_path = directory / "events.checkpoint"
@@ -63,18 +77,39 @@ class EventJournal:
         self.end = self._file.tell()
         return self.end
 
+    def wait_durable(self, generation: int, end: int) -> None:
+        """Return once the record ending at ``end`` is on disk (blocking: call it off the
+        event loop). Group commit: while one fsync runs, later callers queue on the lock and
+        usually find their record covered by the next one."""
+        if not self.durable:
+            return
+        with self._sync_lock:
+            if generation != self.generation or self._synced >= end:
+                return  # synced by another caller, or handled and compacted meanwhile
+            target = self.end
+            self._fsync(self._file.fileno())
+            self._synced = target
+
     def mark_handled(self, offset: int) -> None:
-        """Advance the checkpoint; compact the file once everything is handled. The
-        checkpoint is written first: if that fails, the file is left whole (a replay of
-        handled records is harmless, a checkpoint past the file's end is not)."""
+        """Advance the checkpoint; compact the file once everything is handled (unless an
+        fsync is running right now: then next time). The checkpoint is written first: if
+        that fails, the file is left whole (a replay of handled records is harmless, a
+        checkpoint past the file's end is not)."""
         self.handled = max(self.handled, offset)
-        compact = self.handled >= self.end and self.end > 0
-        tmp = self.checkpoint_path.with_suffix(".tmp")
-        tmp.write_text("0" if compact else str(self.handled))
-        os.replace(tmp, self.checkpoint_path)
-        if compact:
-            self._file.truncate(0)
-            self.end = self.handled = 0
+        compact = (
+            self.handled >= self.end and self.end > 0 and self._sync_lock.acquire(blocking=False)
+        )
+        try:
+            tmp = self.checkpoint_path.with_suffix(".tmp")
+            tmp.write_text("0" if compact else str(self.handled))
+            os.replace(tmp, self.checkpoint_path)
+            if compact:
+                self._file.truncate(0)
+                self.end = self.handled = self._synced = 0
+                self.generation += 1
+        finally:
+            if compact:
+                self._sync_lock.release()
 
     def pending(self) -> Iterator[tuple[str, bytes, int]]:
         """Yield (name, payload, end offset) of records written but not handled."""

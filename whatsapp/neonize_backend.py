@@ -1,7 +1,8 @@
 """The live WhatsApp backend over neonize 0.5.2 — the only module that imports ``neonize``.
 
 See shared/docs/neonize.md for why it looks like this: every handler is registered before
-connect() and only queues the event (neonize swallows handler exceptions and a slow handler
+connect() and only journals (fsync) and queues the event, and Go waits for it before
+whatsmeow acknowledges the event (neonize swallows handler exceptions and a slow handler
 stalls the connection); a supervisor retries the first connect (neonize does not) with
 capped backoff and gives up after a bound (each failed connect leaks a store handle); no
 Go call is made before the first connect or after stop() (both can abort the process);
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import threading
@@ -48,8 +50,39 @@ logger = logging.getLogger(__name__)
 MAX_CONNECT_FAILURES = 100
 STOP_TIMEOUT = 20.0
 HARD_EXIT_AFTER = 10.0
+#: How long Go waits for a handler (journal + fsync) before it acknowledges anyway.
+HANDLER_TIMEOUT = 30.0
 #: neonize event classes, by the names GatewayBase dispatches on.
 HANDLED = {name: cls for name, cls in protos.EVENT_TYPES.items()}
+
+
+def wait_for_handlers(
+    client: NewAClient, loop: asyncio.AbstractEventLoop, timeout: float = HANDLER_TIMEOUT
+) -> None:
+    """Make Go wait for our handler of each event before it goes on.
+
+    neonize's ``Event.execute`` (called on Go's callback thread) only schedules the handler
+    and returns at once, and whatsmeow acknowledges the event to WhatsApp when it returns:
+    a data event would be acknowledged before it is journaled. This replacement, installed
+    before ``connect()`` builds the callback from it, parses the event the same way and
+    blocks the Go thread until the handler (which journals and fsyncs) has finished."""
+    original = client.event.execute
+
+    def execute(uuid: int, binary: int, size: int, code: int) -> None:
+        handler = client.event.list_func.get(code)
+        if code == 0 or code not in neonize_events.INT_TO_EVENT or handler is None:
+            original(uuid, binary, size, code)  # the device event, unknown codes: as before
+            return
+        message = neonize_events.INT_TO_EVENT[code].FromString(ctypes.string_at(binary, size))
+        if code == 3:
+            client.connected = True  # what neonize's own execute does for ConnectedEv
+        future = asyncio.run_coroutine_threadsafe(handler(client, message), loop)
+        try:
+            future.result(timeout=timeout)
+        except Exception:  # a stuck loop must not stop the session for good
+            logger.exception("WhatsApp event %d not handled in time; acknowledged anyway", code)
+
+    client.event.execute = execute  # type: ignore[method-assign]
 
 
 def quiet_neonize_logging() -> None:
@@ -97,18 +130,24 @@ class NeonizeGateway(GatewayBase):
             Path(self.store).parent.mkdir(parents=True, exist_ok=True)
         # neonize keeps the first loop it saw forever; a new loop (tests, restarts) must reset it.
         neonize_events.event_global_loop = None
-        props = DeviceProps(os=self.device_name, platformType=DeviceProps.SAFARI)
-        self.client = NewAClient(self.store, props=props)
-        for name, cls in HANDLED.items():
-            self.client.event(cls)(self._handler(name))
-        self.client.qr(self._on_qr)
+        self.client = self.make_client()
         self.start_consumer()
         self._supervisor = self.tasks.spawn(self._supervise(), "supervisor")
+
+    def make_client(self) -> NewAClient:
+        """Create the client with every handler registered and Go waiting for each."""
+        props = DeviceProps(os=self.device_name, platformType=DeviceProps.SAFARI)
+        client = NewAClient(self.store, props=props)
+        for name, cls in HANDLED.items():
+            client.event(cls)(self._handler(name))
+        client.qr(self._on_qr)
+        wait_for_handlers(client, asyncio.get_running_loop())
+        return client
 
     def _handler(self, name: str) -> Callable[[Any, Any], Any]:
         async def handle(_client: Any, event: Any) -> None:
             try:
-                self.submit(name, event)
+                await self.receive(name, event)
             except Exception:  # neonize would swallow it silently
                 logger.exception("could not queue WhatsApp %s event", name)
 

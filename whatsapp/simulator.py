@@ -139,33 +139,33 @@ class SimulatedGateway(GatewayBase):
             codes = obj.get("codes")
             if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                 raise ValueError("qr needs codes: a list of strings")
-            self.submit("qr", codes)
+            await self.receive("qr", codes)
         elif event == "connected":
             self._feed_jid = ChatJid(_str(obj, "jid"))
             self._own_jid = self._feed_jid
-            self.submit("connected", protos.roundtrip(protos.simple("connected")))
+            await self.receive("connected", protos.roundtrip(protos.simple("connected")))
         elif event in SIMPLE_EVENTS:
-            self.submit(event, protos.roundtrip(protos.simple(event)))
+            await self.receive(event, protos.roundtrip(protos.simple(event)))
         elif event == "message":
             self._warn_unknown(obj, MESSAGE_FIELDS)
-            self.submit("message", protos.roundtrip(self._message(obj)))
+            await self.receive("message", protos.roundtrip(self._message(obj)))
         elif event in {"reaction", "edit", "revoke"}:
-            self.submit("message", protos.roundtrip(self._change(event, obj)))
+            await self.receive("message", protos.roundtrip(self._change(event, obj)))
         elif event == "history_sync":
-            self.submit("history_sync", protos.roundtrip(self._history_event(obj)))
+            await self.receive("history_sync", protos.roundtrip(self._history_event(obj)))
         elif event == "contact":
             jid = _str(obj, "jid")
             links = {jid: _str(obj, "lid")} if obj.get("lid") else None
             ev = protos.history_sync(
                 {}, pushnames={jid: _str(obj, "name")}, lid_links=links, sync_type=4
             )
-            self.submit("history_sync", protos.roundtrip(ev))
+            await self.receive("history_sync", protos.roundtrip(ev))
         elif event == "group":
             members = obj.get("participants") or []
             if not isinstance(members, list):
                 raise ValueError("participants must be a list of JIDs")
             ev = protos.group_info(_str(obj, "jid"), _str(obj, "name"), [str(m) for m in members])
-            self.submit("group_info", protos.roundtrip(ev))
+            await self.receive("group_info", protos.roundtrip(ev))
         else:
             raise ValueError(f"unknown event {event!r}")
 

@@ -20,6 +20,10 @@ LID_SERVER = "lid"
 GROUP_SERVER = "g.us"
 BROADCAST_SERVER = "broadcast"
 STATUS_BROADCAST = ChatJid("status@broadcast")
+#: The one sender every message of the owner is stored under. The own JID is not known
+#: before ``connected`` (a replayed journal, a history sync) and may be a phone JID or a LID:
+#: storing it would give one message several dedupe keys.
+OWN_SENDER = ChatJid("me")
 
 
 class MessageKind(StrEnum):

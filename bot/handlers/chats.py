@@ -34,7 +34,9 @@ async def cmd_chat(update: Update, context: BotContext) -> None:
     s = context.services
     name = " ".join(context.args or [])
     if not name:
-        await update.effective_message.reply_text("Usage: /chat <name> — or pick one in /chats")
+        await update.effective_message.reply_text(
+            "Usage: /chat &lt;name&gt; — or pick one in /chats"
+        )
         return
     try:
         chat, candidates = await s.chats.find_one(name)

@@ -78,7 +78,7 @@ async def on_reply(update: Update, context: BotContext) -> None:
     if target is None:
         await message.reply_text(
             "Reply to a forwarded WhatsApp message (or a /chat list) "
-            "to answer it; or use /send <name> <text>."
+            "to answer it; or use /send &lt;name&gt; &lt;text&gt;."
         )
         return
     chat, quoted = target
@@ -93,7 +93,7 @@ async def on_reply(update: Update, context: BotContext) -> None:
 async def cmd_send(update: Update, context: BotContext) -> None:
     words = context.args or []
     if len(words) < 2:
-        await update.effective_message.reply_text("Usage: /send <name> <text>")
+        await update.effective_message.reply_text("Usage: /send &lt;name&gt; &lt;text&gt;")
         return
     text = update.effective_message.text.split(None, 1)[1] if update.effective_message.text else ""
     try:

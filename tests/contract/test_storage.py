@@ -9,10 +9,10 @@ import pytest
 from storage import Storage, close_storage, open_storage
 from storage import db as storage_db
 from storage.domain import OutboxState
-from storage.migrations import LATEST_VERSION, current_version
+from storage.migrations import LATEST_VERSION, current_version, migrate
 from storage.models import SchemaVersionRecord
 from whatsapp.errors import StorageError
-from whatsapp.types import ChatJid, MessageKind, WaMessage, WaMessageId
+from whatsapp.types import OWN_SENDER, ChatJid, MessageKind, WaMessage, WaMessageId
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 ALICE = ChatJid("15550000002@s.whatsapp.net")
@@ -258,3 +258,45 @@ async def test_message_links_map_telegram_to_whatsapp(storage: Storage) -> None:
     got = await storage.messages.linked(42, 1001)
     assert got is not None and got.wa_id == stored.wa_id
     assert await storage.messages.linked(42, 1002) is None
+
+
+OWN_JID = ChatJid("15550001111@s.whatsapp.net")
+
+
+async def test_own_messages_have_one_sender_known_jid_or_not(storage: Storage) -> None:
+    before = msg(1, chat=GROUP, sender=OWN_SENDER, from_me=True, push_name="")
+    after = msg(1, chat=GROUP, sender=OWN_JID, from_me=True, push_name="")  # after connected
+    assert len(await storage.messages.store([before])) == 1
+    assert await storage.messages.store([after]) == []  # the same message: not stored again
+    assert await storage.messages.count() == 1
+
+
+async def test_migration_merges_own_messages_stored_twice(storage: Storage) -> None:
+    """Data stored by the old release: the same own message under the own JID and 'me'."""
+    own = msg(1, chat=GROUP, sender=OWN_SENDER, from_me=True, push_name="")
+    [first] = await storage.messages.store([own])
+    p = storage_db.db.param
+    sql = f"UPDATE messages SET sender = {p} WHERE id = {p}"
+    await storage_db.run(lambda: storage_db.db.execute_sql(sql, (OWN_JID, first.id)))
+    [second] = await storage.messages.store([own])  # the old dedupe key missed it
+    await storage.messages.link(111, 5, second.id)
+    await storage.messages.apply_reaction(GROUP, own.id, ALICE, "👍")  # lands on one of them
+    other = msg(2, chat=GROUP, sender=OWN_JID, from_me=True, push_name="")
+    [single] = await storage.messages.store([other])
+    sql = f"UPDATE messages SET sender = {p} WHERE id = {p}"
+    await storage_db.run(lambda: storage_db.db.execute_sql(sql, (OWN_JID, single.id)))
+    assert await storage.messages.count() == 3
+
+    def rerun_step_4() -> None:
+        SchemaVersionRecord.delete().where(SchemaVersionRecord.version >= 4).execute()
+        migrate()
+
+    await storage_db.run(rerun_step_4)
+    assert await storage.messages.count() == 2
+    kept = await storage.messages.get(first.id)
+    assert kept is not None and kept.sender == OWN_SENDER and kept.from_me
+    assert kept.reactions == {ALICE: "👍"}
+    linked = await storage.messages.linked(111, 5)
+    assert linked is not None and linked.id == first.id  # the earliest row keeps the link
+    moved = await storage.messages.get(single.id)
+    assert moved is not None and moved.sender == OWN_SENDER

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.telegram_html_rules import problems
+
 BOT_ID = 7000000001
 PTB_READ_TIMEOUT = 5.0  # python-telegram-bot's default
 CHAOS_KINDS = ("429", "500", "reset", "accepted_reset", "accepted_timeout")
@@ -50,6 +52,18 @@ class Fault:
     count: int
     retry_after: int = 1
     delay: float = 0.0
+    description: str = ""
+
+
+def html_problems(method: str, params: dict[str, Any]) -> list[str]:
+    """Telegram's HTML rules for a message text or a caption sent in HTML parse mode."""
+    if params.get("parse_mode") != "HTML":
+        return []
+    if "text" in params and (method == "sendMessage" or method.startswith("editMessage")):
+        return problems(str(params["text"]))
+    if "caption" in params:
+        return problems(str(params["caption"]), limit=1024)
+    return []
 
 
 class FakeBotApi:
@@ -69,13 +83,14 @@ class FakeBotApi:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 (a free port unless ``port`` is given)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -92,9 +107,10 @@ class FakeBotApi:
         count: int = 1,
         retry_after: int = 1,
         delay: float = 0.0,
+        description: str = "",
     ) -> None:
         """Make the next ``count`` calls of ``method`` fail with ``status`` (or hang ``delay``)."""
-        self.faults.append(Fault(method, status, count, retry_after, delay))
+        self.faults.append(Fault(method, status, count, retry_after, delay, description))
 
     def _user(self, user_id: int) -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
@@ -122,6 +138,10 @@ class FakeBotApi:
             }
         self.updates.put_nowait({"update_id": next(self._update_ids), "message": msg})
         return mid
+
+    def inject(self, kind: str, payload: dict[str, Any]) -> None:
+        """Inject any update (``kind`` is its field: edited_message, business_message, ...)."""
+        self.updates.put_nowait({"update_id": next(self._update_ids), kind: payload})
 
     def press(self, user_id: int, data: str, message_id: int = 1) -> str:
         """Inject an inline-button press; return the callback query id."""
@@ -228,7 +248,7 @@ class FakeBotApi:
                 body: dict[str, Any] = {
                     "ok": False,
                     "error_code": fault.status,
-                    "description": f"Fake error {fault.status}",
+                    "description": fault.description or f"Fake error {fault.status}",
                 }
                 if fault.status == 429:
                     body["parameters"] = {"retry_after": fault.retry_after}
@@ -236,6 +256,12 @@ class FakeBotApi:
                 return web.json_response(body, status=fault.status)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        refused = html_problems(method, params)
+        if refused:  # what Telegram answers to HTML it cannot parse
+            self.calls.append(Call(f"!{method}", params, files))
+            description = f"Bad Request: can't parse entities: {refused[0]}"
+            body = {"ok": False, "error_code": 400, "description": description}
+            return web.json_response(body, status=400)
         self.calls.append(Call(method, params, files))
         self.changed.set()
         return web.json_response({"ok": True, "result": self._result(method, params, files)})

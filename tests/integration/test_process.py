@@ -146,3 +146,31 @@ async def test_secrets_never_reach_the_log_even_at_debug(tmp_path: Path) -> None
     assert " DEBUG " in log and "api.openai" not in log  # really at DEBUG, on the fake
     assert key not in log and TOKEN not in log
     assert TOKEN.split(":")[1] not in log  # not even the token's secret half
+
+
+async def test_data_dir_is_private_and_wide_files_are_reported(tmp_path: Path) -> None:
+    api = FakeBotApi()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("")
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    old = data / "old-session.db"
+    old.write_text("keys")
+    old.chmod(0o644)  # left by an older release
+    env = environment(tmp_path, api, feed)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "check",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert (data / "secretary.db").stat().st_mode & 0o777 == 0o600
+    log = out.decode() + err.decode()
+    assert "can be read by other local users" in log and "chmod -R go-rwx" in log

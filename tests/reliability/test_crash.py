@@ -36,15 +36,21 @@ def child(data: Path, count: int, stall_after: int, prefix: str = "x") -> subpro
     )
 
 
-def wait_line(proc: subprocess.Popen, word: str, timeout: float = 60) -> str:
+def wait_line(proc: subprocess.Popen, *words: str, timeout: float = 60) -> str:
+    """Read until the child printed every word (in any order); return the last such line."""
     deadline = time.monotonic() + timeout
+    missing, last = set(words), ""
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
-        if line.startswith(word):
-            return line
+        for word in list(missing):
+            if line.startswith(word):
+                missing.discard(word)
+                last = line
+        if not missing:
+            return last
         if not line and proc.poll() is not None:
             break
-    raise AssertionError(f"child never printed {word}")
+    raise AssertionError(f"child never printed {missing}")
 
 
 def stored(data: Path) -> list[tuple[str, int]]:
@@ -62,8 +68,8 @@ def crash_rounds(tmp_path: Path, rounds: int, per_round: int) -> tuple[int, int]
     expected: set[str] = set()
     for r in range(rounds):
         proc = child(tmp_path, per_round, stall_after=(r * 37) % per_round, prefix=str(r))
-        wait_line(proc, "SUBMITTED")  # all acknowledged by "WhatsApp" (journaled)
-        wait_line(proc, "STALLED")
+        # all acknowledged by "WhatsApp" (journaled and on disk), and handling is stuck
+        wait_line(proc, "SUBMITTED", "STALLED")
         os.kill(proc.pid, signal.SIGKILL)  # acknowledged by "WhatsApp", not stored yet
         proc.wait()
         expected |= {f"K{r}-{i}" for i in range(per_round)}

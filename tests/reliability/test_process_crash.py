@@ -25,20 +25,34 @@ ADMIN = 4242
 HISTORY, LIVE = 10_000, 60
 
 
+OWN = "15550001111@s.whatsapp.net"
+OWN_LIVE = 20  # sent from the phone: stored, never forwarded
+
+
+def history_item(i: int) -> dict[str, object]:
+    """Person chats and groups, every 7th message the owner's own."""
+    chat = f"12036300000{i % 20:02d}@g.us" if i % 10 == 0 else f"1555{i % 200:07d}@s.whatsapp.net"
+    mine = i % 7 == 0
+    sender = OWN if mine else (f"1555{i % 300:07d}@s.whatsapp.net" if i % 10 == 0 else chat)
+    return {
+        "id": f"H{i}",
+        "chat": chat,
+        "sender": sender,
+        "from_me": mine,
+        "text": f"old {i}",
+        "timestamp": 1_700_000_000 + i,
+    }
+
+
 def feed_lines() -> list[str]:
-    lines = [json.dumps({"event": "connected", "jid": "15550001111@s.whatsapp.net"})]
+    """History chunks with live traffic between them; `connected` comes after the first
+    chunk, so kills fall both before and after the process learns its own JID."""
+    lines = []
     for start in range(0, HISTORY, 2500):
-        items = [
-            {
-                "id": f"H{i}",
-                "chat": f"1555{i % 200:07d}@s.whatsapp.net",
-                "sender": f"1555{i % 200:07d}@s.whatsapp.net",
-                "text": f"old {i}",
-                "timestamp": 1_700_000_000 + i,
-            }
-            for i in range(start, start + 2500)
-        ]
+        items = [history_item(i) for i in range(start, start + 2500)]
         lines.append(json.dumps({"event": "history_sync", "messages": items}))
+        if start == 0:
+            lines.append(json.dumps({"event": "connected", "jid": OWN}))
         for j in range(LIVE * start // HISTORY, LIVE * (start + 2500) // HISTORY):
             lines.append(
                 json.dumps(
@@ -49,6 +63,20 @@ def feed_lines() -> list[str]:
                         "sender": "15559990000@s.whatsapp.net",
                         "text": f"urgent live {j}!",
                         "push_name": "Live",
+                    }
+                )
+            )
+        for k in range(OWN_LIVE * start // HISTORY, OWN_LIVE * (start + 2500) // HISTORY):
+            chat = "120363000000099@g.us" if k % 2 else "15559990000@s.whatsapp.net"
+            lines.append(
+                json.dumps(
+                    {
+                        "event": "message",
+                        "id": f"O{k}",
+                        "chat": chat,
+                        "sender": OWN,
+                        "from_me": True,
+                        "text": f"from my phone {k}",
                     }
                 )
             )
@@ -98,7 +126,11 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
                     for c in api.of("sendMessage")
                     for n in re.findall(r"urgent live (\d+)!", c.text)
                 }
-                if len(live) == LIVE and stored_count(db) == HISTORY + LIVE and digests(api):
+                if (
+                    len(live) == LIVE
+                    and stored_count(db) == HISTORY + LIVE + OWN_LIVE
+                    and digests(api)
+                ):
                     break
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), 60)
@@ -108,7 +140,8 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         total, unique = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT chat_id || sender || wa_id) FROM messages"
+            # Unique per chat and id: the same message under two senders counts as doubled.
+            "SELECT COUNT(*), COUNT(DISTINCT chat_id || '/' || wa_id) FROM messages"
         ).fetchone()
         (made,) = conn.execute(
             "SELECT COUNT(*) FROM digests WHERE kind = 'daily' AND sent_at IS NOT NULL"
@@ -149,7 +182,7 @@ def seed_missed_digest(tmp_path: Path, env: dict[str, str]) -> None:
 async def test_kill_9_whole_process_three_rounds(tmp_path: Path) -> None:
     result = await run_rounds(tmp_path, rounds=3)
     print("process crash:", result)
-    assert result["stored"] == result["unique"] == HISTORY + LIVE
+    assert result["stored"] == result["unique"] == HISTORY + LIVE + OWN_LIVE
     assert result["forwarded"] == LIVE
     assert result["digests_made"] == 1 and result["digests_delivered"] >= 1
 
@@ -158,6 +191,6 @@ async def test_kill_9_whole_process_three_rounds(tmp_path: Path) -> None:
 async def test_kill_9_whole_process_twenty_rounds(tmp_path: Path) -> None:
     result = await run_rounds(tmp_path, rounds=20)
     print("process crash:", result)
-    assert result["stored"] == result["unique"] == HISTORY + LIVE
+    assert result["stored"] == result["unique"] == HISTORY + LIVE + OWN_LIVE
     assert result["forwarded"] == LIVE
     assert result["digests_made"] == 1 and result["digests_delivered"] >= 1

@@ -9,6 +9,7 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 from whatsapp import convert, history
 from whatsapp import protos as P
 from whatsapp.types import (
+    OWN_SENDER,
     MessageEdited,
     MessageKind,
     MessageReceived,
@@ -212,11 +213,11 @@ def test_history_sync_unwraps_uses_seconds_and_maps_identities() -> None:
             pushnames={ALICE: "Alice"},
         )
     )
-    parts = history.history_parts(ev.Data, own_jid="15550000001@s.whatsapp.net")
+    parts = history.history_parts(ev.Data)
     first, mine = parts.messages
     assert first.kind == MessageKind.DOCUMENT and first.caption == "contract" and first.ephemeral
     assert first.timestamp == datetime.fromtimestamp(1_700_000_000, tz=UTC)
     assert first.sender == ALICE and first.group_name == "Family"
-    assert mine.from_me and mine.sender == "15550000001@s.whatsapp.net"
+    assert mine.from_me and mine.sender == OWN_SENDER  # known or not, the own JID is not used
     assert parts.links[0].phone_jid == ALICE and parts.links[0].lid == ALICE_LID
     assert parts.groups[0].name == "Family" and parts.contacts[0].push_name == "Alice"

@@ -1,0 +1,111 @@
+"""Running the bot: the store and WhatsApp first, Telegram whenever it answers, until a signal.
+
+WhatsApp acknowledges what it delivers, so the session must run (and store) whether or not
+Telegram is reachable: after a reboot the network may come up late, DNS may fail, Telegram
+may be blocked for a while. Forwards, notices and digests wait in the durable Telegram
+outbox meanwhile. A token Telegram rejects is a configuration error (exit code 2), not
+something to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application
+
+from whatsapp.errors import ConfigError
+from whatsapp.tasks import Clock
+
+logger = logging.getLogger(__name__)
+
+TELEGRAM_RETRY_FIRST = 5.0
+TELEGRAM_RETRY_MAX = 300.0
+REJECTED_TOKEN = (
+    "TELEGRAM_BOT_TOKEN: Telegram rejected this token (revoked, or mistyped); "
+    "get the current one from @BotFather"
+)
+
+Step = Callable[[Application], Awaitable[None]]  # type: ignore[type-arg]
+
+
+async def connect_telegram(app: Application, clock: Clock) -> None:  # type: ignore[type-arg]
+    """Initialize PTB (its getMe) until Telegram answers, waiting longer after each failure
+    (5 s doubling to 5 min), one log line an attempt. Raise ConfigError for a rejected token."""
+    delay, attempt = TELEGRAM_RETRY_FIRST, 0
+    while True:
+        attempt += 1
+        try:
+            await app.initialize()
+            return
+        except InvalidToken:
+            raise ConfigError([REJECTED_TOKEN]) from None
+        except TelegramError as exc:
+            logger.warning(
+                "Telegram not reachable (attempt %d: %s); WhatsApp keeps running and forwards "
+                "wait in the outbox; next try in %.0f s",
+                attempt,
+                exc.message[:200],
+                delay,
+            )
+        await clock.sleep(delay)
+        delay = min(TELEGRAM_RETRY_MAX, delay * 2)
+
+
+async def serve(
+    app: Application,  # type: ignore[type-arg]
+    clock: Clock,
+    start_core: Step,
+    start_telegram: Step,
+    stop_core: Step,
+) -> int:
+    """Run until SIGINT/SIGTERM or until a component asks to stop (``bot_data["stop"]``);
+    return the exit code components left in ``bot_data["exit_code"]`` (0 by default)."""
+    stop = asyncio.Event()
+    app.bot_data["stop"] = stop
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    telegram: asyncio.Task[Any] | None = None
+    try:
+        await start_core(app)
+        telegram = asyncio.create_task(_bring_up_telegram(app, clock, start_telegram))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({telegram, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if telegram.done():
+            telegram.result()  # a rejected token raises here
+            await stopped
+        stopped.cancel()
+    finally:
+        if telegram is not None and not telegram.done():
+            telegram.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await telegram
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await _stop_telegram(app)
+        await stop_core(app)
+    return int(app.bot_data.get("exit_code", 0))
+
+
+async def _bring_up_telegram(app: Application, clock: Clock, start_telegram: Step) -> None:  # type: ignore[type-arg]
+    await connect_telegram(app, clock)
+    await app.start()
+    await start_telegram(app)
+    # bootstrap_retries=-1: a drop between getMe and the first poll is retried, not fatal.
+    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)  # type: ignore[union-attr]
+
+
+async def _stop_telegram(app: Application) -> None:  # type: ignore[type-arg]
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    with contextlib.suppress(TelegramError):  # shutdown of a never-initialized app is a no-op
+        await app.shutdown()

@@ -1,0 +1,67 @@
+"""Control works only in an owner's private chat: in a group the bot says nothing and leaves,
+Telegram Business updates are ignored, and an edited Telegram message is not acted on again
+(editing a /send must not send a second WhatsApp message)."""
+
+from __future__ import annotations
+
+import time
+
+from tests.bot.conftest import ADMIN, ME, Env
+
+GROUP_CHAT = {"id": -100123, "type": "supergroup", "title": "Family"}
+
+
+def message(chat: dict, text: str, message_id: int = 77) -> dict:
+    msg = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": {"id": ADMIN, "is_bot": False, "first_name": "Owner"},
+        "text": text,
+    }
+    if text.startswith("/"):
+        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return msg
+
+
+async def test_admin_command_in_a_group_gets_no_answer_and_the_bot_leaves(env: Env) -> None:
+    env.api.inject("message", message(GROUP_CHAT, "/chats"))
+    await env.api.wait_for(lambda c: c.method == "leaveChat", timeout=10)
+    await env.settle()
+    assert [c.params["chat_id"] for c in env.api.of("leaveChat")] == [str(GROUP_CHAT["id"])]
+    assert env.api.of("sendMessage") == []  # no chat list, no history to the group
+
+
+async def test_business_updates_are_ignored(env: Env) -> None:
+    private = {"id": ADMIN, "type": "private"}
+    env.api.inject(
+        "business_message", {**message(private, "/chats"), "business_connection_id": "b1"}
+    )
+    env.api.send_text(ADMIN, "/help")  # a real command after it is still answered
+    await env.api.wait_for(lambda c: c.method == "sendMessage", timeout=10)
+    await env.settle()
+    assert len(env.api.of("sendMessage")) == 1
+    assert "/chats" in env.api.of("sendMessage")[0].text  # the /help answer, not a chat list
+
+
+async def test_editing_a_sent_command_does_not_send_again(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    env.feed_line(
+        event="message",
+        id="E1",
+        chat="15550000002@s.whatsapp.net",
+        sender="15550000002@s.whatsapp.net",
+        text="hi",
+        push_name="Alice",
+    )
+    await env.settle()
+    private = {"id": ADMIN, "type": "private"}
+    env.api.inject("message", message(private, "/send Alice hello there", 500))
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Sent" in c.text, timeout=10)
+    env.api.inject(
+        "edited_message",
+        {**message(private, "/send Alice hello there, fixed", 500), "edit_date": int(time.time())},
+    )
+    await env.api.wait_for(lambda c: "not acted on again" in c.text, timeout=10)
+    await env.settle()
+    assert [s["text"] for s in env.sent()] == ["hello there"]  # one WhatsApp message only
