@@ -90,7 +90,7 @@ class LLMTriage:
                 "i": i,
                 "chat": p.chat.name,
                 "group": p.chat.is_group,
-                "from": p.message.sender_name or "someone",
+                "from": {"contact": p.message.sender_name or "someone"},
                 "text": p.message.body[:TEXT_LIMIT],
             }
             for i, p in enumerate(batch)

@@ -18,11 +18,12 @@ from assistant.llm_triage import LLMTriage, Pending, eligible
 from assistant.triage import Importance, TriageRules, score_message
 from storage import Storage
 from storage.chats import NAME_GROUP
-from storage.domain import Chat, MediaState, StoredMessage
+from storage.domain import ChangeOutcome, Chat, MediaState, StoredMessage
 from whatsapp.errors import StorageError
 from whatsapp.gateway import WhatsAppGateway
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
+    OWN_SENDER,
     ConnectionChanged,
     ConnectionState,
     ContactSeen,
@@ -61,6 +62,13 @@ class HistoryProgress:
     messages: int
     new_messages: int
     percent: int
+
+
+def _log_change(kind: str, outcome: ChangeOutcome) -> None:
+    if outcome == ChangeOutcome.REJECTED:
+        logger.warning("%s of another sender's message rejected (kept aside, not applied)", kind)
+    elif outcome == ChangeOutcome.UNKNOWN:
+        logger.info("%s for an unknown message skipped", kind)
 
 
 class IngestService:
@@ -125,12 +133,14 @@ class IngestService:
                     logger.debug("duplicate message ignored")
             case HistoryBatchReceived():
                 await self._history_batch(event)
-            case MessageEdited(chat=chat, target_id=target, text=text):
-                if not await self.storage.messages.apply_edit(chat, target, text):
-                    logger.info("edit for an unknown message skipped")
-            case MessageRevoked(chat=chat, target_id=target):
-                if not await self.storage.messages.apply_revoke(chat, target):
-                    logger.info("revoke for an unknown message skipped")
+            case MessageEdited(chat=chat, sender=sender, target_id=target, text=text):
+                editor = OWN_SENDER if event.from_me else sender
+                outcome = await self.storage.messages.apply_edit(chat, target, editor, text)
+                _log_change("edit", outcome)
+            case MessageRevoked(chat=chat, sender=sender, target_id=target, by_admin=admin):
+                revoker = OWN_SENDER if event.from_me else sender
+                outcome = await self.storage.messages.apply_revoke(chat, target, revoker, admin)
+                _log_change("revoke", outcome)
             case ReactionReceived(chat=chat, sender=sender, target_id=target, emoji=emoji):
                 if not await self.storage.messages.apply_reaction(chat, target, sender, emoji):
                     logger.info("reaction to an unknown message skipped")
@@ -143,6 +153,10 @@ class IngestService:
             case GroupSeen(jid=jid, name=name):
                 if name:
                     await self.storage.chats.ensure(jid, name=name, rank=NAME_GROUP)
+                if event.admins is not None or event.promoted or event.demoted:
+                    await self.storage.chats.set_group_admins(
+                        jid, event.admins, event.promoted, event.demoted
+                    )
             case ConnectionChanged(state=ConnectionState.CONNECTED, own_jid=own):
                 if own:
                     self.rules.own_jids.add(own)

@@ -44,6 +44,18 @@ def triage_messages(items: Sequence[dict[str, object]]) -> list[ChatMessage]:
     return [ChatMessage("system", TRIAGE_SYSTEM), ChatMessage("user", payload)]
 
 
+#: How the owner is named in every prompt: contact names are data and cannot produce it
+#: (a contact saved as "me" or "Owner" still appears as {"by": "contact", "name": "me"}).
+OWNER = "OWNER"
+
+
+def turn(from_owner: bool, name: str, text: str) -> dict[str, str]:
+    """One message of a conversation as the model sees it."""
+    if from_owner:
+        return {"by": OWNER, "text": text}
+    return {"by": "contact", "name": name or "unnamed", "text": text}
+
+
 def reply_messages(
     system: str, chat_name: str, history: Sequence[dict[str, str]]
 ) -> list[ChatMessage]:

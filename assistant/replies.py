@@ -103,9 +103,9 @@ class ReplyService:
         """Ask the LLM for a reply, with this chat's recent messages as the only context."""
         recent = await self.storage.messages.last(chat.id, CONTEXT_MESSAGES)
         history = [
-            {"from": "me" if m.from_me else (m.sender_name or "them"), "text": m.body[:500]}
+            prompts.turn(m.from_me, m.sender_name, m.body[:500])
             for m in recent
-            if m.body
+            if m.body and not m.deleted  # a deleted message is never shown to the model
         ]
         p = self.prefs.current
         try:

@@ -8,6 +8,7 @@ chunks get their partial summaries merged in further packed calls.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ def pick_lines(chat: Chat, messages: Sequence[StoredMessage]) -> list[str]:
     chosen = {m.id: m for m in [*top, *incoming[-LAST_LINES:]]}
     out = []
     for m in sorted(chosen.values(), key=lambda m: (m.timestamp, m.id)):
-        who = "me" if m.from_me else (m.sender_name or "someone")
+        who = prompts.OWNER if m.from_me else "contact " + json.dumps(m.sender_name or "someone")
         out.append(f"{m.timestamp:%H:%M} {who}: {m.body.replace(chr(10), ' ')[:LINE_CHARS]}")
     return out
 

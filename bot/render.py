@@ -192,9 +192,8 @@ def body_text(msg: StoredMessage, limit: int | None = None) -> str:
     shown = esc(text[: len(text) - more]) if text else f"<i>[{msg.kind.value}]</i>"
     if more:
         shown += f"… <i>({more} more characters: /chat shows it all)</i>"
-    flags = (" <i>(edited)</i>" if msg.edited else "") + (
-        " <i>(deleted)</i>" if msg.deleted else ""
-    )
+    deleted = " <i>(deleted by admin)</i>" if msg.deleted_by == "admin" else " <i>(deleted)</i>"
+    flags = (" <i>(edited)</i>" if msg.edited else "") + (deleted if msg.deleted else "")
     return f"{icon} {shown}{flags}".strip()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from datetime import datetime
@@ -13,7 +14,7 @@ from storage.db import db, in_thread
 from storage.domain import Chat, Contact, Page
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, MessageRecord, utcnow
 from whatsapp.errors import NotFound
-from whatsapp.types import ChatJid, is_group_jid, jid_user
+from whatsapp.types import OWN_SENDER, ChatJid, is_group_jid, jid_user
 
 # How sure a chat's name is; a name is only replaced by one at least as sure.
 NAME_FALLBACK, NAME_PUSH, NAME_CONTACT, NAME_GROUP = 0, 1, 2, 3
@@ -135,6 +136,48 @@ def _merge(keep: int, drop: int) -> None:
     MessageRecord.update(chat=keep).where(MessageRecord.chat == drop).execute()
     ChatAliasRecord.update(chat=keep).where(ChatAliasRecord.chat == drop).execute()
     ChatRecord.delete_by_id(drop)
+
+
+def same_person(stored_sender: str, other: str) -> bool:
+    """True when two sender JIDs are one person: equal, or known as one chat (a phone JID
+    and its LID). The owner is always ``me`` (OWN_SENDER) on both sides."""
+    if stored_sender == other:
+        return True
+    if OWN_SENDER in (stored_sender, other):
+        return False
+    first = resolve_id(stored_sender)
+    if first is not None and first == resolve_id(other):
+        return True
+    linked = ContactRecord.select().where(
+        ((ContactRecord.jid == stored_sender) & (ContactRecord.lid == other))
+        | ((ContactRecord.jid == other) & (ContactRecord.lid == stored_sender))
+    )
+    return bool(linked.exists())
+
+
+def is_group_admin(chat_id: int, jid: str) -> bool:
+    """True when ``jid`` is a known admin of the group ``chat_id``."""
+    rec = ChatRecord.get_or_none(ChatRecord.id == chat_id)
+    if rec is None or not rec.is_group:
+        return False
+    return any(same_person(admin, jid) for admin in json.loads(rec.admins or "[]"))
+
+
+def update_admins(
+    jid: str,
+    admins: Iterable[str] | None,
+    promoted: Iterable[str] = (),
+    demoted: Iterable[str] = (),
+) -> None:
+    """Replace a group's admin list (when known whole), then apply promotions/demotions."""
+    chat_id = resolve_id(clean.ident(jid))
+    if chat_id is None:
+        chat_id = ensure_chat_sync(ChatJid(jid))
+    rec = ChatRecord.get_by_id(chat_id)
+    current = set(json.loads(rec.admins or "[]")) if admins is None else set(admins)
+    current = (current | {clean.ident(j) for j in promoted}) - {clean.ident(j) for j in demoted}
+    rec.admins = json.dumps(sorted(clean.ident(j) for j in current))
+    rec.save(only=[ChatRecord.admins])
 
 
 def ensure_chat_sync(
@@ -260,6 +303,18 @@ class PeeweeChatRepository:
     @in_thread
     def mark_read(self, chat_id: int) -> None:
         ChatRecord.update(unread=0).where(ChatRecord.id == chat_id).execute()
+
+    @in_thread
+    def set_group_admins(
+        self,
+        jid: ChatJid,
+        admins: tuple[ChatJid, ...] | None,
+        promoted: tuple[ChatJid, ...] = (),
+        demoted: tuple[ChatJid, ...] = (),
+    ) -> None:
+        """Record who may delete others' messages in a group."""
+        with db.atomic():
+            update_admins(jid, admins, promoted, demoted)
 
     @in_thread
     def link_identity(self, phone_jid: ChatJid, lid: ChatJid) -> None:

@@ -83,11 +83,21 @@ class StoredMessage:
     delivery: str = ""
     importance: int | None = None
     reason: str = ""
+    deleted_by: str = ""  # "sender" or "admin"
+    edits: tuple[str, ...] = ()  # the earlier texts, oldest first
 
     @property
     def body(self) -> str:
         """Return the readable text: the text, else the caption."""
         return self.text or self.caption
+
+
+class ChangeOutcome(StrEnum):
+    """What became of an edit or a revoke."""
+
+    APPLIED = "applied"
+    UNKNOWN = "unknown"  # no such message stored
+    REJECTED = "rejected"  # its sender may not change that message: kept aside, not applied
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,12 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.chats import resolve_id
+from storage import clean
+from storage.chats import is_group_admin, resolve_id, same_person
 from storage.db import db, in_thread, is_postgres
-from storage.domain import MediaState, StoredMessage
-from storage.ingest import CHUNK, MAX_TEXT, Scorer, StoreCall, store
-from storage.models import MessageLinkRecord, MessageRecord
+from storage.domain import ChangeOutcome, MediaState, StoredMessage
+from storage.ingest import CHUNK, Scorer, StoreCall, store
+from storage.models import MessageLinkRecord, MessageRecord, RejectedEventRecord
 from storage.outbox import queue_telegram
 from whatsapp.types import ChatJid, MessageKind, WaMessage, WaMessageId
 
@@ -44,7 +45,23 @@ def to_stored(rec: MessageRecord) -> StoredMessage:
         delivery=rec.delivery,
         importance=rec.importance,
         reason=rec.reason,
+        deleted_by=rec.deleted_by,
+        edits=tuple(json.loads(rec.edits or "[]")),
     )
+
+
+MAX_EDITS = 20  # earlier texts kept per message
+
+
+def _reject(chat: str, sender: str, target_id: str, kind: str, text: str) -> ChangeOutcome:
+    RejectedEventRecord.create(
+        chat_jid=clean.ident(chat),
+        sender=clean.ident(sender),
+        target_id=clean.ident(target_id),
+        kind=kind,
+        text=clean.text(text),
+    )
+    return ChangeOutcome.REJECTED
 
 
 class PeeweeMessageRepository:
@@ -89,26 +106,45 @@ class PeeweeMessageRepository:
         )
 
     @in_thread
-    def apply_edit(self, chat: str, target_id: str, text: str) -> bool:
-        rec = self._target(chat, target_id)
+    def apply_edit(self, chat: str, target_id: str, editor: str, text: str) -> ChangeOutcome:
+        """Apply an edit from the message's own sender, keeping the earlier text; an edit
+        from anyone else is kept aside as a rejected event."""
+        rec = self._target(chat, clean.ident(target_id))
         if rec is None:
-            return False
-        if rec.kind == MessageKind.TEXT.value or not rec.caption:
-            rec.text = text[:MAX_TEXT]
-        else:
-            rec.caption = text[:MAX_TEXT]
+            return ChangeOutcome.UNKNOWN
+        if not same_person(rec.sender, editor):
+            return _reject(chat, editor, target_id, "edit", text)
+        field = "text" if rec.kind == MessageKind.TEXT.value or not rec.caption else "caption"
+        edits = json.loads(rec.edits or "[]")
+        edits.append(getattr(rec, field))
+        setattr(rec, field, clean.text(text))
+        rec.edits = json.dumps(edits[-MAX_EDITS:], ensure_ascii=False)
         rec.edited = True
         rec.save()
-        return True
+        return ChangeOutcome.APPLIED
 
     @in_thread
-    def apply_revoke(self, chat: str, target_id: str) -> bool:
-        rec = self._target(chat, target_id)
+    def apply_revoke(
+        self, chat: str, target_id: str, revoker: str, by_admin: bool
+    ) -> ChangeOutcome:
+        """Delete for everyone: by the message's sender, or in a group by a known admin."""
+        rec = self._target(chat, clean.ident(target_id))
         if rec is None:
-            return False
+            return ChangeOutcome.UNKNOWN
+        if same_person(rec.sender, revoker):
+            rec.deleted_by = "sender"
+        elif by_admin and is_group_admin(rec.chat_id, revoker):
+            rec.deleted_by = "admin"
+        else:
+            return _reject(chat, revoker, target_id, "revoke", "")
         rec.deleted = True
-        rec.save(only=[MessageRecord.deleted])
-        return True
+        rec.save(only=[MessageRecord.deleted, MessageRecord.deleted_by])
+        return ChangeOutcome.APPLIED
+
+    @in_thread
+    def rejected_count(self) -> int:
+        """How many edits and revokes were refused (shown in /status)."""
+        return int(RejectedEventRecord.select().count())
 
     @in_thread
     def apply_reaction(self, chat: str, target_id: str, sender: str, emoji: str) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import peewee
 
 from storage.db import db, is_postgres
-from storage.models import TABLES_V1, DraftRecord, SchemaVersionRecord
+from storage.models import TABLES_V1, DraftRecord, RejectedEventRecord, SchemaVersionRecord
 from whatsapp.errors import StorageError
 from whatsapp.types import OWN_SENDER
 
@@ -101,11 +101,39 @@ def _step_4_one_sender_for_me() -> None:
     )
 
 
+def _step_5_edit_history_and_admins() -> None:
+    """Edits keep the earlier texts, a delete says by whom, groups know their admins, and
+    edits or revokes from someone else are kept aside as rejected events."""
+    from playhouse.migrate import SchemaMigrator
+    from playhouse.migrate import migrate as alter
+
+    migrator = SchemaMigrator.from_database(db.obj)
+    wanted = {
+        "messages": [
+            ("edits", peewee.TextField(default="[]", constraints=[peewee.SQL("DEFAULT '[]'")])),
+            (
+                "deleted_by",
+                peewee.CharField(
+                    max_length=16, default="", constraints=[peewee.SQL("DEFAULT ''")]
+                ),
+            ),
+        ],
+        "chats": [
+            ("admins", peewee.TextField(default="[]", constraints=[peewee.SQL("DEFAULT '[]'")]))
+        ],
+    }
+    for table, columns in wanted.items():
+        have = {c.name for c in db.get_columns(table)}
+        alter(*(migrator.add_column(table, n, f) for n, f in columns if n not in have))
+    db.create_tables([RejectedEventRecord], safe=True)
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _step_1_initial_schema),
     (2, _step_2_chat_list_index),
     (3, _step_3_drafts),
     (4, _step_4_one_sender_for_me),
+    (5, _step_5_edit_history_and_admins),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -62,6 +62,7 @@ class ChatRecord(BaseRecord):
     unread = peewee.IntegerField(default=0)
     score_bias = peewee.SmallIntegerField(default=0)
     created_at = UtcField(default=utcnow)
+    admins = peewee.TextField(default="[]", constraints=[peewee.SQL("DEFAULT '[]'")])  # step 5
 
     class Meta:
         table_name = "chats"
@@ -118,6 +119,12 @@ class MessageRecord(BaseRecord):
     importance = peewee.SmallIntegerField(null=True)
     reason = peewee.CharField(max_length=256, default="")
     feedback = peewee.SmallIntegerField(default=0)
+    # Step 5. Earlier texts, oldest first (JSON); who deleted it: "sender" or "admin". The
+    # SQL defaults matter: the bulk insert (storage/ingest.py) names only the older columns.
+    edits = peewee.TextField(default="[]", constraints=[peewee.SQL("DEFAULT '[]'")])
+    deleted_by = peewee.CharField(
+        max_length=16, default="", constraints=[peewee.SQL("DEFAULT ''")]
+    )
 
     class Meta:
         table_name = "messages"
@@ -206,6 +213,20 @@ class DraftRecord(BaseRecord):
 
     class Meta:
         table_name = "drafts"
+
+
+class RejectedEventRecord(BaseRecord):
+    """An edit or a revoke that was not applied: its sender may not change that message."""
+
+    chat_jid = peewee.CharField(max_length=128)
+    sender = peewee.CharField(max_length=128)
+    target_id = peewee.CharField(max_length=128)
+    kind = peewee.CharField(max_length=16)
+    text = peewee.TextField(default="")
+    created_at = UtcField(default=utcnow)
+
+    class Meta:
+        table_name = "rejected_events"
 
 
 TABLES_V1: list[type[BaseRecord]] = [

@@ -260,14 +260,24 @@ def message_event(ev: Any) -> GatewayEvent | None:
                 proto.key.participant and jid_user(proto.key.participant) != jid_user(sender)
             )
             return MessageRevoked(
-                ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID), by_admin, when
+                ChatJid(chat),
+                ChatJid(sender),
+                WaMessageId(proto.key.ID),
+                by_admin,
+                when,
+                from_me=src.IsFromMe,
             )
         if proto.type == PROTOCOL_EDIT and proto.key.ID:
             inner, _, _ = unwrap(proto.editedMessage)
             body = read_body(inner)
             text = (body.text or body.caption) if body else ""
             return MessageEdited(
-                ChatJid(chat), ChatJid(sender), WaMessageId(proto.key.ID), text, when
+                ChatJid(chat),
+                ChatJid(sender),
+                WaMessageId(proto.key.ID),
+                text,
+                when,
+                from_me=src.IsFromMe,
             )
         return None
     inner, view_once, ephemeral = unwrap(msg)
@@ -308,16 +318,28 @@ def receipt_event(ev: Any) -> ReceiptReceived | None:
 
 
 def group_event(ev: Any) -> GroupSeen | None:
-    """Convert ``JoinedGroup`` or ``GroupInfoEvent`` carrying a name."""
+    """Convert ``JoinedGroup`` (name, members, admins) or ``GroupInfoEvent`` (a new name,
+    admins promoted or demoted)."""
+    admins: tuple[ChatJid, ...] | None = None
+    promoted: tuple[ChatJid, ...] = ()
+    demoted: tuple[ChatJid, ...] = ()
     if ev.DESCRIPTOR.name == "JoinedGroup":
         info = ev.GroupInfo
         members = tuple(ChatJid(jid_str(p.JID)) for p in info.Participants if jid_str(p.JID))
+        admins = tuple(
+            ChatJid(jid_str(p.JID))
+            for p in info.Participants
+            if jid_str(p.JID) and (p.IsAdmin or p.IsSuperAdmin)
+        )
         jid, name = jid_str(info.JID), info.GroupName.Name
-    elif ev.HasField("Name") and ev.Name.Name:
-        jid, name, members = jid_str(ev.JID), ev.Name.Name, ()
     else:
-        return None
+        jid, members = jid_str(ev.JID), ()
+        name = ev.Name.Name if ev.HasField("Name") else ""
+        promoted = tuple(ChatJid(s) for j in ev.Promote if (s := jid_str(j)))
+        demoted = tuple(ChatJid(s) for j in ev.Demote if (s := jid_str(j)))
+        if not name and not promoted and not demoted:
+            return None
     if not is_group_jid(jid):
         logger.warning("group event for a JID that is not a group skipped")
         return None
-    return GroupSeen(ChatJid(jid), name[:256], members)
+    return GroupSeen(ChatJid(jid), name[:256], members, admins, promoted, demoted)

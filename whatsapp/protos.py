@@ -235,8 +235,14 @@ def history_sync(
     return N.HistorySync(Data=data)
 
 
-def group_info(group: str, name: str, participants: list[str] | None = None) -> Any:
-    """Build a ``GroupInfoEvent`` announcing a group's name (and joins)."""
+def group_info(
+    group: str,
+    name: str,
+    participants: list[str] | None = None,
+    promote: list[str] | None = None,
+    demote: list[str] | None = None,
+) -> Any:
+    """Build a ``GroupInfoEvent`` announcing a group's name (joins, admins promoted/demoted)."""
     ev = N.GroupInfoEvent(
         JID=jid(group),
         Notify="",
@@ -247,6 +253,10 @@ def group_info(group: str, name: str, participants: list[str] | None = None) -> 
         JoinReason="",
     )
     ev.Join.extend(jid(p) for p in participants or [])
+    ev.Promote.extend(jid(p) for p in promote or [])
+    ev.Demote.extend(jid(p) for p in demote or [])
+    if not name:
+        ev.ClearField("Name")
     return ev
 
 

@@ -164,7 +164,15 @@ class SimulatedGateway(GatewayBase):
             members = obj.get("participants") or []
             if not isinstance(members, list):
                 raise ValueError("participants must be a list of JIDs")
-            ev = protos.group_info(_str(obj, "jid"), _str(obj, "name"), [str(m) for m in members])
+            admins = obj.get("admins") or []
+            if not isinstance(admins, list):
+                raise ValueError("admins must be a list of JIDs")
+            ev = protos.group_info(
+                _str(obj, "jid"),
+                _str(obj, "name"),
+                [str(m) for m in members],
+                promote=[str(a) for a in admins],
+            )
             await self.receive("group_info", protos.roundtrip(ev))
         else:
             raise ValueError(f"unknown event {event!r}")
@@ -199,7 +207,8 @@ class SimulatedGateway(GatewayBase):
             msg = protos.edit(chat, target, _str(obj, "text", ""))
         else:
             msg = protos.revoke(chat, target)
-        return protos.message_event(msg, chat, sender, mid=_str(obj, "id"))
+        mine = bool(obj.get("from_me")) or (bool(self._feed_jid) and sender == self._feed_jid)
+        return protos.message_event(msg, chat, sender, mid=_str(obj, "id"), from_me=mine)
 
     def _history_event(self, obj: dict[str, Any]) -> Any:
         items = obj.get("messages")

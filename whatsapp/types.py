@@ -259,6 +259,7 @@ class MessageEdited:
     target_id: WaMessageId
     text: str
     timestamp: datetime
+    from_me: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +271,7 @@ class MessageRevoked:
     target_id: WaMessageId
     by_admin: bool
     timestamp: datetime
+    from_me: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +320,9 @@ class GroupSeen:
     jid: ChatJid
     name: str
     participants: tuple[ChatJid, ...] = ()
+    admins: tuple[ChatJid, ...] | None = None  # the whole admin list, when the event has it
+    promoted: tuple[ChatJid, ...] = ()
+    demoted: tuple[ChatJid, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,10 +180,10 @@ async def test_last_since_and_search(storage: Storage) -> None:
 
 async def test_edit_revoke_reaction_and_delivery(storage: Storage) -> None:
     [stored] = await storage.messages.store([msg(1, text="typo")])
-    assert await storage.messages.apply_edit(ALICE, stored.wa_id, "fixed")
+    assert await storage.messages.apply_edit(ALICE, stored.wa_id, ALICE, "fixed") == "applied"
     assert await storage.messages.apply_reaction(ALICE, stored.wa_id, ALICE, "👍")
     assert await storage.messages.set_delivery(ALICE, [stored.wa_id], "read") == 1
-    assert not await storage.messages.apply_revoke(ALICE, "3EB0UNKNOWN")
+    assert await storage.messages.apply_revoke(ALICE, "3EB0UNKNOWN", ALICE, False) == "unknown"
     got = await storage.messages.get(stored.id)
     assert got is not None and got.text == "fixed" and got.edited
     assert got.reactions == {ALICE: "👍"} and got.delivery == "read"
@@ -300,3 +300,41 @@ async def test_migration_merges_own_messages_stored_twice(storage: Storage) -> N
     assert linked is not None and linked.id == first.id  # the earliest row keeps the link
     moved = await storage.messages.get(single.id)
     assert moved is not None and moved.sender == OWN_SENDER
+
+
+BOB = ChatJid("15550000003@s.whatsapp.net")
+MALLORY = ChatJid("15550000666@s.whatsapp.net")
+
+
+async def test_only_the_sender_edits_and_only_sender_or_known_admin_deletes(
+    storage: Storage,
+) -> None:
+    [alice_says, bob_says, mine] = await storage.messages.store(
+        [
+            msg(1, chat=GROUP, sender=ALICE, text="meet at 5"),
+            msg(2, chat=GROUP, sender=BOB, text="ok"),
+            msg(3, chat=GROUP, sender=OWN_SENDER, text="my plan", from_me=True, push_name=""),
+        ]
+    )
+    m = storage.messages
+    # A group member rewrites someone else's message, or mine: refused, kept aside.
+    assert await m.apply_edit(GROUP, alice_says.wa_id, MALLORY, "meet at 9") == "rejected"
+    assert await m.apply_edit(GROUP, mine.wa_id, MALLORY, "I quit") == "rejected"
+    assert await m.apply_revoke(GROUP, bob_says.wa_id, MALLORY, True) == "rejected"  # no admin
+    assert await m.rejected_count() == 3
+    assert (await m.get(alice_says.id)).text == "meet at 5"
+    assert (await m.get(mine.id)).text == "my plan"
+    # The sender edits: applied, the earlier text kept.
+    assert await m.apply_edit(GROUP, alice_says.wa_id, ALICE, "meet at 6") == "applied"
+    assert await m.apply_edit(GROUP, mine.wa_id, OWN_SENDER, "my better plan") == "applied"
+    got = await m.get(alice_says.id)
+    assert got.text == "meet at 6" and got.edited and got.edits == ("meet at 5",)
+    # A known admin deletes another member's message.
+    await storage.chats.set_group_admins(GROUP, (BOB,))
+    assert await m.apply_revoke(GROUP, alice_says.wa_id, BOB, True) == "applied"
+    gone = await m.get(alice_says.id)
+    assert gone.deleted and gone.deleted_by == "admin"
+    await storage.chats.set_group_admins(GROUP, None, demoted=(BOB,))
+    assert await m.apply_revoke(GROUP, mine.wa_id, BOB, True) == "rejected"
+    assert await m.apply_revoke(GROUP, mine.wa_id, OWN_SENDER, False) == "applied"
+    assert (await m.get(mine.id)).deleted_by == "sender"
