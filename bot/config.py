@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -27,6 +27,18 @@ HOW_TO = {
     "TELEGRAM_BOT_TOKEN": "talk to @BotFather in Telegram, send /newbot and copy the token",
     "TELEGRAM_ADMIN_IDS": "message @userinfobot in Telegram; it answers with your numeric id",
 }
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials inside a URL: its password and the values of query parameters
+    (``?key=…``, ``?token=…``). User names are not secret (and masking a common word such
+    as "postgres" everywhere would garble the log)."""
+    parts = urlsplit(url)
+    found = []
+    if parts.password:
+        found += [parts.password, unquote(parts.password)]
+    found += [value for _, value in parse_qsl(parts.query) if value]
+    return found
 
 
 class Settings(BaseSettings):
@@ -141,13 +153,18 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'secretary.db').resolve()}"
 
     def secret_values(self) -> tuple[str, ...]:
-        """The values logs must never show: the bot token, the API key, the database password."""
+        """The values logs must never show: the bot token, the API key, and any credentials
+        written into DATABASE_URL, OPENAI_BASE_URL or OLLAMA_HOST (user:password@, or a
+        key in the query string)."""
         values = [self.telegram_bot_token.get_secret_value()]
         if self.openai_api_key is not None:
             values.append(self.openai_api_key.get_secret_value())
-        if self.database_url is not None and (password := urlsplit(self.db_url).password):
-            values.append(password)
-        return tuple(values)
+        urls = [self.openai_base_url, self.ollama_host]
+        if self.database_url is not None:
+            urls.append(self.db_url)
+        for url in filter(None, urls):
+            values += url_secrets(url)
+        return tuple(dict.fromkeys(v for v in values if len(v) >= 4))
 
     @property
     def owner_ids(self) -> frozenset[int]:

@@ -35,6 +35,10 @@ from whatsapp.types import (
 
 logger = logging.getLogger(__name__)
 
+#: A feed line longer than this is skipped (a history chunk of 10 000 messages is ~2 MB).
+MAX_LINE = 64 * 1024 * 1024
+READ_LIMIT = 1024 * 1024  # read a line in pieces: a huge one is never in memory at once
+
 SIMPLE_EVENTS = {"connected", "disconnected", "logged_out", "stream_replaced", "client_outdated"}
 MESSAGE_FIELDS = {
     "id",
@@ -106,14 +110,23 @@ class SimulatedGateway(GatewayBase):
         while not await asyncio.to_thread(feed.exists):  # noqa: ASYNC110 - polling a file
             await asyncio.sleep(self.poll_interval)
         with feed.open("r", encoding="utf-8", errors="replace") as handle:
-            pending = ""
+            pending, skipping = "", False
             while True:
-                chunk = handle.readline()
+                chunk = handle.readline(READ_LIMIT)
                 if not chunk:
                     await asyncio.sleep(self.poll_interval)
                     continue
+                if skipping:  # the rest of a line that was too long
+                    skipping = not chunk.endswith("\n")
+                    continue
                 pending += chunk
                 if not pending.endswith("\n"):
+                    if len(pending) > MAX_LINE:  # no sane event is this big: drop it
+                        self.lines_played += 1
+                        logger.warning(
+                            "feed line %d skipped: over %d bytes", self.lines_played, MAX_LINE
+                        )
+                        pending, skipping = "", True
                     continue  # a line still being written
                 line, pending = pending.strip(), ""
                 self.lines_played += 1
@@ -127,8 +140,10 @@ class SimulatedGateway(GatewayBase):
             if not isinstance(obj, dict):
                 raise ValueError("a feed line must be a JSON object")
             await self.play(obj)
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
-            logger.warning("feed line %d skipped: %s", number, exc)
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+            logger.warning("feed line %d skipped: %s", number, str(exc)[:200])
+        except Exception:  # the follower must outlive any line
+            logger.exception("feed line %d skipped: unexpected error", number)
 
     async def play(self, obj: dict[str, Any]) -> None:
         """Turn one feed object into neonize events and submit them."""

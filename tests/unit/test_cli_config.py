@@ -143,6 +143,8 @@ def test_secrets_are_masked_in_every_log_record(tmp_path: Path, capsys) -> None:
             "TELEGRAM_ADMIN_IDS": "1",
             "OPENAI_API_KEY": "sk-secret-value",
             "DATABASE_URL": "postgresql://bot:hunter2-long@db/wa",
+            "OPENAI_BASE_URL": "https://proxy:openai-pass-9@llm.example/v1?api-key=qkey-777",
+            "OLLAMA_HOST": "http://me:ollama-pw-5@gpu.local:11434",
             "DATA_DIR": str(tmp_path),
         }
     )
@@ -157,6 +159,10 @@ def test_secrets_are_masked_in_every_log_record(tmp_path: Path, capsys) -> None:
             raise ConnectionError("could not reach postgresql://bot:hunter2-long@db/wa")
         except ConnectionError:
             logging.getLogger("storage.db").exception("database down")
+        logging.getLogger("httpx").warning(
+            "POST https://proxy:openai-pass-9@llm.example/v1?api-key=qkey-777 failed; "
+            "ollama at http://me:ollama-pw-5@gpu.local:11434 too"
+        )
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
@@ -164,5 +170,12 @@ def test_secrets_are_masked_in_every_log_record(tmp_path: Path, capsys) -> None:
     assert "network error on https://api.telegram.org/bot***/getUpdates" in err
     assert "Request options: {'api_key': '***'}" in err
     assert "ConnectionError: could not reach postgresql://bot:***@db/wa" in err
-    for secret in (TOKEN, "sk-secret-value", "hunter2-long"):
+    for secret in (
+        TOKEN,
+        "sk-secret-value",
+        "hunter2-long",
+        "openai-pass-9",
+        "qkey-777",
+        "ollama-pw-5",
+    ):
         assert secret not in err
