@@ -37,8 +37,9 @@ def parse_scores(raw: str, count: int) -> dict[int, Importance]:
     out: dict[int, Importance] = {}
     for entry in json_entries(raw, "scores"):
         try:
-            index, score = int(entry.get("i")), round(float(entry.get("score")))
-        except (TypeError, ValueError):
+            index, number = int(entry.get("i")), float(entry.get("score"))
+            score = round(number)  # inf/nan raise here
+        except (TypeError, ValueError, OverflowError):
             continue
         if 0 <= index < count and index not in out:
             reason = str(entry.get("reason", "") or "LLM")[:120]
@@ -102,6 +103,8 @@ class LLMTriage:
         except LLMError:
             return {}
         scores = parse_scores(raw, len(batch))
+        if not scores:
+            self.llm.note_bad_answer()
         if len(scores) < len(batch):
             logger.info(
                 "LLM scored %d of %d messages; the rest keep heuristic scores",

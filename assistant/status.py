@@ -75,4 +75,5 @@ class StatusService:
         if self.llm.name == "none":
             return "none (heuristics only)"
         state = "ok" if self.llm.available else "not answering (heuristics meanwhile)"
-        return f"{self.llm.name} {self.llm.model} — {state}"
+        bad = f", {self.llm.bad_answers} unusable answer(s)" if self.llm.bad_answers else ""
+        return f"{self.llm.name} {self.llm.model} — {state}{bad}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -49,15 +48,23 @@ class LLMProvider(Protocol):
         ...
 
 
+#: An answer longer than this is not read (a model gone wrong can stream megabytes).
+MAX_ANSWER_CHARS = 200_000
+
+
 def json_entries(raw: str, key: str) -> list[dict[str, Any]]:
-    """Return the list under ``key`` in the first JSON value of an LLM answer (or a bare list);
-    tolerate chatter around it; [] when nothing usable is there."""
-    match = re.search(r"\{.*\}|\[.*\]", raw, re.DOTALL)
-    if not match:
+    """Return the list under ``key`` in the JSON of an LLM answer (or a bare list); tolerate
+    chatter around it; [] when nothing usable is there. Linear in the answer's length and
+    bounded: huge, deeply nested or malformed answers give [] instead of raising."""
+    raw = raw[:MAX_ANSWER_CHARS]
+    starts = [i for i in (raw.find("{"), raw.find("[")) if i >= 0]
+    if not starts:
         return []
+    start = min(starts)
+    end = max(raw.rfind("}"), raw.rfind("]")) + 1
     try:
-        data = json.loads(match.group(0))
-    except json.JSONDecodeError:
+        data = json.loads(raw[start:end])
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return []
     entries = data.get(key, []) if isinstance(data, dict) else data
     if not isinstance(entries, list):

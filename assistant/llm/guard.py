@@ -40,6 +40,7 @@ class GuardedLLM:
         self.opened_at: float | None = None
         self.calls = 0
         self.failed_calls = 0
+        self.bad_answers = 0  # answers nothing usable could be read from (shown in /status)
 
     @property
     def name(self) -> str:
@@ -96,6 +97,11 @@ class GuardedLLM:
                     f"⚠️ The LLM ({self.inner.name}) is not answering ({exc}). Falling back to "
                     f"heuristics; I will try again in {int(self.open_seconds // 60)} min."
                 )
+
+    def note_bad_answer(self) -> None:
+        """Count an answer that gave no usable verdict (heuristics stood in for it)."""
+        self.bad_answers += 1
+        logger.warning("the LLM's answer held nothing usable (%d so far)", self.bad_answers)
 
     async def ping(self) -> str:
         return await self.inner.ping()

@@ -5,25 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.llm.base import ChatMessage, LLMError
 from assistant.llm.guard import GuardedLLM
 from assistant.llm.ollama import OllamaProvider
 from assistant.llm.openai import OpenAIProvider
-from assistant.llm_triage import LLMTriage, parse_scores
+from assistant.llm_triage import LLMTriage, Pending, parse_scores
 from assistant.pipeline import IngestService
 from assistant.preferences import Preferences, PreferenceService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
+from assistant.summarize import parse_summaries
 from assistant.triage import Importance, TriageRules
 from storage import Storage
+from storage.domain import Chat, StoredMessage
 from tests.fakes.clock import FakeClock
 from tests.fakes.llm_server import FakeLLMServer
 from whatsapp.simulator import SimulatedGateway
+from whatsapp.types import MessageKind
 
 ME = "15550001111@s.whatsapp.net"
 ALICE = "15550000002@s.whatsapp.net"
@@ -66,6 +71,67 @@ def test_parse_scores_survives_malformed_output() -> None:
         3,
     )
     assert got == {0: Importance(8, "LLM: asks"), 1: Importance(10, "LLM: LLM")}
+
+
+HOSTILE_ANSWERS = [
+    '{"scores": [{"i": 0, "score": 1e400}]}',  # inf
+    '{"scores": [{"i": 0, "score": ' + "9" * 5000 + "}]}",  # an integer too big for a float
+    '{"scores": [{"i": ' + "9" * 5000 + ', "score": 5}]}',  # more digits than int() takes
+    "[" * 100_000 + "]" * 100_000,  # deeper than Python recurses
+    "{" * 200_000,  # made the old regex scan quadratically
+    '{"scores": [' + '{"i": 0, "score": 3},' * 200_000 + "]}",  # megabytes
+    "NaN",
+    '{"scores": [{"i": 0, "score": NaN}]}',
+]
+
+
+@pytest.mark.parametrize("answer", HOSTILE_ANSWERS, ids=range(len(HOSTILE_ANSWERS)))
+def test_hostile_llm_answers_give_no_verdict_instead_of_raising(answer: str) -> None:
+    assert parse_scores(answer, 25) == {}
+    assert parse_summaries(answer) == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=2000)
+    | st.recursive(
+        st.none() | st.integers() | st.floats() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=50,
+    ).map(lambda v: json.dumps({"scores": v}))
+)
+def test_parse_scores_never_raises(answer: str) -> None:
+    for index, verdict in parse_scores(answer, 25).items():
+        assert 0 <= index < 25 and 0 <= verdict.score <= 10
+
+
+async def test_a_bad_answer_falls_back_to_heuristics_and_is_counted(llm_server) -> None:
+    llm_server.responder = lambda messages: "[" * 50_000
+    guard = GuardedLLM(OpenAIProvider("m", "sk-test", llm_server.openai_url), FakeClock())
+    triage = LLMTriage(guard, FakeClock())
+    chat = Chat(id=1, jid=ALICE, name="Alice", is_group=False)
+    pending = [
+        Pending(msg, chat, Importance(5, "heuristic"))
+        for msg in [
+            StoredMessage(
+                id=i,
+                chat_id=1,
+                wa_id=f"W{i}",
+                sender=ALICE,
+                sender_name="A",
+                kind=MessageKind.TEXT,
+                text="hm",
+                caption="",
+                from_me=False,
+                timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+            for i in range(25)
+        ]
+    ]
+    decided = await triage.score(pending)
+    assert [imp.reason for _, imp in decided] == ["heuristic"] * 25  # each keeps its own
+    assert guard.bad_answers == 1
+    await guard.aclose()
 
 
 @pytest.fixture
