@@ -45,6 +45,11 @@ Wake = Callable[[], None]
 Progress = Callable[["HistoryProgress"], Awaitable[None]]
 Reconnected = Callable[[], Awaitable[None]]
 Notice = Callable[[str], Awaitable[None]]
+#: The media budget in MB: (per day, in all), read when a download is considered.
+MediaBudget = Callable[[], tuple[int, int]]
+DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB = 500, 10_000
+#: Downloads at once: neonize holds a whole file in memory until it is written.
+MAX_DOWNLOADS = 2
 
 
 class ReplyConsumer(Protocol):
@@ -81,9 +86,12 @@ class IngestService:
         admin_ids: frozenset[int],
         rules: TriageRules | None = None,
         clock: Clock | None = None,
+        media_budget: MediaBudget = lambda: (DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB),
     ) -> None:
         self.storage = storage
         self.gateway = gateway
+        self.media_budget = media_budget
+        self._downloads = asyncio.Semaphore(MAX_DOWNLOADS)
         self.admin_ids = admin_ids
         self.rules = rules or TriageRules()
         self.clock = clock or Clock()
@@ -269,15 +277,28 @@ class IngestService:
             return False
         return importance.score >= self.rules.threshold
 
-    async def fetch_media(self, msg: StoredMessage) -> None:
-        """Download one attachment and record the outcome on the message."""
+    async def fetch_media(self, msg: StoredMessage, on_request: bool = False) -> MediaState:
+        """Download one attachment and record the outcome on the message. The size the
+        message declares is checked first, and (unless the owner asked for this one) the
+        media budget; the attempt is counted before the download starts; at most
+        ``MAX_DOWNLOADS`` run at once."""
         ref = await self.storage.messages.media_ref(msg.id)
         if ref is None:
-            return
-        chat = await self.storage.chats.get(msg.chat_id)
-        result = await self.gateway.fetch_media(
-            chat.jid, msg.sender, msg.wa_id, ref, msg.media_mimetype
-        )
+            return msg.media_state
+        declared = max(0, msg.media_size)
+        if declared > self.gateway.media_limit:
+            why = f"too large: declared {declared // 1_000_000} MB"
+            await self.storage.messages.set_media(msg.id, MediaState.TOO_LARGE, None, 0, why)
+            return MediaState.TOO_LARGE
+        if not on_request and (why := await self._over_budget(declared)):
+            await self.storage.messages.set_media(msg.id, MediaState.SKIPPED, None, 0, why)
+            return MediaState.SKIPPED
+        async with self._downloads:
+            await self.storage.messages.begin_media(msg.id)
+            chat = await self.storage.chats.get(msg.chat_id)
+            result = await self.gateway.fetch_media(
+                chat.jid, msg.sender, msg.wa_id, ref, msg.media_mimetype
+            )
         if result.path:
             state = MediaState.DONE
         elif result.error == "too large":
@@ -288,6 +309,17 @@ class IngestService:
         await self.storage.messages.set_media(
             msg.id, state, result.path, result.size, result.error
         )
+        return state
+
+    async def _over_budget(self, declared: int) -> str:
+        """Why a download would break the media budget ("" when it fits)."""
+        day_mb, total_mb = self.media_budget()
+        today, total = await self.storage.messages.media_usage()
+        if today + declared > day_mb * 1_000_000:
+            return f"over budget: {day_mb} MB a day (media_day_mb)"
+        if total + declared > total_mb * 1_000_000:
+            return f"over budget: {total_mb} MB in all (media_total_mb)"
+        return ""
 
     async def retry_media(self) -> int:
         """Retry failed or pending downloads (run periodically); return how many were tried."""

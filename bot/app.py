@@ -290,7 +290,14 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     services = Services(
         storage=storage,
         gateway=gateway,
-        ingest=IngestService(storage, gateway, s.owner_ids, rules, clock),
+        ingest=IngestService(
+            storage,
+            gateway,
+            s.owner_ids,
+            rules,
+            clock,
+            media_budget=lambda: (prefs.current.media_day_mb, prefs.current.media_total_mb),
+        ),
         chats=ChatService(storage, clock, s.tz),
         sending=sending,
         digests=DigestService(

@@ -93,10 +93,11 @@ class ChatAction(_IdAction):
 
 @dataclass(frozen=True)
 class ForwardAction(_IdAction):
-    """A button under a forwarded message: reply prompt, not important, mute its chat."""
+    """A button under a forwarded message: reply prompt, not important, mute its chat,
+    download its attachment now."""
 
     PREFIX: ClassVar[str] = "fw"
-    ACTIONS: ClassVar[frozenset[str]] = frozenset({"reply", "noimp", "mute"})
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"reply", "noimp", "mute", "media"})
     message_id: int
     action: str
 

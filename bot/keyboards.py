@@ -65,21 +65,23 @@ def chat_card(chat: Chat, now: datetime) -> Markup:
     )
 
 
-def forward(message_id: int, chat_id: int) -> Markup:
-    return Markup(
+def forward(message_id: int, chat_id: int, can_download: bool = False) -> Markup:
+    """Buttons under a forward; ⬇️ Download when its attachment was not fetched by itself."""
+    rows = [
         [
-            [
-                Button("↩️ Reply", callback_data=ForwardAction(message_id, "reply").pack()),
-                Button("🔕 Mute chat", callback_data=ForwardAction(message_id, "mute").pack()),
-            ],
-            [
-                Button(
-                    "👎 Not important", callback_data=ForwardAction(message_id, "noimp").pack()
-                ),
-                Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack()),
-            ],
-        ]
-    )
+            Button("↩️ Reply", callback_data=ForwardAction(message_id, "reply").pack()),
+            Button("🔕 Mute chat", callback_data=ForwardAction(message_id, "mute").pack()),
+        ],
+        [
+            Button("👎 Not important", callback_data=ForwardAction(message_id, "noimp").pack()),
+            Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack()),
+        ],
+    ]
+    if can_download:
+        rows.append(
+            [Button("⬇️ Download", callback_data=ForwardAction(message_id, "media").pack())]
+        )
+    return Markup(rows)
 
 
 def open_chat(chat_id: int) -> Markup:

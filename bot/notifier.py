@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 MERGE_ALL_ABOVE = 3  # more waiting chats than this for one admin → one combined message
 MAX_ATTEMPTS = 12
 CAPTION_LIMIT = 1024
+#: Attachments not fetched by themselves that the owner can fetch with a button.
+DOWNLOADABLE = frozenset({MediaState.SKIPPED, MediaState.FAILED})
 
 
 class TelegramNotifier:
@@ -54,6 +56,12 @@ class TelegramNotifier:
     def wake(self) -> None:
         """Ask the worker to look at the outbox now."""
         self._wake.set()
+
+    async def forward_again(self, admin: int, message_id: int) -> None:
+        """Queue one message's forward again for one admin (e.g. once its file is here)."""
+        payload = {"message_id": message_id, "reason": "downloaded on request"}
+        await self.storage.telegram_outbox.add(admin, "forward", payload, None)
+        self.wake()
 
     async def notice(self, text: str) -> None:
         """Queue a plain notice (HTML) to every admin."""
@@ -243,7 +251,7 @@ class TelegramNotifier:
         self, chat_id: int, chat: Chat, msg: StoredMessage, reason: str
     ) -> Message:
         text = render.forward_text(chat, msg, reason, self.tz)
-        markup = keyboards.forward(msg.id, chat.id)
+        markup = keyboards.forward(msg.id, chat.id, msg.media_state in DOWNLOADABLE)
         path = Path(msg.media_path) if msg.media_path else None
         if msg.media_state == MediaState.DONE and path is not None and path.exists():
             data = await asyncio.to_thread(path.read_bytes)

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 from assistant.status import Status
 from bot import telegram_html
-from storage.domain import Chat, StoredMessage
+from storage.domain import Chat, MediaState, StoredMessage
 from whatsapp.types import ConnectionState, MessageKind, QrIssued, jid_user
 
 LIMIT = 4096
 #: A forward shows this much of a message; the rest is one /chat away (a 64 000-character
 #: message would otherwise be 17 Telegram messages, all sent again after a 429).
 FORWARD_BODY = 3500
+NOT_DOWNLOADED = frozenset({MediaState.SKIPPED, MediaState.TOO_LARGE, MediaState.FAILED})
 esc = html.escape
 
 STATE_WORDS = {
@@ -192,6 +193,8 @@ def body_text(msg: StoredMessage, limit: int | None = None) -> str:
     shown = esc(text[: len(text) - more]) if text else f"<i>[{msg.kind.value}]</i>"
     if more:
         shown += f"… <i>({more} more characters: /chat shows it all)</i>"
+    if msg.media_state in NOT_DOWNLOADED:
+        shown += f" <i>(file not downloaded: {esc(msg.media_error or msg.media_state.value)})</i>"
     deleted = " <i>(deleted by admin)</i>" if msg.deleted_by == "admin" else " <i>(deleted)</i>"
     flags = (" <i>(edited)</i>" if msg.edited else "") + (deleted if msg.deleted else "")
     return f"{icon} {shown}{flags}".strip()

@@ -20,6 +20,7 @@ class MediaState(StrEnum):
     DONE = "done"
     FAILED = "failed"
     TOO_LARGE = "too_large"
+    SKIPPED = "skipped"  # over the day's or the total media budget: fetched only on request
 
 
 class OutboxState(StrEnum):
@@ -75,6 +76,7 @@ class StoredMessage:
     media_file_name: str = ""
     media_size: int = 0
     media_state: MediaState = MediaState.NONE
+    media_error: str = ""
     quoted_id: WaMessageId | None = None
     mentions: tuple[str, ...] = ()
     edited: bool = False

@@ -6,14 +6,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+
+import peewee
 
 from storage import clean
 from storage.chats import is_group_admin, resolve_id, same_person
 from storage.db import db, in_thread, is_postgres
 from storage.domain import ChangeOutcome, MediaState, StoredMessage
 from storage.ingest import CHUNK, Scorer, StoreCall, store
-from storage.models import MessageLinkRecord, MessageRecord, RejectedEventRecord
+from storage.models import (
+    MessageLinkRecord,
+    MessageRecord,
+    RejectedEventRecord,
+    SettingRecord,
+)
 from storage.outbox import queue_telegram
 from whatsapp.types import ChatJid, MessageKind, WaMessage, WaMessageId
 
@@ -37,6 +45,7 @@ def to_stored(rec: MessageRecord) -> StoredMessage:
         media_file_name=rec.media_file_name,
         media_size=rec.media_size,
         media_state=MediaState(rec.media_state),
+        media_error=rec.media_error or "",
         quoted_id=WaMessageId(rec.quoted_id) if rec.quoted_id else None,
         mentions=tuple(json.loads(rec.mentions or "[]")),
         edited=rec.edited,
@@ -51,6 +60,35 @@ def to_stored(rec: MessageRecord) -> StoredMessage:
 
 
 MAX_EDITS = 20  # earlier texts kept per message
+MEDIA_USAGE_KEY = "media_usage"
+
+
+def _media_usage() -> dict[str, Any]:
+    """The media counters, the day's reset at UTC midnight; started from the files already
+    downloaded when there are none yet."""
+    today = datetime.now(UTC).date().isoformat()
+    rec = SettingRecord.get_or_none(SettingRecord.key == MEDIA_USAGE_KEY)
+    if rec is None:
+        total = (
+            MessageRecord.select(peewee.fn.COALESCE(peewee.fn.SUM(MessageRecord.media_size), 0))
+            .where(MessageRecord.media_state == MediaState.DONE.value)
+            .scalar()
+        )
+        return {"day": today, "day_bytes": 0, "total_bytes": int(total or 0)}
+    usage: dict[str, Any] = json.loads(rec.value)
+    if usage.get("day") != today:
+        usage.update(day=today, day_bytes=0)
+    return usage
+
+
+def _add_media_usage(size: int) -> None:
+    usage = _media_usage()
+    usage["day_bytes"] += size
+    usage["total_bytes"] += size
+    value = json.dumps(usage)
+    SettingRecord.insert(key=MEDIA_USAGE_KEY, value=value).on_conflict(
+        conflict_target=[SettingRecord.key], update={SettingRecord.value: value}
+    ).execute()
 
 
 def _reject(chat: str, sender: str, target_id: str, kind: str, text: str) -> ChangeOutcome:
@@ -201,16 +239,35 @@ class PeeweeMessageRepository:
         MessageRecord.update(feedback=value).where(MessageRecord.id == message_id).execute()
 
     @in_thread
+    def begin_media(self, message_id: int) -> None:
+        """Count a download attempt before it starts: a download that kills the process
+        (and so is retried at every start) stops after the attempts allowed."""
+        MessageRecord.update(media_attempts=MessageRecord.media_attempts + 1).where(
+            MessageRecord.id == message_id
+        ).execute()
+
+    @in_thread
     def set_media(
         self, message_id: int, state: MediaState, path: str | None, size: int, error: str | None
     ) -> None:
-        MessageRecord.update(
-            media_state=state.value,
-            media_path=path,
-            media_size=size,
-            media_error=error[:256] if error else None,
-            media_attempts=MessageRecord.media_attempts + 1,
-        ).where(MessageRecord.id == message_id).execute()
+        """Record a download's outcome; a finished one counts towards the media budget."""
+        update: dict[Any, object] = {
+            MessageRecord.media_state: state.value,
+            MessageRecord.media_path: path,
+            MessageRecord.media_error: clean.text(error, 256) if error else None,
+        }
+        if size > 0:  # else keep the size the message declared
+            update[MessageRecord.media_size] = size
+        with db.atomic():
+            if state == MediaState.DONE:  # first: a first count sums the files done before
+                _add_media_usage(size)
+            MessageRecord.update(update).where(MessageRecord.id == message_id).execute()
+
+    @in_thread
+    def media_usage(self) -> tuple[int, int]:
+        """Bytes of media downloaded today (UTC) and in all."""
+        usage = _media_usage()
+        return int(usage["day_bytes"]), int(usage["total_bytes"])
 
     @in_thread
     def find_wa(self, chat: str, sender: str, wa_id: str) -> StoredMessage | None:

@@ -16,7 +16,7 @@ from assistant.sending import MAX_TEXT, SendOutcome
 from bot import render
 from bot.callbacks import ForwardAction, InvalidCallback
 from bot.context import BotContext
-from storage.domain import Chat, StoredMessage
+from storage.domain import Chat, MediaState, StoredMessage
 from whatsapp.errors import AppError, NotFound
 from whatsapp.types import MessageKind, OutgoingMessage
 
@@ -137,6 +137,15 @@ async def on_forward_action(update: Update, context: BotContext) -> None:
     elif data.action == "mute":
         await s.chats.mute(chat.id, "mute8h")
         await query.answer(f"{chat.name} muted for 8 hours.")
+    elif data.action == "media":
+        await query.answer("Downloading…")
+        state = await s.ingest.fetch_media(msg, on_request=True)
+        if state == MediaState.DONE:  # the forward again, now with its file
+            await s.notifier.forward_again(update.effective_chat.id, msg.id)
+        else:
+            fresh = await s.storage.messages.get(msg.id)
+            why = fresh.media_error if fresh and fresh.media_error else state.value
+            await update.effective_chat.send_message(f"Could not download it: {render.esc(why)}")
     else:
         await query.answer()
         prompt = await update.effective_chat.send_message(

@@ -4,7 +4,7 @@ checks that what the bot renders is valid.)"""
 
 from __future__ import annotations
 
-from tests.bot.conftest import ME, Env
+from tests.bot.conftest import ADMIN, ME, Env
 
 
 async def test_a_page_telegram_cannot_parse_goes_again_as_plain_text(env: Env) -> None:
@@ -27,3 +27,30 @@ async def test_a_page_telegram_cannot_parse_goes_again_as_plain_text(env: Env) -
     assert plain.params.get("parse_mode") in (None, "")
     assert "<now> & then" in plain.text and "<b>" not in plain.text  # the words, no markup
     assert len(env.api.of("!sendMessage")) == 1
+
+
+async def test_media_over_budget_is_forwarded_with_a_download_button(env: Env, tmp_path) -> None:
+    await env.services.prefs.set("media_day_mb", "0")
+    src = tmp_path / "contract.pdf"
+    src.write_bytes(b"%PDF-1.4 urgent contract")
+    env.feed_line(event="connected", jid=ME)
+    env.feed_line(
+        event="message",
+        id="D1",
+        chat="15550000002@s.whatsapp.net",
+        sender="15550000002@s.whatsapp.net",
+        kind="document",
+        mimetype="application/pdf",
+        caption="URGENT: sign this today",
+        media_file=str(src),
+        file_size=24,
+        push_name="Al",
+    )
+    forward = await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "sign this today" in c.text, timeout=10
+    )
+    assert "file not downloaded" in forward.text and "media_day_mb" in forward.text
+    [download] = [b for b in forward.buttons() if "Download" in b["text"]]
+    env.api.press(ADMIN, download["callback_data"])
+    sent = await env.api.wait_for(lambda c: c.method == "sendDocument", timeout=10)
+    assert sent.files and b"urgent contract" in next(iter(sent.files.values()))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from peewee import fn
 
 from assistant.pipeline import IngestService
 from assistant.sending import SendingService, SendStatus
 from storage import Storage
+from storage import db as storage_db
+from storage.models import MessageRecord
 from tests.fakes.clock import FakeClock
 from whatsapp.simulator import SimulatedGateway
 from whatsapp.types import ChatJid, MessageKind, OutgoingMessage, WaMessage, WaMessageId
@@ -266,3 +270,136 @@ async def test_reactions_and_read_marks_go_through_the_gateway(wired) -> None:
     await gateway.mark_read(ALICE, ALICE, ["3EB0X"])
     [entry] = [json.loads(x) for x in gateway.sent_path.read_text().splitlines()]
     assert entry["kind"] == "reaction" and entry["text"] == "👍" and entry["quoted_id"] == "3EB0X"
+
+
+async def last_stored(storage, jid: str = ALICE):
+    chat = await storage.chats.by_jid(jid)
+    [stored] = await storage.messages.last(chat.id)
+    return stored
+
+
+async def test_declared_size_over_the_limit_is_never_downloaded(storage, wired, tmp_path) -> None:
+    gateway, ingest = wired
+    src = tmp_path / "big.pdf"
+    src.write_bytes(b"%PDF small really")
+    asked: list[bytes] = []
+    real = gateway._download
+
+    async def spy(ref: bytes) -> bytes:
+        asked.append(ref)
+        return await real(ref)
+
+    gateway._download = spy  # type: ignore[method-assign]
+    declared = 2 * 1024**3  # "a 2 GB document"
+    await gateway.play(
+        message(
+            1,
+            kind="document",
+            text="",
+            mimetype="application/pdf",
+            media_file=str(src),
+            file_size=declared,
+        )
+    )
+    await settle(gateway, ingest)
+    stored = await last_stored(storage)
+    assert stored.media_state == "too_large" and "declared 2147 MB" in stored.media_error
+    assert asked == [] and await storage.messages.media_to_retry() == []
+
+
+async def test_media_budget_skips_then_fetches_on_request(storage, tmp_path) -> None:
+    gateway = SimulatedGateway(tmp_path, None, FakeClock())
+    budget = [(0, 10_000)]  # 0 MB a day: nothing downloads by itself
+    ingest = IngestService(storage, gateway, frozenset({ADMIN}), media_budget=lambda: budget[0])
+    gateway.subscribe(ingest.on_event)
+    await gateway.start()
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(b"\xff\xd8" + b"x" * 5000)
+    try:
+        await gateway.play(
+            message(
+                1,
+                kind="image",
+                text="",
+                mimetype="image/jpeg",
+                media_file=str(src),
+                file_size=5002,
+            )
+        )
+        await settle(gateway, ingest)
+        stored = await last_stored(storage)
+        assert stored.media_state == "skipped" and "media_day_mb" in stored.media_error
+        assert await ingest.retry_media() == 0  # not retried by itself
+        assert await ingest.fetch_media(stored, on_request=True) == "done"
+        assert await storage.messages.media_usage() == (5002, 5002)
+        budget[0] = (1, 10_000)  # 1 MB a day: the next one fits
+        await gateway.play(
+            message(
+                2,
+                kind="image",
+                text="",
+                mimetype="image/jpeg",
+                media_file=str(src),
+                file_size=5002,
+            )
+        )
+        await settle(gateway, ingest)
+        chat = await storage.chats.by_jid(ALICE)
+        states = [m.media_state for m in await storage.messages.last(chat.id)]
+        assert sorted(states) == ["done", "done"]
+    finally:
+        await gateway.stop()
+        await ingest.tasks.cancel_all()
+
+
+async def test_attempt_counted_before_download_and_two_at_a_time(storage, wired, tmp_path) -> None:
+    gateway, ingest = wired
+    release = asyncio.Event()
+    running, most, attempts_seen = 0, 0, []
+
+    async def slow(ref: bytes) -> bytes:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        chat = await storage.chats.by_jid(ALICE)
+        attempts_seen.append(
+            await storage_db.run(
+                lambda: (
+                    MessageRecord.select(fn.MAX(MessageRecord.media_attempts))
+                    .where(MessageRecord.chat == chat.id)
+                    .scalar()
+                )
+            )
+        )
+        await release.wait()
+        running -= 1
+        return b"data"
+
+    gateway._download = slow  # type: ignore[method-assign]
+    for i in range(5):
+        await gateway.play(
+            message(
+                i,
+                kind="document",
+                text="",
+                mimetype="application/pdf",
+                media_file=str(tmp_path / "x.pdf"),
+                file_size=4,
+            )
+        )
+    await gateway.drain()
+    fetches = [
+        asyncio.create_task(ingest.fetch_media(m))
+        for m in await storage.messages.last((await storage.chats.by_jid(ALICE)).id)
+    ]
+
+    async def two_waiting() -> None:
+        while running < 2:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(two_waiting(), 10)
+    assert running == 2 and attempts_seen[0] >= 1  # counted before the bytes arrived
+    release.set()
+    await asyncio.gather(*fetches)
+    await settle(gateway, ingest)
+    assert most == 2
