@@ -35,6 +35,8 @@ class Preferences:
     llm_model: str = ""
     llm_temperature: float | None = None
     llm_max_tokens: int | None = None
+    llm_day_calls: int = 2000  # LLM budget per day and provider (past it: heuristics)
+    llm_day_tokens: int = 2_000_000
     media_day_mb: int = 500  # media downloaded by itself per day (UTC) ...
     media_total_mb: int = 10_000  # ... and in all; past either, only on request
     extra: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +93,10 @@ def _parse(key: str, raw: str) -> Any:
         if not raw.isdigit() or not 16 <= int(raw) <= 8192:
             raise InvalidInput("llm_max_tokens must be 16–8192")
         return int(raw)
+    if key in {"llm_day_calls", "llm_day_tokens"}:
+        if not raw.isdigit() or not 0 <= int(raw) <= 1_000_000_000:
+            raise InvalidInput(f"{key} must be a whole number (0 turns the LLM off)")
+        return int(raw)
     if key in {"media_day_mb", "media_total_mb"}:
         if not raw.isdigit() or not 0 <= int(raw) <= 10_000_000:
             raise InvalidInput(f"{key} must be a number of MB (0 downloads nothing by itself)")
@@ -117,6 +123,8 @@ EDITABLE = (
     "llm_model",
     "llm_temperature",
     "llm_max_tokens",
+    "llm_day_calls",
+    "llm_day_tokens",
     "media_day_mb",
     "media_total_mb",
 )

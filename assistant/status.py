@@ -75,5 +75,11 @@ class StatusService:
         if self.llm.name == "none":
             return "none (heuristics only)"
         state = "ok" if self.llm.available else "not answering (heuristics meanwhile)"
+        if self.llm.over_budget:
+            state = "daily budget used up (heuristics until midnight UTC)"
         bad = f", {self.llm.bad_answers} unusable answer(s)" if self.llm.bad_answers else ""
-        return f"{self.llm.name} {self.llm.model} — {state}{bad}"
+        calls, tokens = self.llm.used_today()
+        budget = (
+            f"; today {calls}/{self.llm.day_calls} calls, ~{tokens}/{self.llm.day_tokens} tokens"
+        )
+        return f"{self.llm.name} {self.llm.model} — {state}{bad}{budget}"

@@ -357,6 +357,7 @@ def wire(app: Application, s: Settings, services: Services) -> None:  # type: ig
 
 async def apply_llm_prefs(s: Settings, llm: GuardedLLM, p: Preferences) -> None:
     """Switch provider or model when /settings changed them (stored overrides)."""
+    llm.set_budget(p.llm_day_calls, p.llm_day_tokens)
     if p.llm_provider and p.llm_provider != llm.inner.name:
         old = llm.inner
         llm.inner = make_llm(s.model_copy(update={"llm_provider": p.llm_provider}))

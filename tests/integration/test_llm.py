@@ -383,3 +383,31 @@ async def test_stale_message_gets_no_reply(world) -> None:
     await world.gateway.play(msg(1, "old news?", timestamp=old))
     await settle(world)
     assert world.drafts == []
+
+
+async def test_daily_llm_budget_falls_back_to_heuristics_and_says_so_once(llm_server) -> None:
+    llm_server.responder = lambda messages: '{"scores": []}'
+    clock = FakeClock()
+    told: list[str] = []
+
+    async def notify(text: str) -> None:
+        told.append(text)
+
+    guard = GuardedLLM(OpenAIProvider("m", "sk-test", llm_server.openai_url), clock, notify=notify)
+    guard.set_budget(calls=3, tokens=1_000_000)
+    prompt = [ChatMessage("user", "x" * 400)]
+    for _ in range(3):
+        await guard.complete(prompt)
+    assert not guard.available and guard.used_today()[0] == 3
+    for _ in range(2):
+        with pytest.raises(LLMError, match="budget"):
+            await guard.complete(prompt)
+    assert len(llm_server.requests) == 3  # nothing sent past the budget
+    assert len(told) == 1 and "budget is used up" in told[0]
+    await clock.advance(86_400)  # the next day
+    assert guard.available
+    guard.set_budget(calls=100, tokens=150)  # ~100 tokens a call: the second is the last
+    await guard.complete(prompt)
+    await guard.complete(prompt)
+    assert guard.over_budget and guard.used_today()[1] >= 150
+    await guard.aclose()
