@@ -176,6 +176,10 @@ class TelegramNotifier:
         logger.error("Telegram refused outbox item(s) %s: %s", [i.id for i in batch], exc)
         for item in batch:
             await self.storage.telegram_outbox.mark_failed(item.id, str(exc))
+            if item.kind == "digest" and item.payload.get("digest_id"):
+                # The digest's mark moved when it was queued; a page that will never arrive
+                # moves it back, so the next digest covers that period again.
+                await self.storage.digests.unmark_sent(int(item.payload["digest_id"]))
         return True
 
     async def _send_text(self, chat_id: int, text: str, **kwargs: Any) -> Message:

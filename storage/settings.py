@@ -66,6 +66,11 @@ class PeeweeDigestRepository:
         DigestRecord.update(sent_at=utcnow()).where(DigestRecord.id == digest_id).execute()
 
     @in_thread
+    def unmark_sent(self, digest_id: int) -> None:
+        """A page of this digest was refused for good: its period is owed again."""
+        DigestRecord.update(sent_at=None).where(DigestRecord.id == digest_id).execute()
+
+    @in_thread
     def queue_and_mark_sent(
         self, digest_id: int, items: Sequence[tuple[int, str, dict[str, Any], str | None]]
     ) -> None:

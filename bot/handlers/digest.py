@@ -52,7 +52,11 @@ async def send_daily(services: Services) -> None:
     items = []
     for admin in sorted(services.owner_ids):
         for text, markup in pages(view):
-            payload = {"text": text, "markup": markup.to_dict() if markup else None}
+            payload = {
+                "text": text,
+                "markup": markup.to_dict() if markup else None,
+                "digest_id": view.digest.id,
+            }
             items.append((admin, "digest", payload, None))
     await services.storage.digests.queue_and_mark_sent(view.digest.id, items)
     services.notifier.wake()

@@ -54,3 +54,23 @@ async def test_media_over_budget_is_forwarded_with_a_download_button(env: Env, t
     env.api.press(ADMIN, download["callback_data"])
     sent = await env.api.wait_for(lambda c: c.method == "sendDocument", timeout=10)
     assert sent.files and b"urgent contract" in next(iter(sent.files.values()))
+
+
+async def test_a_digest_page_refused_for_good_moves_the_mark_back(env: Env) -> None:
+    from bot.handlers.digest import send_daily
+
+    env.feed_line(event="connected", jid=ME)
+    env.feed_line(
+        event="message",
+        id="G1",
+        chat="15550000002@s.whatsapp.net",
+        sender="15550000002@s.whatsapp.net",
+        text="lunch on friday?",
+        push_name="Al",
+    )
+    await env.settle()
+    env.api.fail("sendMessage", status=403, count=1)  # e.g. the owner blocked the bot for a while
+    await send_daily(env.services)
+    await env.api.wait_for(lambda c: c.method == "!sendMessage", timeout=10)
+    await env.settle()
+    assert await env.services.storage.digests.last_sent(("daily",)) is None  # owed again
