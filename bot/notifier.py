@@ -195,17 +195,25 @@ class TelegramNotifier:
             return await self.bot.send_message(chat_id, plain, parse_mode=None, **kwargs)
 
     async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
-        markup = item.payload.get("markup")
-        for chunk in render.split(str(item.payload.get("text", ""))):
-            sent = await self._send_text(
-                chat_id,
-                chunk,
-                reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
-            )
+        raw = item.payload.get("markup")
+        markup = InlineKeyboardMarkup.de_json(raw, self.bot) if raw else None
+        chunks = render.split(str(item.payload.get("text", "")))
+        sent = await self._send_pages(chat_id, item, chunks, markup)
         if item.payload.get("message_id"):  # replying to this notice answers that message
             await self.storage.messages.link(
                 chat_id, sent.message_id, int(item.payload["message_id"])
             )
+
+    async def _send_pages(
+        self, chat_id: int, item: OutboxItem, chunks: list[str], markup: Any
+    ) -> Message:
+        """Send an item's pages, the buttons under the last; each page sent is recorded, so
+        a retry after a failure (a 429 half-way) resumes at the first page not sent."""
+        done = min(int(item.payload.get("pages_sent", 0)), len(chunks) - 1)
+        for i in range(done, len(chunks) - 1):
+            await self._send_text(chat_id, chunks[i])
+            await self.storage.telegram_outbox.set_pages_sent(item.id, i + 1)
+        return await self._send_text(chat_id, chunks[-1], reply_markup=markup)
 
     async def _load(self, batch: list[OutboxItem]) -> list[tuple[Chat, StoredMessage, str]]:
         """The messages of a batch with their chats, in batch order, in two queries however
@@ -226,7 +234,7 @@ class TelegramNotifier:
             return
         if len(loaded) == 1:
             chat, msg, reason = loaded[0]
-            sent = await self._send_single(chat_id, chat, msg, reason)
+            sent = await self._send_single(chat_id, batch[0], chat, msg, reason)
             await self.storage.messages.link(chat_id, sent.message_id, msg.id)
             return
         chats = {c.id: c for c, _, _ in loaded}
@@ -244,15 +252,11 @@ class TelegramNotifier:
                 + "\n\n".join(parts)
             )
             markup = None
-        chunks = render.split(text)
-        for i, chunk in enumerate(chunks):
-            sent = await self._send_text(
-                chat_id, chunk, reply_markup=markup if i == len(chunks) - 1 else None
-            )
+        sent = await self._send_pages(chat_id, batch[0], render.split(text), markup)
         await self.storage.messages.link(chat_id, sent.message_id, loaded[-1][1].id)
 
     async def _send_single(
-        self, chat_id: int, chat: Chat, msg: StoredMessage, reason: str
+        self, chat_id: int, item: OutboxItem, chat: Chat, msg: StoredMessage, reason: str
     ) -> Message:
         text = render.forward_text(chat, msg, reason, self.tz)
         markup = keyboards.forward(msg.id, chat.id, msg.media_state in DOWNLOADABLE)
@@ -270,7 +274,4 @@ class TelegramNotifier:
             return await self.bot.send_document(
                 chat_id, data, filename=msg.media_file_name or path.name, **kwargs
             )
-        chunks = render.split(text)
-        for chunk in chunks[:-1]:
-            await self._send_text(chat_id, chunk)
-        return await self._send_text(chat_id, chunks[-1], reply_markup=markup)
+        return await self._send_pages(chat_id, item, render.split(text), markup)

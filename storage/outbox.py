@@ -145,6 +145,17 @@ class PeeweeTelegramOutbox(_Outbox):
         return int(rec.id)
 
     @in_thread
+    def set_pages_sent(self, item_id: int, pages: int) -> None:
+        """Record how many pages of a long item Telegram has accepted."""
+        with db.atomic():
+            rec = TelegramOutboxRecord.get_or_none(TelegramOutboxRecord.id == item_id)
+            if rec is not None:
+                payload = json.loads(rec.payload)
+                payload["pages_sent"] = pages
+                rec.payload = json.dumps(payload, ensure_ascii=False)
+                rec.save(only=[TelegramOutboxRecord.payload])
+
+    @in_thread
     def add_many(self, items: Sequence[tuple[int, str, dict[str, Any], str | None]]) -> None:
         with db.atomic():
             queue_telegram(items)

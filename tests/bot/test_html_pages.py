@@ -74,3 +74,15 @@ async def test_a_digest_page_refused_for_good_moves_the_mark_back(env: Env) -> N
     await env.api.wait_for(lambda c: c.method == "!sendMessage", timeout=10)
     await env.settle()
     assert await env.services.storage.digests.last_sent(("daily",)) is None  # owed again
+
+
+async def test_a_long_notice_resumes_at_the_first_page_not_sent(env: Env) -> None:
+    text = "\n\n".join(f"line {i} " + "x" * 80 for i in range(150))  # ~13 000 chars: 4 pages
+    env.api.fail("sendMessage", status=429, count=1, after=2)  # page 3 refused once
+    await env.services.notifier.notice(text)
+    await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "line 149" in c.text, timeout=30
+    )
+    pages = [c.text for c in env.api.of("sendMessage")]
+    assert "".join(pages).count("line 0 ") == 1  # no page sent twice
+    assert all(f"line {i} " in "".join(pages) for i in range(150))

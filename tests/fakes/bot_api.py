@@ -53,6 +53,7 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0
     description: str = ""
+    after: int = 0  # let this many matching calls through first
 
 
 def html_problems(method: str, params: dict[str, Any]) -> list[str]:
@@ -108,9 +109,11 @@ class FakeBotApi:
         retry_after: int = 1,
         delay: float = 0.0,
         description: str = "",
+        after: int = 0,
     ) -> None:
-        """Make the next ``count`` calls of ``method`` fail with ``status`` (or hang ``delay``)."""
-        self.faults.append(Fault(method, status, count, retry_after, delay, description))
+        """Make the next ``count`` calls of ``method`` (after ``after`` good ones) fail with
+        ``status`` (or hang ``delay``)."""
+        self.faults.append(Fault(method, status, count, retry_after, delay, description, after))
 
     def _user(self, user_id: int) -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
@@ -239,6 +242,9 @@ class FakeBotApi:
                 body["parameters"] = {"retry_after": 1}
             return web.json_response(body, status=status)
         for fault in self.faults:
+            if fault.method == method and fault.count > 0 and fault.after > 0:
+                fault.after -= 1
+                break
             if fault.method == method and fault.count > 0:
                 fault.count -= 1
                 if fault.delay:
