@@ -70,6 +70,11 @@ class _Pages:
         reopen = "".join(tag for _, tag in self.open)
         self.parts, self.size = [reopen], utf16_len(reopen)
 
+    def closes(self, token: str) -> bool:
+        """True when ``token`` closes the innermost open tag."""
+        match = TAG_NAME.match(token)
+        return bool(self.open) and bool(match) and self.open[-1][0] == match.group(1).lower()
+
     def tag(self, token: str) -> None:
         match = TAG_NAME.match(token)
         name = match.group(1).lower() if match else ""
@@ -88,6 +93,8 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
     pages = _Pages(limit)
     for token in TOKEN.findall(text):
         if len(token) > 1 and token[0] in "<&":  # a tag or an entity: never cut
+            if token.startswith("</") and not pages.closes(token):
+                continue  # its opening was dropped with a page too small for it (below)
             closes = token[0] == "<" and not token.startswith("</")
             if utf16_len(token) + (len(token) if closes else 0) > pages.room():
                 pages.turn()
