@@ -94,10 +94,10 @@ class ChatAction(_IdAction):
 @dataclass(frozen=True)
 class ForwardAction(_IdAction):
     """A button under a forwarded message: reply prompt, not important, mute its chat,
-    download its attachment now."""
+    download its attachment now, show its whole text."""
 
     PREFIX: ClassVar[str] = "fw"
-    ACTIONS: ClassVar[frozenset[str]] = frozenset({"reply", "noimp", "mute", "media"})
+    ACTIONS: ClassVar[frozenset[str]] = frozenset({"reply", "noimp", "mute", "media", "full"})
     message_id: int
     action: str
 

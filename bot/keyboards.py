@@ -65,8 +65,11 @@ def chat_card(chat: Chat, now: datetime) -> Markup:
     )
 
 
-def forward(message_id: int, chat_id: int, can_download: bool = False) -> Markup:
-    """Buttons under a forward; ⬇️ Download when its attachment was not fetched by itself."""
+def forward(
+    message_id: int, chat_id: int, can_download: bool = False, was_cut: bool = False
+) -> Markup:
+    """Buttons under a forward; ⬇️ Download when its attachment was not fetched by itself,
+    📄 Show all when its text was cut."""
     rows = [
         [
             Button("↩️ Reply", callback_data=ForwardAction(message_id, "reply").pack()),
@@ -77,11 +80,12 @@ def forward(message_id: int, chat_id: int, can_download: bool = False) -> Markup
             Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack()),
         ],
     ]
+    extra = []
     if can_download:
-        rows.append(
-            [Button("⬇️ Download", callback_data=ForwardAction(message_id, "media").pack())]
-        )
-    return Markup(rows)
+        extra.append(Button("⬇️ Download", callback_data=ForwardAction(message_id, "media").pack()))
+    if was_cut:
+        extra.append(Button("📄 Show all", callback_data=ForwardAction(message_id, "full").pack()))
+    return Markup([*rows, extra] if extra else rows)
 
 
 def open_chat(chat_id: int) -> Markup:

@@ -259,7 +259,9 @@ class TelegramNotifier:
         self, chat_id: int, item: OutboxItem, chat: Chat, msg: StoredMessage, reason: str
     ) -> Message:
         text = render.forward_text(chat, msg, reason, self.tz)
-        markup = keyboards.forward(msg.id, chat.id, msg.media_state in DOWNLOADABLE)
+        markup = keyboards.forward(
+            msg.id, chat.id, msg.media_state in DOWNLOADABLE, len(msg.body) > render.FORWARD_BODY
+        )
         path = Path(msg.media_path) if msg.media_path else None
         if msg.media_state == MediaState.DONE and path is not None and path.exists():
             data = await asyncio.to_thread(path.read_bytes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from telegram import ForceReply, Message, Update
 from telegram.ext import (
     Application,
@@ -137,6 +139,10 @@ async def on_forward_action(update: Update, context: BotContext) -> None:
     elif data.action == "mute":
         await s.chats.mute(chat.id, "mute8h")
         await query.answer(f"{chat.name} muted for 8 hours.")
+    elif data.action == "full":  # the whole text, as a file: no page limit, one message
+        await query.answer()
+        body = io.BytesIO(msg.body.encode("utf-8"))
+        await update.effective_chat.send_document(body, filename=f"message-{msg.id}.txt")
     elif data.action == "media":
         await query.answer("Downloading…")
         state = await s.ingest.fetch_media(msg, on_request=True)

@@ -18,6 +18,7 @@ from tests.fakes.bot_api import TOKEN, FakeBotApi
 ADMIN = 111111
 STRANGER = 999999
 ME = "15550001111@s.whatsapp.net"
+ALICE = "15550000002@s.whatsapp.net"
 
 
 @dataclass
@@ -34,6 +35,18 @@ class Env:
     def feed_line(self, **obj) -> None:
         with self.feed.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(obj) + "\n")
+
+    def message(self, wa_id: str, text: str, chat: str = ALICE, **fields) -> None:
+        """Feed one incoming WhatsApp message (from Alice's person chat by default)."""
+        self.feed_line(
+            event="message",
+            id=wa_id,
+            chat=chat,
+            sender=fields.pop("sender", chat),
+            text=text,
+            push_name=fields.pop("push_name", "Alice"),
+            **fields,
+        )
 
     def sent(self) -> list[dict]:
         path = self.data / "simulator" / "sent.jsonl"

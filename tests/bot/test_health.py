@@ -57,13 +57,7 @@ async def test_healthz_and_metrics_follow_the_session(env: Env) -> None:
     try:
         env.feed_line(event="connected", jid=ME)
         await wait_for(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
-        env.feed_line(
-            event="message",
-            id="H1",
-            chat="15550000002@s.whatsapp.net",
-            sender="15550000002@s.whatsapp.net",
-            text="hello",
-        )
+        env.message("H1", "hello")
         await env.settle()
         status, body = await get(endpoint.port, "/healthz")
         assert status == 200 and "WhatsApp connected" in body

@@ -13,14 +13,7 @@ async def test_a_page_telegram_cannot_parse_goes_again_as_plain_text(env: Env) -
     env.api.fail(
         "sendMessage", status=400, description="Bad Request: can't parse entities: at byte 9"
     )
-    env.feed_line(
-        event="message",
-        id="H1",
-        chat="15550000002@s.whatsapp.net",
-        sender="15550000002@s.whatsapp.net",
-        text="URGENT: call me <now> & then",
-        push_name="Al",
-    )
+    env.message("H1", "URGENT: call me <now> & then", push_name="Al")
     plain = await env.api.wait_for(
         lambda c: c.method == "sendMessage" and "call me" in c.text, timeout=10
     )
@@ -34,11 +27,9 @@ async def test_media_over_budget_is_forwarded_with_a_download_button(env: Env, t
     src = tmp_path / "contract.pdf"
     src.write_bytes(b"%PDF-1.4 urgent contract")
     env.feed_line(event="connected", jid=ME)
-    env.feed_line(
-        event="message",
-        id="D1",
-        chat="15550000002@s.whatsapp.net",
-        sender="15550000002@s.whatsapp.net",
+    env.message(
+        "D1",
+        "",
         kind="document",
         mimetype="application/pdf",
         caption="URGENT: sign this today",
@@ -60,14 +51,7 @@ async def test_a_digest_page_refused_for_good_moves_the_mark_back(env: Env) -> N
     from bot.handlers.digest import send_daily
 
     env.feed_line(event="connected", jid=ME)
-    env.feed_line(
-        event="message",
-        id="G1",
-        chat="15550000002@s.whatsapp.net",
-        sender="15550000002@s.whatsapp.net",
-        text="lunch on friday?",
-        push_name="Al",
-    )
+    env.message("G1", "lunch on friday?", push_name="Al")
     await env.settle()
     env.api.fail("sendMessage", status=403, count=1)  # e.g. the owner blocked the bot for a while
     await send_daily(env.services)
@@ -86,3 +70,17 @@ async def test_a_long_notice_resumes_at_the_first_page_not_sent(env: Env) -> Non
     pages = [c.text for c in env.api.of("sendMessage")]
     assert "".join(pages).count("line 0 ") == 1  # no page sent twice
     assert all(f"line {i} " in "".join(pages) for i in range(150))
+
+
+async def test_a_long_forward_is_cut_and_show_all_sends_the_whole_text(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    long = "URGENT: please read all of it. " + "word " * 12_000 + "THE END"
+    env.message("L1", long)
+    forward = await env.api.wait_for(
+        lambda c: c.method == "sendMessage" and "please read" in c.text, timeout=10
+    )
+    assert len(env.api.of("sendMessage")) == 1 and "THE END" not in forward.text
+    [full] = [b for b in forward.buttons() if "Show all" in b["text"]]
+    env.api.press(ADMIN, full["callback_data"])
+    sent = await env.api.wait_for(lambda c: c.method == "sendDocument", timeout=10)
+    assert next(iter(sent.files.values())).decode().endswith("THE END")

@@ -46,14 +46,7 @@ async def test_business_updates_are_ignored(env: Env) -> None:
 
 async def test_editing_a_sent_command_does_not_send_again(env: Env) -> None:
     env.feed_line(event="connected", jid=ME)
-    env.feed_line(
-        event="message",
-        id="E1",
-        chat="15550000002@s.whatsapp.net",
-        sender="15550000002@s.whatsapp.net",
-        text="hi",
-        push_name="Alice",
-    )
+    env.message("E1", "hi", push_name="Alice")
     await env.settle()
     private = {"id": ADMIN, "type": "private"}
     env.api.inject("message", message(private, "/send Alice hello there", 500))
