@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import secrets
 from pathlib import Path
 
 MEDIA_LIMIT_BYTES = 64 * 1024 * 1024
@@ -58,7 +59,9 @@ def media_file(media_dir: Path, chat: str, sender: str, message_id: str, mimetyp
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, so a reader never sees half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
+    # A name of its own: the same attachment may be fetched twice at once (the automatic
+    # download and a tap on ⬇️ Download), and the two must not rename each other's file.
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
     tmp.write_bytes(data)
     tmp.replace(path)
 
