@@ -18,6 +18,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
@@ -36,7 +37,7 @@ from assistant.sending import SendingService, SendOutcome
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules
-from bot import datadir, keyboards, render
+from bot import callbacks, datadir, keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.handlers import access, chats, digest, messaging, replies, session, settings
@@ -139,6 +140,8 @@ def build_application(s: Settings, clock: Clock | None = None) -> Application:  
     digest.register(app)
     settings.register(app)
     app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command), group=1)
+    unknown = "|".join(callbacks.KNOWN_PREFIXES)
+    app.add_handler(CallbackQueryHandler(on_unknown_button, pattern=f"^(?!({unknown}):)"))
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.REPLY, on_plain_text
@@ -158,6 +161,11 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(
             f"Unknown command {render.esc(command)}. See /help."
         )
+
+
+async def on_unknown_button(update: Update, context: BotContext) -> None:
+    """A button no handler knows (forged, or from an older release): say it expired."""
+    await update.callback_query.answer("This menu expired.")
 
 
 async def on_plain_text(update: Update, context: BotContext) -> None:

@@ -164,3 +164,18 @@ class DraftAction(_IdAction):
     ACTIONS: ClassVar[frozenset[str]] = frozenset({"send", "edit", "discard"})
     draft_id: int
     action: str
+
+
+#: Every prefix a handler is registered for; anything else is answered "menu expired".
+KNOWN_PREFIXES = tuple(
+    cls.PREFIX
+    for cls in (
+        ChatList,
+        ChatAction,
+        ForwardAction,
+        SessionAction,
+        DigestAction,
+        SettingAction,
+        DraftAction,
+    )
+)

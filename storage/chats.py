@@ -318,7 +318,8 @@ class PeeweeChatRepository:
 
     @in_thread
     def link_identity(self, phone_jid: ChatJid, lid: ChatJid) -> None:
-        """Record that a phone JID and a LID are one person; merge their chats if both exist."""
+        """Record that a phone JID and a LID are one person. When a chat exists for either
+        (or both: they are merged), both JIDs lead to it from now on."""
         phone_jid, lid = ChatJid(clean.ident(phone_jid)), ChatJid(clean.ident(lid))
         with db.atomic():
             if resolve_id(phone_jid) is not None or resolve_id(lid) is not None:
