@@ -9,6 +9,7 @@ from storage import Storage
 from storage.domain import Chat, Page, StoredMessage
 from whatsapp.errors import InvalidInput, NotFound
 from whatsapp.tasks import Clock
+from whatsapp.types import jid_user
 
 FLAG_OF = {
     "trusted": "trusted",
@@ -70,6 +71,12 @@ class ChatService:
         messages = await self.storage.messages.last(chat_id, n)
         await self.storage.chats.mark_read(chat_id)
         return chat, messages
+
+    async def status_posters(self, hours: int = 24) -> list[tuple[str, int, datetime]]:
+        """Who posted status updates in the last ``hours``: (name, posts, latest)."""
+        since = self.clock.now() - timedelta(hours=hours)
+        rows = await self.storage.messages.status_posters(since)
+        return [(name or "+" + jid_user(sender), n, at) for sender, name, n, at in rows]
 
     async def not_important(self, message_id: int) -> Chat:
         """Record "not important" on a forward: this chat scores lower from now on."""

@@ -19,6 +19,7 @@ from assistant.triage import TriageRules, is_question, mentions_me
 from storage import Storage
 from storage.domain import Chat, Digest, StoredMessage
 from whatsapp.tasks import Clock
+from whatsapp.types import STATUS_BROADCAST
 
 TOP_PER_CHAT = 3
 MAX_SECTIONS = 25
@@ -94,6 +95,8 @@ class DigestService:
         skipped = 0
         for chat_id, items in by_chat.items():
             chat = await self.storage.chats.get(chat_id)
+            if chat.jid == STATUS_BROADCAST:
+                continue  # status updates are not conversations: /status_updates lists them
             if not chat.include_in_digest or chat.is_muted(end):
                 skipped += len(items)
                 continue

@@ -65,6 +65,7 @@ COMMANDS = [
     BotCommand("chat", "Last messages of a chat: /chat name"),
     BotCommand("send", "Send a message: /send name text"),
     BotCommand("search", "Search stored messages"),
+    BotCommand("status_updates", "Who posted WhatsApp status updates today"),
     BotCommand("digest", "Digest since the last one"),
     BotCommand("catchup", "What I missed: /catchup [hours]"),
     BotCommand("settings", "Threshold, digest, AI switch"),

@@ -63,6 +63,7 @@ HELP = """<b>WhatsApp Secretary</b> — your WhatsApp, run from Telegram.
 /chat &lt;name&gt; — the last messages of a chat
 /send &lt;name&gt; &lt;text&gt; — send a WhatsApp message
 /search &lt;text&gt; — full-text search over stored messages
+/status_updates — who posted WhatsApp status updates in the last 24 hours (they are not chats)
 /digest — a digest of everything since the last one (/digest last shows it again)
 /catchup [hours] — what you missed in the last hours (default 8)
 /settings — threshold, digest time, AI switch, VIPs, keywords
@@ -239,6 +240,16 @@ def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo
         lines.append(f"<i>{ts}</i> {who}{body_text(msg, FORWARD_BODY)}")
     reasons = sorted({r for _, r in items})
     lines.append(f"<i>Why: {esc('; '.join(reasons)[:300])}</i>")
+    return "\n".join(lines)
+
+
+def status_posters_text(posters: list[tuple[str, int, datetime]], tz: ZoneInfo) -> str:
+    """The /status_updates list: who posted, how often, when last."""
+    if not posters:
+        return "No status updates in the last 24 hours."
+    lines = ["<b>Status updates, last 24 hours</b>"]
+    for name, n, at in posters:
+        lines.append(f"{esc(name)} — {n} post(s), last at {at.astimezone(tz):%H:%M}")
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ from storage.db import db, in_thread
 from storage.domain import Chat, Contact, Page
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, MessageRecord, utcnow
 from whatsapp.errors import NotFound
-from whatsapp.types import OWN_SENDER, ChatJid, is_group_jid, jid_user
+from whatsapp.types import OWN_SENDER, STATUS_BROADCAST, ChatJid, is_group_jid, jid_user
 
 # How sure a chat's name is; a name is only replaced by one at least as sure.
 NAME_FALLBACK, NAME_PUSH, NAME_CONTACT, NAME_GROUP = 0, 1, 2, 3
@@ -246,7 +246,7 @@ class PeeweeChatRepository:
 
     @in_thread
     def list_page(self, search: str = "", page: int = 0, per_page: int = 8) -> Page[Chat]:
-        query = ChatRecord.select()
+        query = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)  # not a chat
         if search.strip():
             query = query.where(ChatRecord.name.contains(search.strip()))
         total = query.count()
@@ -265,7 +265,10 @@ class PeeweeChatRepository:
             return []
         rows = (
             ChatRecord.select()
-            .where(peewee.fn.LOWER(ChatRecord.name).contains(needle))
+            .where(
+                peewee.fn.LOWER(ChatRecord.name).contains(needle)
+                & (ChatRecord.jid != STATUS_BROADCAST)
+            )
             .order_by(ChatRecord.last_activity.desc(nulls="LAST"))
             .limit(200)
         )
@@ -365,4 +368,5 @@ class PeeweeChatRepository:
 
     @in_thread
     def count(self) -> int:
-        return ChatRecord.select().count()
+        """How many chats (status updates are not one)."""
+        return ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST).count()

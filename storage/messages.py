@@ -23,7 +23,7 @@ from storage.models import (
     SettingRecord,
 )
 from storage.outbox import queue_telegram
-from whatsapp.types import ChatJid, MessageKind, WaMessage, WaMessageId
+from whatsapp.types import STATUS_BROADCAST, ChatJid, MessageKind, WaMessage, WaMessageId
 
 
 def to_stored(rec: MessageRecord) -> StoredMessage:
@@ -237,6 +237,30 @@ class PeeweeMessageRepository:
     @in_thread
     def set_feedback(self, message_id: int, value: int) -> None:
         MessageRecord.update(feedback=value).where(MessageRecord.id == message_id).execute()
+
+    @in_thread
+    def status_posters(self, since: datetime) -> list[tuple[str, str, int, datetime]]:
+        """Who posted status updates since ``since``: (sender, name, posts, latest), newest
+        first."""
+        chat_id = resolve_id(STATUS_BROADCAST)
+        if chat_id is None:
+            return []
+        rows = (
+            MessageRecord.select(
+                MessageRecord.sender,
+                peewee.fn.MAX(MessageRecord.sender_name),
+                peewee.fn.COUNT(MessageRecord.id),
+                peewee.fn.MAX(MessageRecord.timestamp),
+            )
+            .where((MessageRecord.chat == chat_id) & (MessageRecord.timestamp >= since))
+            .group_by(MessageRecord.sender)
+            .order_by(peewee.fn.MAX(MessageRecord.timestamp).desc())
+            .tuples()
+        )
+        return [
+            (sender, name or "", int(n), latest)  # MAX() keeps the field's conversion
+            for sender, name, n, latest in rows
+        ]
 
     @in_thread
     def begin_media(self, message_id: int) -> None:

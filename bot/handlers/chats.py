@@ -30,6 +30,14 @@ async def cmd_chats(update: Update, context: BotContext) -> None:
     )
 
 
+async def cmd_status_updates(update: Update, context: BotContext) -> None:
+    """Who posted WhatsApp status updates in the last day (they are not chats)."""
+    posters = await context.services.chats.status_posters(24)
+    await update.effective_message.reply_text(
+        render.status_posters_text(posters, context.services.tz)
+    )
+
+
 async def cmd_chat(update: Update, context: BotContext) -> None:
     s = context.services
     name = " ".join(context.args or [])
@@ -107,5 +115,6 @@ async def on_chat_action(update: Update, context: BotContext) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("chats", cmd_chats))
     app.add_handler(CommandHandler("chat", cmd_chat))
+    app.add_handler(CommandHandler("status_updates", cmd_status_updates))
     app.add_handler(CallbackQueryHandler(on_chat_list, pattern=f"^{ChatList.PREFIX}:"))
     app.add_handler(CallbackQueryHandler(on_chat_action, pattern=f"^{ChatAction.PREFIX}:"))

@@ -84,3 +84,27 @@ async def test_a_long_forward_is_cut_and_show_all_sends_the_whole_text(env: Env)
     env.api.press(ADMIN, full["callback_data"])
     sent = await env.api.wait_for(lambda c: c.method == "sendDocument", timeout=10)
     assert next(iter(sent.files.values())).decode().endswith("THE END")
+
+
+async def test_status_updates_are_no_chat_and_are_listed_apart(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    env.message("C1", "see you at 8?")
+    for i, who in enumerate(["15550000007@s.whatsapp.net", "15550000008@s.whatsapp.net"]):
+        env.message(
+            f"S{i}",
+            "URGENT look at my holiday pics!!",
+            chat="status@broadcast",
+            sender=who,
+            push_name=f"Poster{i}",
+        )
+    await env.settle()
+    env.api.send_text(ADMIN, "/chats")
+    listing = await env.api.wait_for(lambda c: c.method == "sendMessage" and "Chats" in c.text)
+    assert "1 in all" in listing.text, listing.text
+    assert not any("Poster" in b["text"] or "atus" in b["text"] for b in listing.buttons())
+    assert not [c for c in env.api.of("sendMessage") if "holiday pics" in c.text]  # no forward
+    env.api.send_text(ADMIN, "/status_updates")
+    shown = await env.api.wait_for(lambda c: "Status updates" in c.text)
+    assert "Poster0" in shown.text and "Poster1" in shown.text
+    view = await env.services.digests.build("manual")
+    assert "holiday" not in "".join(s.html for s in view.sections)
