@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -68,14 +69,18 @@ class DigestService:
         clock: Clock,
         tz: ZoneInfo,
         rules: TriageRules,
-        unanswered_hours: int = 4,
+        unanswered_hours: int | Callable[[], int] = 4,
         summarizer: Summarizer | None = None,
     ) -> None:
+        """``unanswered_hours`` may be a callable: it is read at every digest, so a change
+        in /settings applies at once."""
         self.storage = storage
         self.clock = clock
         self.tz = tz
         self.rules = rules
-        self.unanswered_hours = unanswered_hours
+        self._unanswered = (
+            unanswered_hours if callable(unanswered_hours) else (lambda: unanswered_hours)
+        )
         self.summarizer = summarizer
 
     async def period_start(self) -> datetime:
@@ -161,7 +166,7 @@ class DigestService:
         if (
             (last_mine is None or latest.timestamp > last_mine)
             and asks
-            and waiting >= timedelta(hours=self.unanswered_hours)
+            and waiting >= timedelta(hours=self._unanswered())
         ):
             lines.append(
                 f"⏳ waiting for your answer for {int(waiting.total_seconds() // 3600)} h"

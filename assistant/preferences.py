@@ -15,6 +15,7 @@ from storage import Storage
 from whatsapp.errors import InvalidInput
 
 Listener = Callable[["Preferences"], Awaitable[None]]
+Vet = Callable[[str, Any], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,16 @@ EDITABLE = (
 class PreferenceService:
     """Loads, validates and stores preferences; tells listeners when they change."""
 
-    def __init__(self, storage: Storage, defaults: Preferences, rules: TriageRules) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        defaults: Preferences,
+        rules: TriageRules,
+        vet: Vet | None = None,
+    ) -> None:
+        """``vet`` checks a value against the world before it is stored (an LLM provider
+        whose key is missing or whose host does not answer is refused with the reason)."""
+        self.vet = vet
         self.storage = storage
         self.defaults = defaults
         self.rules = rules
@@ -155,6 +165,8 @@ class PreferenceService:
 
     async def set(self, key: str, raw: str) -> Preferences:
         value = _parse(key, raw)
+        if self.vet is not None:
+            await self.vet(key, value)  # raises InvalidInput with the reason
         await self.storage.settings.set(key, list(value) if isinstance(value, tuple) else value)
         self.current = replace(self.current, **{key: value})
         self._apply()

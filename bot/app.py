@@ -8,6 +8,7 @@ gateway start, the Telegram outbox worker, jobs, command menu. Shutdown in rever
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -27,7 +28,7 @@ from telegram.ext import (
 
 from assistant.chats import ChatService
 from assistant.digest import DigestService
-from assistant.llm.base import LLMProvider
+from assistant.llm.base import LLMError, LLMProvider
 from assistant.llm.guard import GuardedLLM
 from assistant.llm_triage import LLMTriage
 from assistant.pipeline import HistoryProgress, IngestService
@@ -47,6 +48,7 @@ from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
 from storage import close_storage, open_storage
 from storage.domain import Chat, Draft, OutboxItem, StoredMessage
+from whatsapp.errors import InvalidInput
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
 from whatsapp.session import DataDirLock, session_store
@@ -291,7 +293,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     gateway = make_gateway(s, clock, give_up)
     rules = TriageRules()
     defaults = Preferences(digest_time=s.digest_time.strftime("%H:%M"))
-    prefs = PreferenceService(storage, defaults, rules)
+    prefs = PreferenceService(storage, defaults, rules, vet=functools.partial(vet_setting, s))
     await prefs.load()
     sending = SendingService(storage, gateway, s.data_dir, clock)
     notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
@@ -310,7 +312,12 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         chats=ChatService(storage, clock, s.tz),
         sending=sending,
         digests=DigestService(
-            storage, clock, s.tz, rules, prefs.current.unanswered_hours, Summarizer(llm)
+            storage,
+            clock,
+            s.tz,
+            rules,
+            lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
+            Summarizer(llm),
         ),
         status=StatusService(storage, gateway, clock, s.tz, llm),
         prefs=prefs,
@@ -362,6 +369,27 @@ def wire(app: Application, s: Settings, services: Services) -> None:  # type: ig
     services.sending.on_late_delivery(late)
     services.replies.on_draft = draft_ready
     services.replies.on_auto = auto_sent
+
+
+async def vet_setting(s: Settings, key: str, value: object) -> None:
+    """Refuse an LLM provider that cannot work here, saying why, before it is stored."""
+    if key != "llm_provider" or value == "none":
+        return
+    if value == "openai" and s.openai_api_key is None and s.openai_base_url is None:
+        raise InvalidInput(
+            "OPENAI_API_KEY is not set (or OPENAI_BASE_URL for a local server): "
+            "the provider stays as it was"
+        )
+    candidate = make_llm(s.model_copy(update={"llm_provider": value}))
+    try:
+        await asyncio.wait_for(candidate.ping(), 10)
+    except (LLMError, TimeoutError) as exc:
+        where = s.ollama_host if value == "ollama" else "the OpenAI endpoint"
+        raise InvalidInput(
+            f"{value} does not answer at {where} ({str(exc)[:120]}): the provider stays as it was"
+        ) from None
+    finally:
+        await candidate.aclose()
 
 
 async def apply_llm_prefs(s: Settings, llm: GuardedLLM, p: Preferences) -> None:

@@ -58,3 +58,15 @@ async def test_editing_a_sent_command_does_not_send_again(env: Env) -> None:
     await env.api.wait_for(lambda c: "not acted on again" in c.text, timeout=10)
     await env.settle()
     assert [s["text"] for s in env.sent()] == ["hello there"]  # one WhatsApp message only
+
+
+async def test_switching_to_an_llm_provider_that_cannot_work_is_refused_with_the_reason(
+    env: Env,
+) -> None:
+    env.api.send_text(ADMIN, "/settings llm_provider openai")
+    refused = await env.api.wait_for(lambda c: "OPENAI_API_KEY is not set" in c.text)
+    assert "stays as it was" in refused.text
+    env.api.send_text(ADMIN, "/settings llm_provider ollama")  # nothing listens on its host
+    await env.api.wait_for(lambda c: "ollama does not answer" in c.text, timeout=20)
+    assert env.services.prefs.current.llm_provider == ""  # unchanged
+    assert env.services.llm.name == "none"

@@ -77,6 +77,19 @@ async def test_digest_groups_by_chat_importance_first_with_questions(storage: St
     assert stored is not None and stored.text.startswith("<b>Daily digest</b>")
 
 
+async def test_unanswered_hours_changed_in_settings_apply_at_once(storage: Storage) -> None:
+    clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
+    ingest = await fill(storage, clock)
+    hours = [4]
+    service = DigestService(
+        storage, clock, BERLIN, ingest.rules, unanswered_hours=lambda: hours[0]
+    )
+    alice = lambda view: next(s for s in view.sections if s.chat.name == "Alice")  # noqa: E731
+    assert "⏳ waiting" in alice(await service.build("manual")).html
+    hours[0] = 168  # /settings unanswered_hours 168, no restart
+    assert "⏳ waiting" not in alice(await service.build("manual")).html
+
+
 async def test_muted_and_excluded_chats_are_left_out_and_mark_moves_on_confirm(
     storage: Storage,
 ) -> None:
