@@ -42,7 +42,6 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 250
 CHATS_PER_TRANSACTION = 100  # chats created or renamed per transaction, ahead of a big batch
-MAX_TEXT = clean.MAX_TEXT
 #: The settings row counting messages stored as placeholders.
 UNSTORABLE_KEY = "unstorable_messages"
 
@@ -85,7 +84,7 @@ def stored_sender(msg: WaMessage) -> str:
     return OWN_SENDER if msg.from_me else msg.sender
 
 
-def _row(
+def _row(  # every string already fits its column: store() cleans each message first
     msg: WaMessage, chat_id: int, history: bool, score: tuple[int, str] | None
 ) -> tuple[object, ...]:
     media = msg.media
@@ -94,16 +93,16 @@ def _row(
         chat_id,
         msg.id,
         stored_sender(msg),
-        msg.push_name[:256],
+        msg.push_name,
         msg.kind.value,
-        msg.text[:MAX_TEXT],
-        msg.caption[:MAX_TEXT],
+        msg.text,
+        msg.caption,
         msg.from_me,
         int(msg.timestamp.timestamp() * 1000),
         history,
         msg.view_once,
-        media.mimetype[:128] if media else "",
-        media.file_name[:256] if media else "",
+        media.mimetype if media else "",
+        media.file_name if media else "",
         media.size if media else 0,
         state.value,
         media.ref if media and media.ref else None,
@@ -130,15 +129,15 @@ def _fresh(
         chat_id=chat_id,
         wa_id=msg.id,
         sender=ChatJid(stored_sender(msg)),
-        sender_name=msg.push_name[:256],
+        sender_name=msg.push_name,
         kind=msg.kind,
-        text=msg.text[:MAX_TEXT],
-        caption=msg.caption[:MAX_TEXT],
+        text=msg.text,
+        caption=msg.caption,
         from_me=msg.from_me,
         timestamp=msg.timestamp,
         history=history,
-        media_mimetype=media.mimetype[:128] if media else "",
-        media_file_name=media.file_name[:256] if media else "",
+        media_mimetype=media.mimetype if media else "",
+        media_file_name=media.file_name if media else "",
         media_size=media.size if media else 0,
         media_state=MediaState.PENDING if media and msg.kind in MEDIA_KINDS else MediaState.NONE,
         quoted_id=msg.quoted_id,

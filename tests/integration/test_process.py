@@ -29,34 +29,27 @@ def environment(tmp: Path, api: FakeBotApi, feed: Path) -> dict[str, str]:
     }
 
 
+async def bot_process(command: str, env: dict[str, str], cwd: Path, **pipes: object):
+    """`python -m bot <command>` as a real process (pipes as for create_subprocess_exec)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", command, env=env, cwd=cwd, **pipes
+    )
+
+
 async def test_run_process_end_to_end_with_lock_and_clean_stop(tmp_path: Path) -> None:
     api = FakeBotApi()
     await api.start()
     feed = tmp_path / "feed.jsonl"
     feed.write_text(json.dumps({"event": "qr", "codes": ["2@REF,a,b,c"]}) + "\n")
     env = environment(tmp_path, api, feed)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    proc = await bot_process(
+        "run", env, tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
         photo = await api.wait_for(lambda c: c.method == "sendPhoto", timeout=60)
         assert str(photo.params["chat_id"]) == str(ADMIN)
-        second = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        second = await bot_process(
+            "run", env, tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
         _, err = await asyncio.wait_for(second.communicate(), 60)
         assert second.returncode == 1 and b"already using" in err
@@ -114,9 +107,7 @@ async def test_secrets_never_reach_the_log_even_at_debug(tmp_path: Path) -> None
         "OPENAI_API_KEY": key,
         "OPENAI_BASE_URL": llm.openai_url,
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
-    )
+    proc = await bot_process("run", env, tmp_path, stderr=asyncio.subprocess.PIPE)
     lines: list[str] = []
 
     async def read_log() -> None:
@@ -159,15 +150,8 @@ async def test_data_dir_is_private_and_wide_files_are_reported(tmp_path: Path) -
     old.write_text("keys")
     old.chmod(0o644)  # left by an older release
     env = environment(tmp_path, api, feed)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "check",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    proc = await bot_process(
+        "check", env, tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert data.stat().st_mode & 0o777 == 0o700

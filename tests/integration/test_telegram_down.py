@@ -9,12 +9,11 @@ import json
 import re
 import signal
 import socket
-import sys
 from pathlib import Path
 
 from bench.memory import stored as stored_count
 from tests.fakes.bot_api import TOKEN, FakeBotApi
-from tests.integration.test_process import environment
+from tests.integration.test_process import bot_process, environment
 
 URGENT = 10
 
@@ -63,9 +62,7 @@ async def test_start_with_telegram_down_stores_everything_and_forwards_later(
     env = environment(tmp_path, api, feed)
     env["TELEGRAM_API_BASE_URL"] = f"http://127.0.0.1:{port}/bot"  # nobody listens yet
     log = (tmp_path / "stderr.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=log
-    )
+    proc = await bot_process("run", env, tmp_path, stderr=log)
     db = tmp_path / "data" / "secretary.db"
     try:
         await wait_until(lambda: db.exists() and stored_count(db) == 100, 60)
@@ -106,15 +103,8 @@ async def test_a_token_telegram_rejects_is_one_line_and_exit_2(tmp_path: Path) -
     feed.write_text("")
     env = environment(tmp_path, api, feed)
     env["LOG_LEVEL"] = "WARNING"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    proc = await bot_process(
+        "run", env, tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 60)

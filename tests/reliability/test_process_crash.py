@@ -20,6 +20,7 @@ import pytest
 
 from bench.memory import stored as stored_count
 from tests.fakes.bot_api import TOKEN, FakeBotApi
+from tests.integration.test_process import bot_process
 
 ADMIN = 4242
 HISTORY, LIVE = 10_000, 60
@@ -103,13 +104,10 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
     seed_missed_digest(tmp_path, env)
     try:
         for r in range(rounds + 1):
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
+            proc = await bot_process(
                 "run",
-                env=env,
-                cwd=tmp_path,
+                env,
+                tmp_path,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
             )
