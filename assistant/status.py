@@ -19,6 +19,7 @@ class Status:
     """What /status shows."""
 
     state: ConnectionState
+    state_since: datetime
     reason: str
     own_jid: ChatJid | None
     uptime: timedelta
@@ -53,6 +54,7 @@ class StatusService:
         g = self.gateway
         return Status(
             state=g.state,
+            state_since=g.state_since,
             reason=g.reason,
             own_jid=g.own_jid,
             uptime=timedelta(seconds=now_mono - (g.started_at or now_mono)),

@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from bot.context import Services
 from whatsapp.errors import StorageError
-from whatsapp.types import TERMINAL_STATES, ConnectionChanged, ConnectionState, GatewayEvent
+from whatsapp.types import TERMINAL_STATES, ConnectionState
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +78,6 @@ class HealthMonitor:
     def __init__(self, services: Services, probe_timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
         self.services = services
         self.probe_timeout = probe_timeout
-        self._state_since = services.clock.monotonic()
-        services.gateway.subscribe(self.on_event)
-
-    async def on_event(self, event: GatewayEvent) -> None:
-        """Note when the connection state changed."""
-        if isinstance(event, ConnectionChanged):
-            self._state_since = self.services.clock.monotonic()
 
     async def report(self) -> HealthReport:
         """Probe the store with a real write, then read the counters (skipped when the store
@@ -96,7 +89,7 @@ class HealthMonitor:
         return HealthReport(
             store_error=store_error,
             state=g.state,
-            state_age=now - self._state_since,
+            state_age=now - g.state_since_mono,
             last_event_age=None if g.last_event_at is None else now - g.last_event_at,
             reconnects=g.reconnects,
             messages_stored=await s.storage.messages.count_since(EPOCH) if ok else None,

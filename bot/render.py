@@ -118,7 +118,7 @@ def start_text(state: ConnectionState) -> str:
 def status_text(s: Status, tz: ZoneInfo) -> str:
     return "\n".join(
         [
-            f"<b>Status</b>: {STATE_WORDS[s.state]}",
+            f"<b>Status</b>: {STATE_WORDS[s.state]} since {when(s.state_since, tz)}",
             f"Account: {esc(phone_of(s.own_jid))}",
             f"Uptime: {ago(s.uptime)}, last WhatsApp event {ago(s.last_event_age)} ago",
             f"Reconnects: {s.reconnects}",

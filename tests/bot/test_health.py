@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 
 from bot.health import HealthEndpoint, HealthMonitor, HealthReport, verdict
-from tests.bot.conftest import ME, Env
+from tests.bot.conftest import ADMIN, ME, Env
 from whatsapp.types import ConnectionState
 
 
@@ -119,3 +119,14 @@ async def test_a_locked_store_and_a_stuck_loop_are_unhealthy(env: Env) -> None:
         assert status == 503 and "event loop did not answer" in body
     finally:
         await endpoint.stop()
+
+
+async def test_status_says_since_when_the_session_is_in_its_state(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    await wait_for(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
+    since = env.services.gateway.state_since
+    env.api.send_text(ADMIN, "/status")
+    status = await env.api.wait_for(lambda c: "<b>Status</b>" in c.text)
+    local = since.astimezone(env.services.tz)
+    assert f"since {local:%a %d %b %H:%M}" in status.text, status.text
+    assert "last WhatsApp event" in status.text
