@@ -89,7 +89,7 @@ class HealthMonitor:
         return HealthReport(
             store_error=store_error,
             state=g.state,
-            state_age=now - g.state_since_mono,
+            state_age=(s.clock.now() - g.state_since).total_seconds(),
             last_event_age=None if g.last_event_at is None else now - g.last_event_at,
             reconnects=g.reconnects,
             messages_stored=await s.storage.messages.count_since(EPOCH) if ok else None,

@@ -115,8 +115,7 @@ class GatewayBase:
         self.tasks = TaskGroup(type(self).__name__)
         self._subscribers: list[Handler] = []
         self._state = ConnectionState.STARTING
-        self.state_since = self.clock.now()  # when the state last changed (wall clock)
-        self.state_since_mono = self.clock.monotonic()
+        self.state_since = self.clock.now()  # when the state last changed
         self._reason = ""
         self._own_jid: ChatJid | None = None
         self._queue: asyncio.Queue[tuple[str, Any, int | None]] = asyncio.Queue()
@@ -336,7 +335,7 @@ class GatewayBase:
         if state == ConnectionState.RECONNECTING and self._state == ConnectionState.CONNECTED:
             self.reconnects += 1
         if state != self._state:
-            self.state_since, self.state_since_mono = self.clock.now(), self.clock.monotonic()
+            self.state_since = self.clock.now()
         self._state = state
         self._reason = reason or REASONS.get(state, "")
         logger.info("WhatsApp state: %s", state.value)
