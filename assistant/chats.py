@@ -96,6 +96,20 @@ class ChatService:
         await self.storage.chats.adjust_bias(msg.chat_id, 1)
         return await self.storage.chats.get(msg.chat_id)
 
+    async def not_forwarded(
+        self, chat_id: int, threshold: int, n: int = 8
+    ) -> tuple[Chat, list[StoredMessage]]:
+        """The chat's latest incoming messages that scored below ``threshold`` (newest
+        first, at most ``n``): the ones the owner may say should have been forwarded."""
+        chat = await self.storage.chats.get(chat_id)
+        recent = await self.storage.messages.last(chat_id, 30)
+        picks = [
+            m
+            for m in reversed(recent)
+            if not m.from_me and not m.deleted and (m.importance or 0) < threshold
+        ]
+        return chat, picks[:n]
+
     async def message(self, message_id: int) -> tuple[Chat, StoredMessage]:
         msg = await self.storage.messages.get(message_id)
         if msg is None:

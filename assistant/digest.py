@@ -1,9 +1,12 @@
-"""Digests: everything since the last one, per chat, most important first.
+"""Digests: everything since the last one — first what needs the owner, then per chat, most
+important first, and what looks like a scam last.
 
-Heuristic (no LLM needed): top messages by score, questions and requests addressed to me,
-threads where someone waits for my answer, counts for the rest. The rendered HTML is
-stored, so a digest can be shown again. The "since the last digest" mark moves only when a
-digest is marked sent (daily job) or confirmed (/digest).
+Heuristic (no LLM needed): "Needs you" (questions and requests to me that I have not
+answered, by score across chats), then each chat's top messages, questions to me and
+threads where someone waits for my answer, counts for the rest; scams and chain letters
+are left out of the sections and counted at the end with a few examples, marked. The
+rendered HTML is stored, so a digest can be shown again. The "since the last digest" mark
+moves only when a digest is marked sent (daily job) or confirmed (/digest).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from assistant import scam
 from assistant.summarize import ChatText, Summarizer, pick_lines
-from assistant.triage import TriageRules, is_question, mentions_me
+from assistant.triage import SCAM_MARK, TriageRules, is_question, is_scam_reason, mentions_me
 from storage import Storage
 from storage.domain import Chat, Digest, StoredMessage
 from whatsapp.tasks import Clock
@@ -25,6 +29,27 @@ from whatsapp.types import STATUS_BROADCAST
 TOP_PER_CHAT = 3
 MAX_SECTIONS = 25
 SNIPPET = 140
+#: A message scored at least this (triage: "needs you today") counts as a request to me.
+NEEDS_SCORE = 6
+NEEDS_SHOWN = 10
+SCAMS_SHOWN = 3
+
+
+def _is_scam(msg: StoredMessage, chat: Chat) -> bool:
+    """Marked a scam by triage, or (history messages skip that check) found one now."""
+    if is_scam_reason(msg.reason):
+        return True
+    return msg.history and not msg.from_me and scam.check(msg.body, chat.known).is_scam
+
+
+def _scams_block(scams: list[tuple[StoredMessage, Chat]]) -> str:
+    """The scams, last: a count and a few examples, each marked."""
+    if not scams:
+        return ""
+    lines = [f"<b>{SCAM_MARK}</b> — {len(scams)} message(s), left out above"]
+    for msg, chat in scams[:SCAMS_SHOWN]:
+        lines.append(f"⚠️ <b>{html.escape(chat.name)}</b>: {_who(msg, chat)}{_snippet(msg)}")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,10 @@ class DigestView:
     header: str
     sections: tuple[DigestSection, ...]
     footer: str
+    #: "Needs you": questions and requests to the owner across chats ("" when none).
+    needs: str = ""
+    #: What looked like a scam, counted, with a few examples ("" when none).
+    scams: str = ""
 
 
 def _snippet(msg: StoredMessage) -> str:
@@ -98,6 +127,8 @@ class DigestService:
             by_chat[msg.chat_id].append(msg)
         sections: list[DigestSection] = []
         skipped = 0
+        needs: list[tuple[StoredMessage, Chat]] = []
+        scams: list[tuple[StoredMessage, Chat]] = []
         for chat_id, items in by_chat.items():
             chat = await self.storage.chats.get(chat_id)
             if chat.jid == STATUS_BROADCAST:
@@ -105,19 +136,26 @@ class DigestService:
             if not chat.include_in_digest or chat.is_muted(end):
                 skipped += len(items)
                 continue
+            flagged = {m.id for m in items if _is_scam(m, chat)}
+            scams += [(m, chat) for m in items if m.id in flagged]
+            items = [m for m in items if m.id not in flagged]
+            needs += [(m, chat) for m in self._asks(chat, items)]
             section = self._section(chat, items, end)
             if section is not None:
                 sections.append(section)
         sections.sort(key=lambda s: (-s.top_score, -s.count))
         shown = await self._summarize(sections[:MAX_SECTIONS], by_chat)
         rest = sum(s.count for s in sections[MAX_SECTIONS:])
-        incoming = sum(s.count for s in sections)
+        incoming = sum(s.count for s in sections) + len(scams)
         local = start.astimezone(self.tz)
         title = {"catchup": "Catch-up", "manual": "Digest", "daily": "Daily digest"}[kind]
+        chats_seen = len({c.id for _, c in scams} | {s.chat.id for s in sections})
         header = (
             f"<b>{title}</b> — since {local:%a %d %b %H:%M}\n"
-            f"{incoming} new message(s) in {len(sections)} chat(s)"
+            f"{incoming} new message(s) in {chats_seen} chat(s)"
         )
+        needs_html = self._needs_block(needs)
+        scams_html = _scams_block(scams)
         footer_parts = []
         if rest:
             footer_parts.append(
@@ -128,9 +166,39 @@ class DigestService:
         if not sections:
             footer_parts.append("Nothing new. Enjoy the quiet.")
         footer = "\n".join(footer_parts)
-        text = "\n\n".join([header, *(s.html for s in shown), footer]).strip()
+        blocks = [header, needs_html, *(s.html for s in shown), scams_html, footer]
+        text = "\n\n".join(b for b in blocks if b).strip()
         digest = await self.storage.digests.add(kind, start, end, text, incoming)
-        return DigestView(digest, header, tuple(shown), footer)
+        return DigestView(digest, header, tuple(shown), footer, needs_html, scams_html)
+
+    def _asks(self, chat: Chat, items: list[StoredMessage]) -> list[StoredMessage]:
+        """Questions and requests to me in this chat since my last message there: a question
+        in a person chat or one that mentions me, or a message triage scored as needing me."""
+        last_mine = max((m.timestamp for m in items if m.from_me), default=None)
+        return [
+            m
+            for m in items
+            if not m.from_me
+            and not m.deleted
+            and (last_mine is None or m.timestamp > last_mine)
+            and (not chat.is_group or mentions_me(m, self.rules))
+            and (is_question(m.body) or (m.importance or 0) >= NEEDS_SCORE)
+        ]
+
+    def _needs_block(self, needs: list[tuple[StoredMessage, Chat]]) -> str:
+        if not needs:
+            return ""
+        needs.sort(key=lambda mc: (-(mc[0].importance or 0), mc[0].timestamp))
+        lines = [f"<b>🙋 Needs you</b> ({len(needs)})"]
+        for msg, chat in needs[:NEEDS_SHOWN]:
+            when = msg.timestamp.astimezone(self.tz)
+            lines.append(
+                f"• <b>{html.escape(chat.name)}</b>: {_who(msg, chat)}{_snippet(msg)} "
+                f"<i>({when:%a %H:%M})</i>"
+            )
+        if len(needs) > NEEDS_SHOWN:
+            lines.append(f"… and {len(needs) - NEEDS_SHOWN} more in the chats below")
+        return "\n".join(lines)
 
     def _section(
         self, chat: Chat, items: list[StoredMessage], now: datetime
@@ -139,13 +207,12 @@ class DigestService:
         if not incoming:
             return None
         last_mine = max((m.timestamp for m in items if m.from_me), default=None)
-        top = sorted(incoming, key=lambda m: (-(m.importance or 0), m.timestamp))[:TOP_PER_CHAT]
-        asks = [
-            m
-            for m in incoming
-            if (is_question(m.body) and (not chat.is_group or mentions_me(m, self.rules)))
-            and (last_mine is None or m.timestamp > last_mine)
-        ]
+        asks = self._asks(chat, items)  # shown under "Needs you", not again here
+        shown = {m.id for m in asks}
+        top = sorted(
+            (m for m in incoming if m.id not in shown),
+            key=lambda m: (-(m.importance or 0), m.timestamp),
+        )[:TOP_PER_CHAT]
         senders = sorted({m.sender_name for m in incoming if m.sender_name})
         kind = "group" if chat.is_group else "person"
         lines = [
@@ -155,12 +222,8 @@ class DigestService:
         for msg in top:
             score = f"[{msg.importance}] " if msg.importance is not None else ""
             lines.append(f"• {score}{_who(msg, chat)}{_snippet(msg)}")
-        for msg in asks[:3]:
-            when = msg.timestamp.astimezone(self.tz)
-            lines.append(
-                f"❓ {_who(msg, chat) or html.escape(chat.name) + ': '}"
-                f"{_snippet(msg)} <i>({when:%a %H:%M})</i>"
-            )
+        if asks:
+            lines.append(f"🙋 {len(asks)} question(s) or request(s) to you — under Needs you")
         latest = incoming[-1]
         waiting = now - latest.timestamp
         if (

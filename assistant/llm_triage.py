@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from assistant import prompts
 from assistant.llm.base import LLMError, json_entries
 from assistant.llm.guard import GuardedLLM
-from assistant.triage import Importance
+from assistant.triage import SCAM_MARK, Importance, is_scam_reason
 from storage.domain import Chat, StoredMessage
 from whatsapp.tasks import Clock, TaskGroup
 
@@ -47,10 +47,26 @@ def parse_scores(raw: str, count: int) -> dict[int, Importance]:
     return out
 
 
-def eligible(llm: GuardedLLM, pending: Pending) -> bool:
-    """Only undecided messages, and never a cloud LLM for a chat that forbids it."""
+#: The LLM overrules the local scam detector only with a score this sure.
+SURE = 9
+
+
+def _merge(local: Importance, llm: Importance | None) -> Importance:
+    """The LLM's score replaces the local one (up or down), except that a local scam verdict
+    stays unless the LLM is sure the message matters."""
+    if llm is None:
+        return local
+    if is_scam_reason(local.reason) and llm.score < SURE:
+        return local
+    return llm
+
+
+def eligible(llm: GuardedLLM, pending: Pending, threshold: int = 7) -> bool:
+    """Messages the local score did not forward and that an LLM should look at
+    (``Importance.look``); never a cloud LLM for a chat that forbids it."""
     return (
-        pending.heuristic.undecided
+        pending.heuristic.look
+        and pending.heuristic.score < threshold
         and llm.available
         and (llm.is_local or pending.chat.cloud_llm_allowed)
     )
@@ -82,7 +98,7 @@ class LLMTriage:
         for start in range(0, len(items), self.batch_size):
             batch = list(items[start : start + self.batch_size])
             scores = await self._call(batch)
-            out += [(p, scores.get(i, p.heuristic)) for i, p in enumerate(batch)]
+            out += [(p, _merge(p.heuristic, scores.get(i))) for i, p in enumerate(batch)]
         return out
 
     async def _call(self, batch: list[Pending]) -> dict[int, Importance]:
@@ -93,6 +109,7 @@ class LLMTriage:
                 "group": p.chat.is_group,
                 "from": {"contact": p.message.sender_name or "someone"},
                 "text": p.message.body[:TEXT_LIMIT],
+                **({"local_check": SCAM_MARK} if is_scam_reason(p.heuristic.reason) else {}),
             }
             for i, p in enumerate(batch)
         ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.llm_triage import LLMTriage, Pending, eligible
+from assistant.scorer import Scorer
 from assistant.triage import Importance, TriageRules, score_message
 from storage import Storage
 from storage.chats import NAME_GROUP
@@ -87,8 +88,12 @@ class IngestService:
         rules: TriageRules | None = None,
         clock: Clock | None = None,
         media_budget: MediaBudget = lambda: (DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB),
+        scorer: Scorer | None = None,
     ) -> None:
+        """``scorer`` is the learned model with the owner's corrections (the shipped model
+        alone when None)."""
         self.storage = storage
+        self.scorer = scorer
         self.gateway = gateway
         self.media_budget = media_budget
         self._downloads = asyncio.Semaphore(MAX_DOWNLOADS)
@@ -217,7 +222,8 @@ class IngestService:
             if msg.media_state == MediaState.PENDING:
                 await self.fetch_media(msg)
         scored = [
-            (m, c, score_message(m, c, self.rules)) for m, c in await self._with_chats(stored)
+            (m, c, score_message(m, c, self.rules, self.scorer))
+            for m, c in await self._with_chats(stored)
         ]
         later = []
         for msg, chat, importance in scored:
@@ -225,7 +231,7 @@ class IngestService:
             if (
                 self.llm_triage is not None
                 and not msg.from_me
-                and eligible(self.llm_triage.llm, pending)
+                and eligible(self.llm_triage.llm, pending, self.rules.threshold)
             ):
                 later.append(pending)  # the heuristic score stands until the LLM decides
         await self._record(scored, decided={p.message.id for p in later})
@@ -332,9 +338,10 @@ class IngestService:
 
     async def _history_batch(self, event: HistoryBatchReceived) -> None:
         rules = copy.deepcopy(self.rules)  # read on the database thread: a snapshot
+        scorer = self.scorer
 
         def score(msg: WaMessage, chat: Chat) -> tuple[int, str]:
-            importance = score_message(msg, chat, rules)
+            importance = score_message(msg, chat, rules, scorer, check_scam=False)
             return importance.score, importance.reason
 
         new = await self.storage.messages.store_history(list(event.messages), score)

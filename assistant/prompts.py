@@ -15,7 +15,9 @@ DATA_RULE = (
 TRIAGE_SYSTEM = (
     "You rate how much each WhatsApp message needs its owner's attention, from 0 (noise) to 10 "
     "(act now). Consider: questions or requests to the owner, urgency, deadlines, money, "
-    "personal matters. " + DATA_RULE + ' Answer only JSON: {"scores": [{"i": <index>, '
+    "personal matters. Frauds, phishing and chain letters are noise (0-2) however urgent they "
+    'sound; a message marked "local_check" was found to look like one: keep it low unless '
+    "you are sure it is genuine. " + DATA_RULE + ' Answer only JSON: {"scores": [{"i": <index>, '
     '"score": <0-10>, "reason": "<at most 8 words>"}]} with one entry per message.'
 )
 

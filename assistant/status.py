@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from assistant.learning import TriageLearner
 from assistant.llm.guard import GuardedLLM
 from storage import Storage
 from storage.ingest import UNSTORABLE_KEY
@@ -32,14 +33,23 @@ class Status:
     unstorable: int
     llm: str
     next_digest: datetime | None
+    #: How many corrections (👎, 👍, "This was urgent") triage has learned from.
+    corrections: int = 0
 
 
 class StatusService:
     """Collects the status snapshot."""
 
     def __init__(
-        self, storage: Storage, gateway: GatewayBase, clock: Clock, tz: ZoneInfo, llm: GuardedLLM
+        self,
+        storage: Storage,
+        gateway: GatewayBase,
+        clock: Clock,
+        tz: ZoneInfo,
+        llm: GuardedLLM,
+        learner: TriageLearner | None = None,
     ) -> None:
+        self.learner = learner
         self.storage = storage
         self.gateway = gateway
         self.clock = clock
@@ -71,6 +81,7 @@ class StatusService:
             unstorable=int(await self.storage.settings.get(UNSTORABLE_KEY, 0)),
             llm=self._llm_text(),
             next_digest=next_digest,
+            corrections=self.learner.state.corrections if self.learner is not None else 0,
         )
 
     def _llm_text(self) -> str:

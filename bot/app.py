@@ -28,6 +28,7 @@ from telegram.ext import (
 
 from assistant.chats import ChatService
 from assistant.digest import DigestService
+from assistant.learning import TriageLearner
 from assistant.llm.base import LLMError, LLMProvider
 from assistant.llm.guard import GuardedLLM
 from assistant.llm_triage import LLMTriage
@@ -37,7 +38,7 @@ from assistant.replies import ReplyService
 from assistant.sending import SendingService, SendOutcome
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
-from assistant.triage import TriageRules
+from assistant.triage import TriageRules, load_scorer
 from bot import callbacks, datadir, keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
@@ -291,7 +292,11 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             app.stop_running()
 
     gateway = make_gateway(s, clock, give_up)
-    rules = TriageRules()
+    rules = TriageRules(timezone=s.tz)
+    scorer = load_scorer()
+    learner = TriageLearner(storage, scorer, rules) if scorer is not None else None
+    if learner is not None:
+        await learner.load()
     defaults = Preferences(digest_time=s.digest_time.strftime("%H:%M"))
     prefs = PreferenceService(storage, defaults, rules, vet=functools.partial(vet_setting, s))
     await prefs.load()
@@ -308,6 +313,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             rules,
             clock,
             media_budget=lambda: (prefs.current.media_day_mb, prefs.current.media_total_mb),
+            scorer=scorer,
         ),
         chats=ChatService(storage, clock, s.tz),
         sending=sending,
@@ -319,10 +325,11 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
             Summarizer(llm),
         ),
-        status=StatusService(storage, gateway, clock, s.tz, llm),
+        status=StatusService(storage, gateway, clock, s.tz, llm, learner),
         prefs=prefs,
         replies=ReplyService(storage, llm, sending, prefs, rules, clock, s.tz),
         llm=llm,
+        learner=learner,
         notifier=notifier,
         clock=clock,
         tz=s.tz,

@@ -85,7 +85,19 @@ class ChatAction(_IdAction):
 
     PREFIX: ClassVar[str] = "ca"
     ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"open", "trusted", "ai", "auto", "digest", "cloud", "mute8h", "mutetm", "unmute", "last"}
+        {
+            "open",
+            "trusted",
+            "ai",
+            "auto",
+            "digest",
+            "cloud",
+            "mute8h",
+            "mutetm",
+            "unmute",
+            "last",
+            "urgent",  # "one of these was urgent": list the chat's messages to pick from
+        }
     )
     chat_id: int
     action: str = "open"
@@ -94,10 +106,13 @@ class ChatAction(_IdAction):
 @dataclass(frozen=True)
 class ForwardAction(_IdAction):
     """A button under a forwarded message: reply prompt, not important, mute its chat,
-    download its attachment now, show its whole text."""
+    download its attachment now, show its whole text; or "this was urgent" on a message
+    picked from a digest or /chat."""
 
     PREFIX: ClassVar[str] = "fw"
-    ACTIONS: ClassVar[frozenset[str]] = frozenset({"reply", "noimp", "mute", "media", "full"})
+    ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"reply", "noimp", "mute", "media", "full", "urgent"}
+    )
     message_id: int
     action: str
 

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from assistant.chats import ChatService
 from assistant.digest import DigestService
+from assistant.learning import TriageLearner
 from assistant.llm.guard import GuardedLLM
 from assistant.pipeline import IngestService
 from assistant.preferences import PreferenceService
@@ -47,6 +48,8 @@ class Services:
     prefs: PreferenceService
     replies: ReplyService
     llm: GuardedLLM
+    #: The owner's corrections of triage; None when the model file cannot be read.
+    learner: TriageLearner | None
     notifier: TelegramNotifier
     clock: Clock
     tz: ZoneInfo

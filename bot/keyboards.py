@@ -18,7 +18,7 @@ from bot.callbacks import (
     SettingAction,
 )
 from bot.render import chat_label
-from storage.domain import Chat, Page
+from storage.domain import Chat, Page, StoredMessage
 
 
 def _on(flag: bool) -> str:
@@ -89,7 +89,30 @@ def forward(
 
 
 def open_chat(chat_id: int) -> Markup:
-    return Markup([[Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack())]])
+    return Markup(
+        [
+            [
+                Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack()),
+                Button(URGENT_ASK, callback_data=ChatAction(chat_id, "urgent").pack()),
+            ]
+        ]
+    )
+
+
+#: The button that asks which message of a chat should have been forwarded.
+URGENT_ASK = "‼️ One was urgent"
+
+
+def urgent_choices(messages: list[StoredMessage]) -> Markup:
+    """One "‼️ <start of the text>" button a message: tapping one teaches triage that it was
+    urgent."""
+    rows = []
+    for m in messages:
+        snippet = " ".join((m.body or f"[{m.kind.value}]").split())[:40]
+        rows.append(
+            [Button(f"‼️ {snippet}", callback_data=ForwardAction(m.id, "urgent").pack())]
+        )
+    return Markup(rows)
 
 
 def logout_confirm() -> Markup:

@@ -130,6 +130,8 @@ def status_text(s: Status, tz: ZoneInfo) -> str:
                 else []
             ),
             f"LLM: {esc(s.llm)}",
+            f"Triage: learned from {s.corrections} correction(s) of yours"
+            + (" (/settings triage_reset forgets them)" if s.corrections else ""),
             f"Next digest: {when(s.next_digest, tz)}",
         ]
     )

@@ -44,6 +44,7 @@ def to_chat(rec: ChatRecord, aliases: tuple[ChatJid, ...] = ()) -> Chat:
         last_activity=rec.last_activity,
         unread=rec.unread,
         score_bias=rec.score_bias,
+        known=rec.owner_wrote or rec.name_rank == NAME_CONTACT,
         aliases=aliases,
     )
 
@@ -56,7 +57,7 @@ def _aliases(chat_id: int) -> tuple[ChatJid, ...]:
 #: The columns ``load_chats`` reads, in the order of ``Chat``'s fields.
 _CHAT_COLUMNS = (
     "id, jid, name, is_group, trusted, ai_enabled, ai_auto, cloud_llm_allowed,"
-    " include_in_digest, muted_until, last_activity, unread, score_bias"
+    " include_in_digest, muted_until, last_activity, unread, score_bias, owner_wrote, name_rank"
 )
 
 
@@ -93,6 +94,7 @@ def load_chats(chat_ids: Iterable[int]) -> dict[int, Chat]:
             last_activity=utc(row[10]),
             unread=row[11],
             score_bias=row[12],
+            known=bool(row[13]) or row[14] == NAME_CONTACT,
             aliases=tuple(sorted(aliases.get(row[0], ()))),
         )
         for row in rows
@@ -119,6 +121,7 @@ def _merge(keep: int, drop: int) -> None:
     if b.last_activity and (not a.last_activity or b.last_activity > a.last_activity):
         a.last_activity = b.last_activity
     a.unread += b.unread
+    a.owner_wrote = a.owner_wrote or b.owner_wrote
     a.save()
     kept = set(
         MessageRecord.select(MessageRecord.wa_id, MessageRecord.sender)

@@ -49,6 +49,8 @@ class Chat:
     last_activity: datetime | None = None
     unread: int = 0
     score_bias: int = 0
+    #: A saved contact or a chat the owner has written in (not a first contact).
+    known: bool = False
     aliases: tuple[ChatJid, ...] = ()
 
     def is_muted(self, now: datetime) -> bool:

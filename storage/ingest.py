@@ -237,10 +237,13 @@ def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
 def _touch_chats(new: Sequence[tuple[int, WaMessage]], history: bool) -> None:
     latest: dict[int, datetime] = {}
     unread: dict[int, int] = {}
+    wrote: set[int] = set()
     for chat_id, msg in new:
         if chat_id not in latest or msg.timestamp > latest[chat_id]:
             latest[chat_id] = msg.timestamp
-        if not msg.from_me and not history:
+        if msg.from_me:
+            wrote.add(chat_id)
+        elif not history:
             unread[chat_id] = unread.get(chat_id, 0) + 1
     p = db.param
     sql = (
@@ -252,6 +255,11 @@ def _touch_chats(new: Sequence[tuple[int, WaMessage]], history: bool) -> None:
         ms = int(when.timestamp() * 1000)
         rows.append((ms, ms, unread.get(chat_id, 0), chat_id))
     db.cursor().executemany(sql, rows)
+    if wrote:
+        yes = True if p == "%s" else 1
+        db.cursor().executemany(
+            f"UPDATE chats SET owner_wrote = {p} WHERE id = {p}", [(yes, c) for c in wrote]
+        )
 
 
 def _link_senders(messages: Iterable[WaMessage]) -> None:

@@ -128,12 +128,31 @@ def _step_5_edit_history_and_admins() -> None:
     db.create_tables([RejectedEventRecord], safe=True)
 
 
+def _step_6_owner_wrote() -> None:
+    """Chats remember whether the owner has written in them (triage tells a known person
+    from a first message by an unknown number)."""
+    from playhouse.migrate import SchemaMigrator
+    from playhouse.migrate import migrate as alter
+
+    migrator = SchemaMigrator.from_database(db.obj)
+    if "owner_wrote" not in {c.name for c in db.get_columns("chats")}:
+        field = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
+        alter(migrator.add_column("chats", "owner_wrote", field))
+    yes = True if db.param == "%s" else 1
+    db.execute_sql(
+        f"UPDATE chats SET owner_wrote = {db.param} WHERE id IN "
+        f"(SELECT DISTINCT chat_id FROM messages WHERE from_me = {db.param})",
+        (yes, yes),
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _step_1_initial_schema),
     (2, _step_2_chat_list_index),
     (3, _step_3_drafts),
     (4, _step_4_one_sender_for_me),
     (5, _step_5_edit_history_and_admins),
+    (6, _step_6_owner_wrote),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

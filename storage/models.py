@@ -63,6 +63,8 @@ class ChatRecord(BaseRecord):
     score_bias = peewee.SmallIntegerField(default=0)
     created_at = UtcField(default=utcnow)
     admins = peewee.TextField(default="[]", constraints=[peewee.SQL("DEFAULT '[]'")])  # step 5
+    #: The owner has written in this chat (step 6): a known person, not a first contact.
+    owner_wrote = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
 
     class Meta:
         table_name = "chats"

@@ -73,6 +73,24 @@ async def show_last(update: Update, context: BotContext, chat_id: int, reply: bo
         await s.storage.messages.link(target.id, sent.message_id, incoming[-1].id)
 
 
+async def ask_which_urgent(update: Update, context: BotContext, chat_id: int) -> None:
+    """List the chat's latest messages that were not forwarded, to pick the urgent one."""
+    s = context.services
+    query = update.callback_query
+    if s.learner is None:
+        await query.answer("Triage cannot learn: its model file could not be read.")
+        return
+    chat, candidates = await s.chats.not_forwarded(chat_id, s.prefs.current.threshold)
+    if not candidates:
+        await query.answer("Every recent message of this chat was forwarded.")
+        return
+    await query.answer()
+    await update.effective_chat.send_message(
+        f"Which message from <b>{render.esc(chat.name)}</b> should I have forwarded at once?",
+        reply_markup=keyboards.urgent_choices(candidates),
+    )
+
+
 async def on_chat_list(update: Update, context: BotContext) -> None:
     query = update.callback_query
     try:
@@ -101,6 +119,9 @@ async def on_chat_action(update: Update, context: BotContext) -> None:
         elif data.action == "last":
             await query.answer()
             await show_last(update, context, data.chat_id, reply=False)
+            return
+        elif data.action == "urgent":
+            await ask_which_urgent(update, context, data.chat_id)
             return
         else:
             chat = await s.chats.toggle(data.chat_id, data.action)

@@ -23,13 +23,17 @@ def pages(view: DigestView) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """Pack the digest into messages under 4096 characters, each with Open-chat buttons."""
     out: list[tuple[str, InlineKeyboardMarkup | None]] = []
     text, buttons = view.header, []
-    for section in view.sections:
-        block = section.html[: render.LIMIT - 200]
+    blocks = [(view.needs, None), *((s.html, s.chat) for s in view.sections), (view.scams, None)]
+    for block, chat in blocks:
+        if not block:
+            continue
+        block = render.split(block, render.LIMIT - 200)[0]  # tag-safe; a block is short
         if len(text) + len(block) + 2 > render.LIMIT - 100 or len(buttons) >= 8:
             out.append((text, _markup(buttons)))
             text, buttons = "", []
         text = f"{text}\n\n{block}".strip()
-        buttons.append(section.chat)
+        if chat is not None:
+            buttons.append(chat)
     if view.footer:
         text = f"{text}\n\n<i>{render.esc(view.footer)}</i>".strip()
     out.append((text, _markup(buttons)))
@@ -40,7 +44,14 @@ def _markup(chats: list) -> InlineKeyboardMarkup | None:
     if not chats:
         return None
     rows = [
-        [InlineKeyboardButton(f"📂 {c.name[:40]}", callback_data=ChatAction(c.id, "open").pack())]
+        [
+            InlineKeyboardButton(
+                f"📂 {c.name[:40]}", callback_data=ChatAction(c.id, "open").pack()
+            ),
+            InlineKeyboardButton(
+                keyboards.URGENT_ASK, callback_data=ChatAction(c.id, "urgent").pack()
+            ),
+        ]
         for c in chats
     ]
     return InlineKeyboardMarkup(rows)

@@ -135,7 +135,20 @@ async def on_forward_action(update: Update, context: BotContext) -> None:
         return
     if data.action == "noimp":
         await s.chats.not_important(msg.id)
-        await query.answer(f"Noted: {chat.name} will score lower from now on.")
+        if s.learner is not None:
+            await s.learner.learn(msg, chat, "not_important")
+        await query.answer(f"Noted: {chat.name} and messages like this will score lower.")
+    elif data.action == "urgent":
+        if s.learner is None:
+            await query.answer("Triage cannot learn: its model file could not be read.")
+            return
+        state = await s.learner.learn(msg, chat, "urgent")
+        await s.storage.messages.set_feedback(msg.id, 2)
+        await query.answer(
+            f"Learned: messages like this are urgent ({state.corrections} correction(s); "
+            "/settings triage_reset forgets them).",
+            show_alert=True,
+        )
     elif data.action == "mute":
         await s.chats.mute(chat.id, "mute8h")
         await query.answer(f"{chat.name} muted for 8 hours.")
@@ -166,9 +179,13 @@ async def on_reaction(update: Update, context: BotContext) -> None:
     reaction = update.message_reaction
     if reaction is None or not any(getattr(r, "emoji", "") == "👍" for r in reaction.new_reaction):
         return
-    target = await context.services.chats.replied_message(reaction.chat.id, reaction.message_id)
+    s = context.services
+    target = await s.chats.replied_message(reaction.chat.id, reaction.message_id)
     if target is not None:
-        await context.services.chats.liked(target[1].id)
+        chat, msg = target
+        await s.chats.liked(msg.id)
+        if s.learner is not None:
+            await s.learner.learn(msg, chat, "liked")
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

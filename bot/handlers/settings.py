@@ -30,7 +30,9 @@ def settings_text(p: Preferences) -> str:
             "",
             "Change one with <code>/settings key value</code>, e.g. "
             "<code>/settings digest_time 07:30</code> or "
-            "<code>/settings keywords invoice,rent</code>",
+            "<code>/settings keywords invoice,rent</code>; "
+            "<code>/settings triage_reset</code> forgets what triage learned from your "
+            "👎, 👍 and ‼️ corrections",
         ]
     )
 
@@ -38,6 +40,15 @@ def settings_text(p: Preferences) -> str:
 async def cmd_settings(update: Update, context: BotContext) -> None:
     prefs = context.services.prefs
     args = context.args or []
+    if args and args[0].lower() == "triage_reset":
+        learner = context.services.learner
+        forgot = learner.state.corrections if learner is not None else 0
+        if learner is not None:
+            await learner.reset()
+        await update.effective_message.reply_text(
+            f"Triage forgot your {forgot} correction(s): it scores with the shipped model again."
+        )
+        return
     if args:
         key, value = args[0].lower(), " ".join(args[1:])
         if key not in EDITABLE:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 
+from assistant.features import Facts
 from tests.bot.conftest import ADMIN, ME, STRANGER, Env, settings_for, start_app, stop_app
+from tests.texts import quiet, urgent
 
 ALICE = "15550000002@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"
@@ -184,12 +186,12 @@ async def test_429_is_retried_and_the_forward_arrives(env: Env) -> None:
     await connect(env)
     env.api.fail("sendMessage", status=429, count=1, retry_after=1)
     env.feed_line(
-        event="message", id="U1", chat=ALICE, sender=ALICE, text="urgent!!", push_name="Alice"
+        event="message", id="U1", chat=ALICE, sender=ALICE, text=urgent("U1"), push_name="Alice"
     )
     await env.settle()
     await asyncio.sleep(1.2)
     await env.services.notifier.drain_once()
-    await env.api.wait_for(lambda c: c.method == "sendMessage" and "urgent!!" in c.text)
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "URGENT U1" in c.text)
     assert env.api.of("!sendMessage")
 
 
@@ -201,13 +203,13 @@ async def test_burst_of_forwards_is_merged(env: Env) -> None:
             id=f"B{i}",
             chat=ALICE,
             sender=ALICE,
-            text=f"urgent {i}!",
+            text=urgent(f"#{i}"),
             push_name="Alice",
         )
     await env.settle()
-    forwards = [c for c in env.api.of("sendMessage") if "urgent" in c.text]
+    forwards = [c for c in env.api.of("sendMessage") if "URGENT" in c.text]
     assert 1 <= len(forwards) <= 10  # merged while a send is in flight, not 30 messages
-    shown = [int(n) for c in forwards for n in re.findall(r"urgent (\d+)!", c.text)]
+    shown = [int(n) for c in forwards for n in re.findall(r"URGENT #(\d+):", c.text)]
     assert sorted(shown) == list(range(30))  # every message, once
 
 
@@ -261,7 +263,7 @@ async def test_not_important_and_thumbs_up_shift_the_chat_score(env: Env) -> Non
 
     await connect(env)
     env.feed_line(
-        event="message", id="F1", chat=ALICE, sender=ALICE, text="URGENT one", push_name="Alice"
+        event="message", id="F1", chat=ALICE, sender=ALICE, text=urgent("one"), push_name="Alice"
     )
     await env.settle()
     fwd = await env.api.wait_for(lambda c: c.method == "sendMessage" and "URGENT one" in c.text)
@@ -340,7 +342,7 @@ async def test_image_forward_goes_as_a_photo_with_its_caption(env: Env, tmp_path
         chat=ALICE,
         sender=ALICE,
         kind="image",
-        caption="URGENT look at the damage",
+        caption=urgent("look at the damage"),
         mimetype="image/jpeg",
         media_file=str(photo),
         push_name="Alice",
@@ -430,3 +432,40 @@ async def test_missed_daily_digest_is_sent_once_after_a_restart(tmp_path) -> Non
     daily = [c for c in api.of("sendMessage") if "Daily digest" in c.text]
     await api.stop()
     assert len(daily) == 1
+
+
+async def test_this_was_urgent_teaches_triage_shows_in_status_and_resets(env: Env) -> None:
+    await connect(env)
+    env.message("Q1", quiet("and the car thing"))
+    await env.settle()
+    alice = await env.services.storage.chats.by_jid(ALICE)
+    [first] = await env.services.storage.messages.last(alice.id)
+    assert first.importance < 7  # not forwarded
+    env.api.send_text(ADMIN, "/chat Alice")
+    shown = await env.api.wait_for(lambda c: c.method == "sendMessage" and "car thing" in c.text)
+    [ask] = [b for b in shown.buttons() if "One was urgent" in b["text"]]
+    env.api.press(ADMIN, ask["callback_data"])
+    choices = await env.api.wait_for(lambda c: "should I have forwarded" in c.text)
+    [pick] = [b for b in choices.buttons() if "car thing" in b["text"]]
+    env.api.press(ADMIN, pick["callback_data"])
+    learned = await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "Learned" in str(c.params.get("text"))
+    )
+    assert "1 correction" in learned.params["text"]
+    scorer = env.services.learner.scorer
+    facts = Facts(group=False, known=False, hour=None)
+    learned_p = scorer.verdict(quiet("and the car thing again"), facts).urgent
+    env.message("Q2", quiet("and the car thing again"))
+    await env.settle()
+    again = (await env.services.storage.messages.last(alice.id))[-1]
+    assert again.wa_id == "Q2" and again.importance >= first.importance
+    env.api.send_text(ADMIN, "/status")
+    status = await env.api.wait_for(lambda c: "learned from 1 correction" in c.text)
+    assert "triage_reset" in status.text
+    env.api.send_text(ADMIN, "/settings triage_reset")
+    await env.api.wait_for(lambda c: "forgot your 1 correction" in c.text)
+    env.api.send_text(ADMIN, "/status")
+    await env.api.wait_for(lambda c: "learned from 0 correction" in c.text)
+    assert await env.services.storage.settings.get("triage_corrections") is None
+    # Messages like the corrected one were judged more urgent, until the reset.
+    assert scorer.verdict(quiet("and the car thing again"), facts).urgent < learned_p

@@ -5,6 +5,7 @@ checks that what the bot renders is valid.)"""
 from __future__ import annotations
 
 from tests.bot.conftest import ADMIN, ME, Env
+from tests.texts import urgent
 
 
 async def test_a_page_telegram_cannot_parse_goes_again_as_plain_text(env: Env) -> None:
@@ -32,7 +33,7 @@ async def test_media_over_budget_is_forwarded_with_a_download_button(env: Env, t
         "",
         kind="document",
         mimetype="application/pdf",
-        caption="URGENT: sign this today",
+        caption=urgent("sign this today"),
         media_file=str(src),
         file_size=24,
         push_name="Al",
@@ -74,7 +75,7 @@ async def test_a_long_notice_resumes_at_the_first_page_not_sent(env: Env) -> Non
 
 async def test_a_long_forward_is_cut_and_show_all_sends_the_whole_text(env: Env) -> None:
     env.feed_line(event="connected", jid=ME)
-    long = "URGENT: please read all of it. " + "word " * 12_000 + "THE END"
+    long = urgent("please read all of it.") + " " + "word " * 12_000 + "THE END"
     env.message("L1", long)
     forward = await env.api.wait_for(
         lambda c: c.method == "sendMessage" and "please read" in c.text, timeout=10

@@ -11,7 +11,13 @@ from assistant.triage import TriageRules
 from bot.handlers.digest import pages
 from storage import Storage
 from tests.fakes.clock import FakeClock
-from whatsapp.types import ChatJid, MessageReceived, WaMessage, WaMessageId
+from whatsapp.types import (
+    ChatJid,
+    HistoryBatchReceived,
+    MessageReceived,
+    WaMessage,
+    WaMessageId,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ME = ChatJid("15550001111@s.whatsapp.net")
@@ -69,12 +75,18 @@ async def test_digest_groups_by_chat_importance_first_with_questions(storage: St
     assert scores == sorted(scores, reverse=True) and names[0] == "Alice"  # invoice + deadline
     assert set(names) == {"Bob", "Alice", "Friends"}
     alice = next(s for s in view.sections if s.chat.name == "Alice")
-    assert "❓" in alice.html and "invoice" in alice.html and "⏳ waiting" in alice.html
+    assert "⏳ waiting" in alice.html and "under Needs you" in alice.html
+    # Questions to me lead, across chats, before any chat's section; not repeated below.
+    assert view.needs.startswith("<b>🙋 Needs you</b> (")
+    assert "invoice" in view.needs and "Bob: @15550001111 are you coming" in view.needs
+    assert "ok thanks" not in view.needs and "lol" not in view.needs
+    assert "invoice" not in alice.html
     group = next(s for s in view.sections if s.chat.name == "Friends")
-    assert "are you coming" in group.html and "Bob: " in group.html
+    assert "lol" in group.html and "Bob" in group.html
     assert "5 new message(s) in 3 chat(s)" in view.header
     stored = await storage.digests.get(view.digest.id)
     assert stored is not None and stored.text.startswith("<b>Daily digest</b>")
+    assert stored.text.index("Needs you") < stored.text.index("<b>Alice</b>")
 
 
 async def test_unanswered_hours_changed_in_settings_apply_at_once(storage: Storage) -> None:
@@ -124,9 +136,10 @@ async def test_pages_split_under_the_limit_with_open_buttons(storage: Storage) -
     view = await DigestService(storage, clock, BERLIN, rules).build("catchup", hours=3)
     chunks = pages(view)
     assert len(chunks) > 1 and all(len(text) <= 4096 for text, _ in chunks)
-    buttons = [b for _, m in chunks if m for row in m.inline_keyboard for b in row]
-    assert len(buttons) == len(view.sections) and all(
-        b.callback_data.startswith("ca:") for b in buttons
+    rows = [row for _, m in chunks if m for row in m.inline_keyboard]
+    assert len(rows) == len(view.sections)  # each chat: 📂 open it, ‼️ one was urgent
+    assert all(
+        [b.callback_data.rsplit(":", 1)[1] for b in row] == ["open", "urgent"] for row in rows
     )
 
 
@@ -217,3 +230,29 @@ async def test_llm_digest_map_reduce_stays_within_budget_and_call_count(storage:
     assert len(summarised) == len(view.sections) - 1
     assert all("Friend 07" not in r.text for r in calls)  # cloud-shy chat never sent
     assert all(len(text) <= 4096 for text, _ in pages(view))
+
+
+async def test_scams_are_left_out_of_the_chats_and_counted_last_marked(storage: Storage) -> None:
+    clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
+    ingest = await fill(storage, clock)
+    t = clock.now() - timedelta(hours=1)
+    stranger = "15559990001@s.whatsapp.net"
+    scam = "URGENT: your account is suspended, verify now at https://paypal-secure-login.com"
+    await ingest.on_event(wa(90, stranger, stranger, scam, t, push="Service"))
+    await ingest.on_event(wa(91, BOB, BOB, "Hi mum, this is my new number, send me 400 today", t))
+    chain = "Forward this to 10 contacts or WhatsApp will start charging for every message!!"
+    old = wa(92, GROUP, BOB, chain, t, push="Bob").message  # from a history sync: no live check
+    await ingest.on_event(HistoryBatchReceived((old,), chats=1, progress=100))
+    await ingest.idle()
+    view = await DigestService(storage, clock, BERLIN, ingest.rules).build("manual")
+    assert "paypal" not in "".join(s.html for s in view.sections) + view.needs
+    assert "new number" not in "".join(s.html for s in view.sections) + view.needs
+    assert view.scams.startswith("<b>⚠️ looks like a scam</b> — 3 message(s), left out above")
+    assert view.scams.count("⚠️ <b>") == 3 and "WhatsApp will start charging" in view.scams
+    assert "8 new message(s) in 4 chat(s)" in view.header  # counted, not hidden
+    stored = await storage.digests.get(view.digest.id)
+    assert stored.text.index("looks like a scam") > max(
+        stored.text.index(f"<b>{s.chat.name}</b>") for s in view.sections
+    )
+    pages_text = "\n".join(text for text, _ in pages(view))
+    assert pages_text.index("looks like a scam") > pages_text.index("Needs you")

@@ -16,6 +16,7 @@ from storage import Storage
 from storage import db as storage_db
 from storage.models import MessageRecord
 from tests.fakes.clock import FakeClock
+from tests.texts import urgent
 from whatsapp.simulator import SimulatedGateway
 from whatsapp.types import ChatJid, MessageKind, OutgoingMessage, WaMessage, WaMessageId
 
@@ -69,28 +70,29 @@ async def test_messages_are_stored_once_named_and_replay_changes_nothing(storage
     gateway, ingest = wired
     for _ in range(2):  # the same feed played twice
         await gateway.play(message(1))
-        await gateway.play(message(2, text="URGENT: call me back!"))
+        await gateway.play(message(2, text=urgent("call me back!")))
     await settle(gateway, ingest)
     assert await storage.messages.count() == 2
     chat = await storage.chats.by_jid(ALICE)
     assert chat is not None and chat.name == "Alice" and chat.unread == 2
-    [plain, urgent] = await storage.messages.last(chat.id)
+    [plain, hot] = await storage.messages.last(chat.id)
     assert plain.importance is not None and plain.importance < 7
-    assert urgent.importance >= 7 and "urgent" in urgent.reason
+    assert hot.importance >= 7 and "urgent" in hot.reason
     [forward] = await storage.telegram_outbox.due(ingest.clock.now())
-    assert forward.target == str(ADMIN) and forward.payload["message_id"] == urgent.id
+    assert forward.target == str(ADMIN) and forward.payload["message_id"] == hot.id
 
 
 async def test_group_mention_is_forwarded_and_muted_chat_is_not(storage, wired) -> None:
     gateway, ingest = wired
     await gateway.play({"event": "group", "jid": GROUP, "name": "Family"})
-    await gateway.play(message(1, chat=GROUP, text="@15550001111 dinner?", mentions=[ME]))
+    ask = "@15550001111 can you call the school before 3? they need to talk to you today"
+    await gateway.play(message(1, chat=GROUP, text=ask, mentions=[ME]))
     await settle(gateway, ingest)
     chat = await storage.chats.by_jid(GROUP)
     assert chat.name == "Family" and chat.is_group
     assert len(await storage.telegram_outbox.due(ingest.clock.now())) == 1
     await storage.chats.set_muted_until(chat.id, ingest.clock.now().replace(year=2100))
-    await gateway.play(message(2, chat=GROUP, text="@15550001111 again", mentions=[ME]))
+    await gateway.play(message(2, chat=GROUP, text=ask + " (again)", mentions=[ME]))
     await settle(gateway, ingest)
     assert len(await storage.telegram_outbox.due(ingest.clock.now())) == 1
 
@@ -134,14 +136,14 @@ async def test_message_whose_chat_merged_before_triage_is_still_forwarded(storag
     gateway, ingest = wired
     await gateway.play(message(1))
     await settle(gateway, ingest)
-    [urgent] = await storage.messages.store(
-        [convert_text(2, ALICE_LID, "URGENT: call me back")], history=False
+    [hot] = await storage.messages.store(
+        [convert_text(2, ALICE_LID, urgent("call me back"))], history=False
     )
     await storage.chats.link_identity(ALICE, ALICE_LID)  # its chat is merged away meanwhile
-    await ingest.after_store([urgent])
+    await ingest.after_store([hot])
     [forward] = await storage.telegram_outbox.due(ingest.clock.now())
-    assert forward.payload["message_id"] == urgent.id
-    moved = await storage.messages.get(urgent.id)
+    assert forward.payload["message_id"] == hot.id
+    moved = await storage.messages.get(hot.id)
     assert moved.chat_id == (await storage.chats.by_jid(ALICE)).id and moved.importance >= 7
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.fakes.bot_api import TOKEN, FakeBotApi
+from tests.texts import quiet, urgent
 
 ADMIN = 4242
 ALICE = "15550000002@s.whatsapp.net"
@@ -65,14 +66,14 @@ async def test_run_process_end_to_end_with_lock_and_clean_stop(tmp_path: Path) -
                         "id": "3EB0P1",
                         "chat": ALICE,
                         "sender": ALICE,
-                        "text": "urgent: call me",
+                        "text": urgent("P1"),
                         "push_name": "Alice",
                     }
                 )
                 + "\n"
             )
         fwd = await api.wait_for(
-            lambda c: c.method == "sendMessage" and "urgent: call me" in c.text, timeout=30
+            lambda c: c.method == "sendMessage" and "URGENT P1" in c.text, timeout=30
         )
         assert str(fwd.params["chat_id"]) == str(ADMIN)
     finally:
@@ -81,7 +82,7 @@ async def test_run_process_end_to_end_with_lock_and_clean_stop(tmp_path: Path) -
         await api.stop()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert TOKEN not in err.decode()
-    assert "urgent: call me" not in err.decode()  # message text is not logged at INFO
+    assert "URGENT P1" not in err.decode()  # message text is not logged at INFO
     assert "Telegram rate limit: retrying in 1.0 s" in err.decode()
     assert " ERROR " not in err.decode()  # a 429 is routine, not an error
 
@@ -97,7 +98,7 @@ async def test_secrets_never_reach_the_log_even_at_debug(tmp_path: Path) -> None
     feed = tmp_path / "feed.jsonl"
     lines = [
         {"event": "connected", "jid": "15550001111@s.whatsapp.net"},
-        {"event": "message", "id": "S1", "chat": ALICE, "sender": ALICE, "text": "hello there"},
+        {"event": "message", "id": "S1", "chat": ALICE, "sender": ALICE, "text": quiet()},
     ]
     feed.write_text("".join(json.dumps(line) + "\n" for line in lines))
     env = {

@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.memory import stored as stored_count
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 from tests.integration.test_process import bot_process, environment
+from tests.texts import urgent
 
 URGENT = 10
 
@@ -28,7 +29,7 @@ def feed_lines() -> list[str]:
     lines = [json.dumps({"event": "connected", "jid": "15550001111@s.whatsapp.net"})]
     for i in range(100):
         chat = f"1555000{i % 9:04d}@s.whatsapp.net"
-        text = f"urgent live {i // 10}!" if i % 10 == 0 else f"see you later {i}"
+        text = urgent(f"live {i // 10}") if i % 10 == 0 else f"see you later {i}"
         lines.append(
             json.dumps(
                 {
@@ -74,7 +75,7 @@ async def test_start_with_telegram_down_stores_everything_and_forwards_later(
         shown = lambda: [  # noqa: E731
             int(n)
             for c in api.of("sendMessage")
-            for n in re.findall(r"urgent live (\d+)!", c.text)
+            for n in re.findall(r"URGENT live (\d+):", c.text)
         ]
         await wait_until(lambda: len(set(shown())) == URGENT, 90)
         by_chat: dict[int, list[int]] = {}

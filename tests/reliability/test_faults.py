@@ -12,6 +12,7 @@ import pytest
 from bot.callbacks import ChatAction, ChatList, DigestAction, ForwardAction, SessionAction
 from tests.bot.conftest import ADMIN, ME, STRANGER, Env
 from tests.fakes.bot_api import CHAOS_KINDS
+from tests.texts import urgent
 from whatsapp import protos
 from whatsapp.types import OutgoingMessage
 
@@ -35,7 +36,7 @@ async def test_telegram_chaos_every_forward_arrives_in_order(env: Env) -> None:
             id=f"C{i}",
             chat=chat,
             sender=chat,
-            text=f"urgent item {i}!",
+            text=urgent(f"item {i}"),
             push_name=f"Chat{i % 3}",
         )
         if i % 9 == 0:
@@ -47,7 +48,7 @@ async def test_telegram_chaos_every_forward_arrives_in_order(env: Env) -> None:
         seen = [
             int(n)
             for c in env.api.of("sendMessage")
-            for n in re.findall(r"urgent item (\d+)!", c.text)
+            for n in re.findall(r"URGENT item (\d+):", c.text)
         ]
         if set(seen) == set(range(total)):
             break
@@ -56,7 +57,7 @@ async def test_telegram_chaos_every_forward_arrives_in_order(env: Env) -> None:
     for k in range(3):  # in order per WhatsApp chat (first appearance)
         firsts = list(dict.fromkeys(n for n in seen if n % 3 == k))
         log = [
-            (c.method, re.findall(r"urgent item (\d+)!", c.text))
+            (c.method, re.findall(r"URGENT item (\d+):", c.text))
             for c in env.api.calls
             if "sendMessage" in c.method
         ]

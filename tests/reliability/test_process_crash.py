@@ -21,6 +21,7 @@ import pytest
 from bench.memory import stored as stored_count
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 from tests.integration.test_process import bot_process
+from tests.texts import urgent
 
 ADMIN = 4242
 HISTORY, LIVE = 10_000, 60
@@ -62,7 +63,7 @@ def feed_lines() -> list[str]:
                         "id": f"L{j}",
                         "chat": "15559990000@s.whatsapp.net",
                         "sender": "15559990000@s.whatsapp.net",
-                        "text": f"urgent live {j}!",
+                        "text": urgent(f"live {j}"),
                         "push_name": "Live",
                     }
                 )
@@ -122,7 +123,7 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
                 live = {
                     n
                     for c in api.of("sendMessage")
-                    for n in re.findall(r"urgent live (\d+)!", c.text)
+                    for n in re.findall(r"URGENT live (\d+):", c.text)
                 }
                 if (
                     len(live) == LIVE
@@ -146,7 +147,7 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
         ).fetchone()
     finally:
         conn.close()
-    shown = [n for c in api.of("sendMessage") for n in re.findall(r"urgent live (\d+)!", c.text)]
+    shown = [n for c in api.of("sendMessage") for n in re.findall(r"URGENT live (\d+):", c.text)]
     return {
         "rounds": rounds,
         "stored": total,
