@@ -2,7 +2,7 @@
 and a few facts about it (person or group chat, known sender, a mention of the owner, a link,
 money, a clock time, length, hour of day).
 
-Features are plain strings ("w:call", "c:<cal", "b:call_me", "s:group"), so the model file
+Features are plain strings ("w:call", "c:<cal", "b:call me", "s:group"), so the model file
 stays readable and needs no hashing scheme. ``features`` lists them all (training and the
 owner's corrections use it); ``Scorer`` in ``assistant/scorer.py`` computes the same sum
 faster with a per-word cache, and a test checks the two agree.
@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 #: Only this much of a text is read: the start of a message carries its point, and a
 #: 60 000-character chain letter must not cost more than a long text.
-TEXT_LIMIT = 1_000
+TEXT_LIMIT = 500
 TOKEN = re.compile(r"\w+|[^\w\s]")
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:[a-z]{2,6})/\S", re.ASCII)
 CLOCK = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,3} ?(?:min|mins|minutes|minuten|minutos|мин)")
 MONEY = re.compile(r"[€$£₽]|\d ?(?:eur|euro|usd|rub|руб|reais|r\$)")
+DIGIT = re.compile(r"\d")
 _DIGIT = str.maketrans("0123456789", "0000000000")
 
 
@@ -72,12 +73,13 @@ def structural(low: str, facts: Facts) -> list[str]:
         out.append("s:h" + ("night", "morning", "day", "evening")[min(facts.hour, 23) // 6])
     if "?" in low or "¿" in low:
         out.append("s:q_" + out[0][2:])
-    if LINK.search(low):
+    if ("." in low or "/" in low) and LINK.search(low):
         out += ["s:link", "s:link_" + out[1][2:]]
-    if CLOCK.search(low):
-        out.append("s:clock")
-    if MONEY.search(low):
-        out.append("s:money")
+    if DIGIT.search(low) is not None:  # both need a digit: most texts skip two scans
+        if CLOCK.search(low):
+            out.append("s:clock")
+        if MONEY.search(low):
+            out.append("s:money")
     n = len(low)
     out.append("s:len" + ("0" if n < 12 else "1" if n < 40 else "2" if n < 120 else "3"))
     return out
@@ -97,7 +99,7 @@ def pairs(toks: list[str]) -> list[str]:
         if is_word(tok):
             word = fold(tok)
             if prev:
-                out.append(f"b:{prev}_{word}")
+                out.append(f"b:{prev} {word}")  # a space: never inside a token
             prev = word
         else:
             prev = ""

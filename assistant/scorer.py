@@ -82,6 +82,8 @@ class Scorer:
         self.forward_at = forward_at
         self._extra: dict[str, Vector] = dict(extra or {})
         self._words: dict[str, tuple[float, float, float, float, str]] = {}
+        self._pairs = _pairs(weights)
+        self._extra_pairs = _pairs(self._extra)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Scorer:
@@ -96,6 +98,7 @@ class Scorer:
     def with_extra(self, extra: Mapping[str, Vector]) -> None:
         """Use the owner's corrections from now on (replaces the earlier ones)."""
         self._extra = dict(extra)
+        self._extra_pairs = _pairs(self._extra)
         self._words.clear()
 
     def weight(self, feature: str) -> Vector:
@@ -105,7 +108,13 @@ class Scorer:
         return add(w, e) if e is not None else w
 
     def _word(self, token: str) -> tuple[float, float, float, float, str]:
-        """A token's summed weights, and its folded form for word pairs ("" for a mark)."""
+        """A token's summed weights, and its folded form for word pairs ("" for a mark).
+        Every number of a length reads the same ("00"), so numbers share one entry."""
+        if token.isdigit():
+            token = "0" * len(token)
+            hit = self._words.get(token)
+            if hit is not None:
+                return hit
         u = i = n = x = 0.0
         for f in word_features(token):
             w = self.weight(f)
@@ -123,45 +132,60 @@ class Scorer:
         low, toks = tokens(text)
         u, i, n, x = self.bias
         cache = self._words
-        weights, extra = self.weights, self._extra
+        pairs, extra_pairs = self._pairs, self._extra_pairs
         prev = ""
         for tok in toks:
-            if tok.isdigit():  # every number of a length reads the same ("00")
-                tok = "0" * len(tok)
-            w = cache.get(tok) or self._word(tok)
+            w = cache.get(tok)
+            if w is None:
+                w = self._word(tok)
             u += w[0]
             i += w[1]
             n += w[2]
             x += w[3]
             word = w[4]
             if word and prev:
-                pair = f"b:{prev}_{word}"
-                p = weights.get(pair)
-                if p is not None:
+                after = pairs.get(prev)
+                if after is not None and (p := after.get(word)) is not None:
                     u += p[0]
                     i += p[1]
                     n += p[2]
                     x += p[3]
-                if extra:
-                    p = extra.get(pair)
-                    if p is not None:
+                if extra_pairs:
+                    after = extra_pairs.get(prev)
+                    if after is not None and (p := after.get(word)) is not None:
                         u += p[0]
                         i += p[1]
                         n += p[2]
                         x += p[3]
             prev = word
-        weight = self.weight
+        weights, extra = self.weights, self._extra
         for f in structural(low, facts):
-            w = weight(f)
-            u += w[0]
-            i += w[1]
-            n += w[2]
-            x += w[3]
+            w = weights.get(f)
+            if w is not None:
+                u += w[0]
+                i += w[1]
+                n += w[2]
+                x += w[3]
+            if extra and (w := extra.get(f)) is not None:
+                u += w[0]
+                i += w[1]
+                n += w[2]
+                x += w[3]
         return (u, i, n, x)
 
     def verdict(self, text: str, facts: Facts) -> Verdict:
         """The probability of each label for a message."""
         return softmax(self.logits(text, facts))
+
+
+def _pairs(weights: Mapping[str, Vector]) -> dict[str, dict[str, Vector]]:
+    """Word-pair weights as first word → second word → weight: no string to build per pair."""
+    out: dict[str, dict[str, Vector]] = {}
+    for feature, w in weights.items():
+        if feature.startswith("b:"):
+            first, _, second = feature[2:].partition(" ")
+            out.setdefault(first, {})[second] = w
+    return out
 
 
 _LOADED: dict[str, tuple[Mapping[str, Vector], Vector, float, str]] = {}

@@ -128,3 +128,16 @@ def test_the_quiet_text_waits_for_the_digest_and_an_llm_looks_at_it(known: bool)
     for tag in ("", 1, 59, "and the car thing", "and the car thing again"):
         importance = score_message(*stored(quiet(tag), False, False, known=known), RULES)
         assert importance.score < DEFAULT_THRESHOLD and importance.look, (tag, importance)
+
+
+def test_an_llm_overrules_a_local_scam_verdict_only_when_sure() -> None:
+    from assistant.llm_triage import SURE, _merge
+    from assistant.triage import Importance
+
+    scam = Importance(2, "⚠️ looks like a scam (look-alike link)", look=True)
+    assert _merge(scam, Importance(8, "LLM: bank asks to verify")) is scam
+    sure = Importance(SURE, "LLM: the owner's own bank, expected")
+    assert _merge(scam, sure) is sure
+    plain = Importance(4, "ordinary message", look=True)
+    lower = Importance(1, "LLM: newsletter")
+    assert _merge(plain, lower) is lower and _merge(plain, None) is plain
