@@ -82,8 +82,7 @@ class Scorer:
         self.forward_at = forward_at
         self._extra: dict[str, Vector] = dict(extra or {})
         self._words: dict[str, tuple[float, float, float, float, str]] = {}
-        self._pairs = _pairs(weights)
-        self._extra_pairs = _pairs(self._extra)
+        self._pairs = _pairs(weights, self._extra)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Scorer:
@@ -98,7 +97,7 @@ class Scorer:
     def with_extra(self, extra: Mapping[str, Vector]) -> None:
         """Use the owner's corrections from now on (replaces the earlier ones)."""
         self._extra = dict(extra)
-        self._extra_pairs = _pairs(self._extra)
+        self._pairs = _pairs(self.weights, self._extra)
         self._words.clear()
 
     def weight(self, feature: str) -> Vector:
@@ -132,7 +131,7 @@ class Scorer:
         low, toks = tokens(text)
         u, i, n, x = self.bias
         cache = self._words
-        pairs, extra_pairs = self._pairs, self._extra_pairs
+        pairs = self._pairs
         prev = ""
         for tok in toks:
             w = cache.get(tok)
@@ -150,13 +149,6 @@ class Scorer:
                     i += p[1]
                     n += p[2]
                     x += p[3]
-                if extra_pairs:
-                    after = extra_pairs.get(prev)
-                    if after is not None and (p := after.get(word)) is not None:
-                        u += p[0]
-                        i += p[1]
-                        n += p[2]
-                        x += p[3]
             prev = word
         weights, extra = self.weights, self._extra
         for f in structural(low, facts):
@@ -178,13 +170,18 @@ class Scorer:
         return softmax(self.logits(text, facts))
 
 
-def _pairs(weights: Mapping[str, Vector]) -> dict[str, dict[str, Vector]]:
-    """Word-pair weights as first word → second word → weight: no string to build per pair."""
+def _pairs(
+    weights: Mapping[str, Vector], extra: Mapping[str, Vector]
+) -> dict[str, dict[str, Vector]]:
+    """Word-pair weights (shipped plus corrections) as first word → second word → weight:
+    no string to build per pair while scoring."""
     out: dict[str, dict[str, Vector]] = {}
-    for feature, w in weights.items():
-        if feature.startswith("b:"):
-            first, _, second = feature[2:].partition(" ")
-            out.setdefault(first, {})[second] = w
+    for table in (weights, extra):
+        for feature, w in table.items():
+            if feature.startswith("b:"):
+                first, _, second = feature[2:].partition(" ")
+                after = out.setdefault(first, {})
+                after[second] = add(after[second], w) if second in after else w
     return out
 
 
