@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import Storage
-from storage.domain import OutboxItem
+from storage.domain import OutboxItem, OutboxState
 from whatsapp.errors import GatewayError, NotConnected, SendFailed
 from whatsapp.gateway import WhatsAppGateway, backoff_delay
 from whatsapp.tasks import Clock
@@ -32,6 +32,19 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_TEXT = 65_000
+
+
+#: WhatsApp lets a sent message be edited for this long.
+EDIT_WINDOW = timedelta(minutes=15)
+
+
+class EditChance(StrEnum):
+    """What an edit of the Telegram message a WhatsApp message came from can do."""
+
+    NONE = "none"  # it sent nothing to WhatsApp (a command, a photo, a failed send)
+    QUEUED = "queued"  # not sent yet: it will go with the new text
+    OFFER = "offer"  # sent within WhatsApp's window: the edit can be made there too
+    LATE = "late"  # sent too long ago for WhatsApp to edit it
 
 
 class SendStatus(StrEnum):
@@ -98,6 +111,44 @@ class SendingService:
         item_id = await self.storage.whatsapp_outbox.add(msg.to, _payload(msg, media_path), origin)
         outcomes = await self.flush(announce_except=item_id)
         return outcomes.get(item_id, SendOutcome(SendStatus.QUEUED, item_id))
+
+    async def edit_chance(self, origin: str, text: str) -> tuple[EditChance, int | None]:
+        """The Telegram message ``origin`` was edited to ``text``: a queued text is replaced
+        at once; a text sent within WhatsApp's window keeps the edit for ``apply_edit``."""
+        found = await self.storage.whatsapp_outbox.by_origin(origin)
+        if found is None or not text.strip() or len(text) > MAX_TEXT:
+            return EditChance.NONE, None
+        item, sent_at = found
+        if item.payload.get("kind", "text") != MessageKind.TEXT.value:
+            return EditChance.NONE, None
+        if item.state == OutboxState.PENDING:
+            await self.storage.whatsapp_outbox.set_payload(item.id, {**item.payload, "text": text})
+            return EditChance.QUEUED, item.id
+        if item.state != OutboxState.SENT or not item.result_id or sent_at is None:
+            return EditChance.NONE, None
+        if self.clock.now() - sent_at > EDIT_WINDOW:
+            return EditChance.LATE, item.id
+        await self.storage.whatsapp_outbox.set_payload(item.id, {**item.payload, "edit": text})
+        return EditChance.OFFER, item.id
+
+    async def apply_edit(self, item_id: int) -> str:
+        """Edit the sent message on WhatsApp to the text kept by ``edit_chance``; return why
+        not ("" when done)."""
+        found = await self.storage.whatsapp_outbox.get(item_id)
+        text = found.payload.get("edit", "") if found is not None else ""
+        if found is None or not text or not found.result_id:
+            return "there is no edit waiting for that message"
+        sent_at = await self.storage.whatsapp_outbox.sent_at(item_id)
+        if sent_at is None or self.clock.now() - sent_at > EDIT_WINDOW:
+            return "WhatsApp allows edits for 15 minutes after sending; that time has passed"
+        try:
+            await self.gateway.edit(ChatJid(found.target), WaMessageId(found.result_id), text)
+        except GatewayError as exc:
+            return str(exc)[:200]
+        await self.storage.messages.apply_edit(found.target, found.result_id, OWN_SENDER, text)
+        payload = {k: v for k, v in found.payload.items() if k != "edit"}
+        await self.storage.whatsapp_outbox.set_payload(item_id, {**payload, "text": text})
+        return ""
 
     def _save_media(self, data: bytes) -> str:
         self.outgoing_dir.mkdir(parents=True, exist_ok=True)

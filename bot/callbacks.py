@@ -182,9 +182,27 @@ class DraftAction(_IdAction):
 
 
 #: Every prefix a handler is registered for; anything else is answered "menu expired".
+@dataclass(frozen=True)
+class EditAction:
+    """✏️ Edit on WhatsApp: make the edit of a Telegram message on the WhatsApp message it
+    sent (the outbox item keeps the new text)."""
+
+    PREFIX: ClassVar[str] = "ed"
+    item_id: int
+
+    def pack(self) -> str:
+        return pack_parts(self.PREFIX, self.item_id)
+
+    @classmethod
+    def unpack(cls, raw: str) -> EditAction:
+        [item_id] = unpack_parts(raw, cls.PREFIX, 1)
+        return cls(_int(item_id))
+
+
 KNOWN_PREFIXES = tuple(
     cls.PREFIX
     for cls in (
+        EditAction,
         ChatList,
         ChatAction,
         ForwardAction,

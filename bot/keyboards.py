@@ -13,6 +13,7 @@ from bot.callbacks import (
     ChatList,
     DigestAction,
     DraftAction,
+    EditAction,
     ForwardAction,
     SessionAction,
     SettingAction,
@@ -86,6 +87,12 @@ def forward(
     if was_cut:
         extra.append(Button("📄 Show all", callback_data=ForwardAction(message_id, "full").pack()))
     return Markup([*rows, extra] if extra else rows)
+
+
+def edit_on_whatsapp(item_id: int) -> Markup:
+    return Markup(
+        [[Button("✏️ Edit on WhatsApp", callback_data=EditAction(item_id).pack())]]
+    )
 
 
 def open_chat(chat_id: int) -> Markup:

@@ -187,6 +187,30 @@ class PeeweeWhatsAppOutbox(_Outbox):
         return _item(rec, rec.to_jid, rec.wa_message_id)
 
     @in_thread
+    def by_origin(self, origin: str) -> tuple[OutboxItem, datetime | None] | None:
+        """The latest item sent from ``origin`` (a Telegram message) and when it was sent."""
+        rec = (
+            WhatsAppOutboxRecord.select()
+            .where(WhatsAppOutboxRecord.origin == origin[:64])
+            .order_by(WhatsAppOutboxRecord.id.desc())
+            .first()
+        )
+        return (self._to_item(rec), rec.sent_at) if rec is not None else None
+
+    @in_thread
+    def sent_at(self, item_id: int) -> datetime | None:
+        """When the item was accepted by WhatsApp (None while it waits)."""
+        rec = WhatsAppOutboxRecord.get_or_none(WhatsAppOutboxRecord.id == item_id)
+        return rec.sent_at if rec is not None else None
+
+    @in_thread
+    def set_payload(self, item_id: int, payload: dict[str, Any]) -> None:
+        """Replace an item's payload (a queued text edited, or an edit waiting for "yes")."""
+        WhatsAppOutboxRecord.update(payload=json.dumps(payload, ensure_ascii=False)).where(
+            WhatsAppOutboxRecord.id == item_id
+        ).execute()
+
+    @in_thread
     def add(self, to_jid: str, payload: dict[str, Any], origin: str = "") -> int:
         rec = WhatsAppOutboxRecord.create(
             to_jid=to_jid,

@@ -366,6 +366,17 @@ class NeonizeGateway(GatewayBase):
         except NeonizeError as exc:
             raise SendFailed(str(exc)[:200]) from exc
 
+    async def edit(self, chat: ChatJid, target: WaMessageId, text: str) -> None:
+        """Edit one of my sent texts (WhatsApp allows it for 15 minutes)."""
+        client = self._live()
+        try:
+            await client.edit_message(protos.jid(chat), target, E2E.Message(conversation=text))
+        except NeonizeError as exc:
+            message = str(exc)
+            if "not connected" in message or "client is nil" in message:
+                raise NotConnected(message[:200]) from exc
+            raise SendFailed(message[:200]) from exc
+
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
         client = self._live()
         try:

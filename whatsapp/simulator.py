@@ -291,6 +291,21 @@ class SimulatedGateway(GatewayBase):
             }
         )
 
+    async def edit(self, chat: ChatJid, target: WaMessageId, text: str) -> None:
+        """Record the edit in sent.jsonl (``kind`` "edit", ``quoted_id`` the edited message)."""
+        self._require_connected()
+        self._record(
+            {
+                "to": chat,
+                "text": text,
+                "kind": "edit",
+                "quoted_id": target,
+                "mentions": [],
+                "id": "3EB0" + uuid.uuid4().hex[:16].upper(),
+                "timestamp": int(self.clock.now().timestamp()),
+            }
+        )
+
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
         self._require_connected()
         logger.debug("simulator: %d message(s) marked read", len(ids))

@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.context import BotContext
+from bot.handlers import messaging
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ async def guard(update: Update, context: BotContext) -> None:
         await _refuse(update, context, user_id)
         raise ApplicationHandlerStop
     if update.edited_message is not None:
-        await update.edited_message.reply_text(EDIT_NOTE)
+        await messaging.on_edited(update, context, EDIT_NOTE)
         raise ApplicationHandlerStop
 
 

@@ -14,9 +14,9 @@ from telegram.ext import (
     filters,
 )
 
-from assistant.sending import MAX_TEXT, SendOutcome
-from bot import render
-from bot.callbacks import ForwardAction, InvalidCallback
+from assistant.sending import MAX_TEXT, EditChance, SendOutcome
+from bot import keyboards, render
+from bot.callbacks import EditAction, ForwardAction, InvalidCallback
 from bot.context import BotContext
 from storage.domain import Chat, MediaState, StoredMessage
 from whatsapp.errors import AppError, NotFound
@@ -59,10 +59,55 @@ async def _outgoing(message: Message, chat: Chat, quoted: StoredMessage | None) 
     return OutgoingMessage(to=chat.jid, text=message.text or "", **quote)
 
 
+def origin_of(tg_chat_id: int, tg_message_id: int) -> str:
+    """Where an outgoing WhatsApp message came from: the owner's Telegram message."""
+    return f"tg:{tg_chat_id}:{tg_message_id}"
+
+
+EDIT_ANSWERS = {
+    EditChance.QUEUED: "✏️ It had not gone out yet: it will go to WhatsApp with the new text.",
+    EditChance.LATE: (
+        "✏️ That message went to WhatsApp more than 15 minutes ago, and WhatsApp no longer "
+        "allows editing it. Nothing was sent again."
+    ),
+}
+
+
+async def on_edited(update: Update, context: BotContext, not_sent: str) -> None:
+    """An owner edited a Telegram message: never send it again; where it sent a WhatsApp
+    text, change a queued one at once or offer ✏️ Edit on WhatsApp within WhatsApp's 15
+    minutes; otherwise ``not_sent`` explains."""
+    edited = update.edited_message
+    origin = origin_of(edited.chat.id, edited.message_id)
+    text = edited.text or ""
+    if text.startswith("/"):  # a command's text is not what it sent: nothing to offer
+        await edited.reply_text(not_sent)
+        return
+    chance, item_id = await context.services.sending.edit_chance(origin, text)
+    if chance == EditChance.OFFER and item_id is not None:
+        await edited.reply_text(
+            "✏️ This was already sent to WhatsApp. Change it there too?",
+            reply_markup=keyboards.edit_on_whatsapp(item_id),
+        )
+    else:
+        await edited.reply_text(EDIT_ANSWERS.get(chance, not_sent))
+
+
+async def on_edit_action(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    try:
+        data = EditAction.unpack(query.data or "")
+    except InvalidCallback:
+        await query.answer("This menu expired.")
+        return
+    why = await context.services.sending.apply_edit(data.item_id)
+    await query.answer("✅ Edited on WhatsApp." if not why else f"Not edited: {why}"[:200])
+
+
 async def _send(update: Update, context: BotContext, out: OutgoingMessage, chat: Chat) -> None:
     try:
         outcome: SendOutcome = await context.services.sending.send(
-            out, origin=f"tg:{update.effective_chat.id}"
+            out, origin=origin_of(update.effective_chat.id, update.effective_message.message_id)
         )
     except ValueError as exc:
         await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
@@ -200,4 +245,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         )
     )
     app.add_handler(CallbackQueryHandler(on_forward_action, pattern=f"^{ForwardAction.PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(on_edit_action, pattern=f"^{EditAction.PREFIX}:"))
     app.add_handler(MessageReactionHandler(on_reaction))

@@ -70,3 +70,49 @@ async def test_switching_to_an_llm_provider_that_cannot_work_is_refused_with_the
     await env.api.wait_for(lambda c: "ollama does not answer" in c.text, timeout=20)
     assert env.services.prefs.current.llm_provider == ""  # unchanged
     assert env.services.llm.name == "none"
+
+
+async def test_an_edited_reply_is_offered_as_an_edit_on_whatsapp_within_15_minutes(
+    env: Env,
+) -> None:
+    from storage.models import WhatsAppOutboxRecord
+    from tests.bot.test_end_to_end import ALICE, connect, linked_forward
+    from tests.texts import urgent
+
+    await connect(env)
+    env.message("E1", urgent("E1"))
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "URGENT E1" in c.text)
+    await env.settle()  # the forward is linked to its message once the send returned
+    mid = env.api.send_text(ADMIN, "On my way", reply_to=await linked_forward(env, "E1"))
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Sent" in c.text)
+    [first] = env.sent()
+    private = {"id": ADMIN, "type": "private", "first_name": "Owner"}
+    edited = {**message(private, "On my way, 10 min", mid), "edit_date": int(time.time())}
+    env.api.inject("edited_message", edited)
+    offer = await env.api.wait_for(lambda c: "Change it there too?" in c.text, timeout=10)
+    [button] = offer.buttons()
+    env.api.press(ADMIN, button["callback_data"])
+    await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "Edited on WhatsApp" in str(c.params)
+    )
+    last = env.sent()[-1]
+    assert (last["kind"], last["text"], last["quoted_id"]) == (
+        "edit",
+        "On my way, 10 min",
+        first["id"],
+    )
+    assert len([s for s in env.sent() if s["kind"] == "text"]) == 1  # nothing sent twice
+    alice = await env.services.storage.chats.by_jid(ALICE)
+    mine = [m for m in await env.services.storage.messages.last(alice.id) if m.from_me]
+    assert [m.text for m in mine] == ["On my way, 10 min"] and mine[0].edited
+
+    # Past WhatsApp's 15 minutes the edit is refused with the reason, and nothing goes out.
+    WhatsAppOutboxRecord.update(sent_at=env.services.clock.now().replace(year=2020)).execute()
+    again = {**message(private, "On my way, 20 min", mid), "edit_date": int(time.time())}
+    env.api.inject("edited_message", again)
+    await env.api.wait_for(lambda c: "no longer allows editing" in c.text, timeout=10)
+    env.api.press(ADMIN, button["callback_data"])  # the old button cannot do it either
+    await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "Not edited" in str(c.params)
+    )
+    assert env.sent()[-1]["text"] == "On my way, 10 min"

@@ -19,7 +19,7 @@ from PIL import Image
 from whatsapp import convert, protos
 from whatsapp.errors import GatewayError, NotConnected, SendFailed
 from whatsapp.neonize_backend import NeonizeGateway
-from whatsapp.types import ConnectionState, MessageKind, OutgoingMessage
+from whatsapp.types import ConnectionState, MessageKind, OutgoingMessage, WaMessageId
 
 ALICE = "15550000002@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"
@@ -209,3 +209,16 @@ async def test_read_marks_reach_go_and_errors_are_explained(live) -> None:
     go.error = "websocket not connected"
     with pytest.raises(GatewayError):
         await gateway.mark_read(GROUP, ALICE, ["3EB0C"])
+
+
+async def test_an_edit_goes_out_as_whatsapps_edit_of_the_sent_message(live) -> None:
+    gateway, go = live
+    await gateway.edit(ALICE, WaMessageId("3EB0MINE1"), "On my way, 10 min")
+    to, msg = go.sent[0]
+    edit = msg.editedMessage.message.protocolMessage  # as neonize builds a WhatsApp edit
+    assert to == ALICE and edit.type == edit.MESSAGE_EDIT
+    assert (edit.key.ID, edit.key.fromMe, edit.key.remoteJID) == ("3EB0MINE1", True, ALICE)
+    assert edit.editedMessage.conversation == "On my way, 10 min"
+    go.error = "not connected"
+    with pytest.raises(NotConnected):
+        await gateway.edit(ALICE, WaMessageId("3EB0MINE1"), "again")
