@@ -40,6 +40,7 @@ class Preferences:
     llm_day_tokens: int = 2_000_000
     media_day_mb: int = 500  # media downloaded by itself per day (UTC) ...
     media_total_mb: int = 10_000  # ... and in all; past either, only on request
+    read_on_reply: bool = True  # answering from Telegram marks the message read on WhatsApp
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -54,7 +55,7 @@ def _parse(key: str, raw: str) -> Any:
         if not raw.isdigit() or not 0 <= int(raw) <= 10:
             raise InvalidInput("threshold must be a number from 0 to 10")
         return int(raw)
-    if key in {"digest_enabled", "ai_replies"}:
+    if key in {"digest_enabled", "ai_replies", "read_on_reply"}:
         if raw.lower() not in {"on", "off", "true", "false", "1", "0", "yes", "no"}:
             raise InvalidInput(f"{key} must be on or off")
         return raw.lower() in {"on", "true", "1", "yes"}
@@ -111,6 +112,7 @@ def _parse(key: str, raw: str) -> Any:
 
 EDITABLE = (
     "threshold",
+    "read_on_reply",
     "digest_enabled",
     "digest_time",
     "digest_weekdays",

@@ -150,6 +150,16 @@ class SendingService:
         await self.storage.whatsapp_outbox.set_payload(item_id, {**payload, "text": text})
         return ""
 
+    async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> bool:
+        """Mark messages read on WhatsApp (blue ticks for their sender); a failure is logged,
+        never raised: the reply itself went out."""
+        try:
+            await self.gateway.mark_read(chat, sender, ids)
+        except GatewayError as exc:
+            logger.info("could not mark %d message(s) read: %s", len(ids), exc)
+            return False
+        return True
+
     def _save_media(self, data: bytes) -> str:
         self.outgoing_dir.mkdir(parents=True, exist_ok=True)
         path = self.outgoing_dir / hashlib.sha256(data).hexdigest()[:32]

@@ -89,6 +89,8 @@ class SimulatedGateway(GatewayBase):
         self.poll_interval = poll_interval
         self.sent_path = data_dir / "simulator" / "sent.jsonl"
         self.sent: list[dict[str, Any]] = []
+        #: (chat, sender, ids) of every read mark sent, as WhatsApp would receive them.
+        self.read_marks: list[tuple[ChatJid, ChatJid, list[WaMessageId]]] = []
         self.lines_played = 0
         self._feed_jid: ChatJid | None = None
         self._logins = 0
@@ -308,6 +310,7 @@ class SimulatedGateway(GatewayBase):
 
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
         self._require_connected()
+        self.read_marks.append((chat, sender, list(ids)))
         logger.debug("simulator: %d message(s) marked read", len(ids))
 
     def _record(self, entry: dict[str, Any]) -> None:

@@ -135,6 +135,8 @@ async def on_reply(update: Update, context: BotContext) -> None:
         await message.reply_text(f"❌ {render.esc(str(exc))}")
         return
     await _send(update, context, out, chat)
+    if context.services.prefs.current.read_on_reply and not quoted.from_me:
+        await context.services.sending.mark_read(chat.jid, quoted.sender, [quoted.wa_id])
 
 
 async def cmd_send(update: Update, context: BotContext) -> None:

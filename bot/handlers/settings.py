@@ -24,6 +24,8 @@ def settings_text(p: Preferences) -> str:
             f"digest_time = {p.digest_time}",
             f"digest_weekdays = {','.join(DAYS[d] for d in p.digest_weekdays)}",
             f"ai_replies = {'on' if p.ai_replies else 'off'} (switches every AI reply)",
+            f"read_on_reply = {'on' if p.read_on_reply else 'off'} "
+            "(your reply from Telegram marks the message read on WhatsApp: blue ticks)",
             f"vip = {render.esc(', '.join(p.vip)) or '—'}",
             f"keywords = {render.esc(', '.join(p.keywords)) or '—'}",
             f"unanswered_hours = {p.unanswered_hours}",

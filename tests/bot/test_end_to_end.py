@@ -162,6 +162,13 @@ async def test_forward_then_telegram_reply_lands_quoted_in_whatsapp(env: Env) ->
     assert out["to"] == ALICE and out["text"] == "On my way" and out["quoted_id"] == "3EB0URGENT"
     item = await env.services.storage.whatsapp_outbox.get(1)  # the quote bubble's text went too
     assert item.payload["quoted_text"] == "URGENT <b>call me</b> please"
+    # Answering marked Alice's message read on WhatsApp (her blue ticks) ...
+    assert env.services.gateway.read_marks == [(ALICE, ALICE, ["3EB0URGENT"])]
+    env.api.send_text(ADMIN, "/settings read_on_reply off")  # ... unless switched off
+    await env.api.wait_for(lambda c: "read_on_reply = off" in c.text)
+    env.api.send_text(ADMIN, "Coming", reply_to=forwarded_id)
+    await env.api.wait_for(lambda c: "Sent" in c.text and len(env.sent()) == 2)
+    assert env.sent()[-1]["text"] == "Coming" and len(env.services.gateway.read_marks) == 1
 
 
 async def test_send_by_name_queues_while_disconnected(env: Env) -> None:
