@@ -150,6 +150,16 @@ class SendingService:
         await self.storage.whatsapp_outbox.set_payload(item_id, {**payload, "text": text})
         return ""
 
+    async def react(
+        self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str
+    ) -> str:
+        """React to a message on WhatsApp; return why not ("" when done)."""
+        try:
+            await self.gateway.react(chat, sender, target, emoji)
+        except GatewayError as exc:
+            return str(exc)[:200]
+        return ""
+
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> bool:
         """Mark messages read on WhatsApp (blue ticks for their sender); a failure is logged,
         never raised: the reply itself went out."""

@@ -103,6 +103,10 @@ class ChatAction(_IdAction):
     action: str = "open"
 
 
+#: The reaction row under a forward: action "r0" reacts with the first, and so on.
+REACTIONS = ("👍", "❤️", "😂", "🙏")
+
+
 @dataclass(frozen=True)
 class ForwardAction(_IdAction):
     """A button under a forwarded message: reply prompt, not important, mute its chat,
@@ -111,7 +115,7 @@ class ForwardAction(_IdAction):
 
     PREFIX: ClassVar[str] = "fw"
     ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"reply", "noimp", "mute", "media", "full", "urgent"}
+        {"reply", "noimp", "mute", "media", "full", "urgent", *(f"r{i}" for i in range(4))}
     )
     message_id: int
     action: str

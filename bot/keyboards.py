@@ -9,6 +9,7 @@ from telegram import InlineKeyboardMarkup as Markup
 
 from assistant.preferences import Preferences
 from bot.callbacks import (
+    REACTIONS,
     ChatAction,
     ChatList,
     DigestAction,
@@ -81,6 +82,12 @@ def forward(
             Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack()),
         ],
     ]
+    rows.append(
+        [
+            Button(emoji, callback_data=ForwardAction(message_id, f"r{i}").pack())
+            for i, emoji in enumerate(REACTIONS)
+        ]
+    )
     extra = []
     if can_download:
         extra.append(Button("⬇️ Download", callback_data=ForwardAction(message_id, "media").pack()))

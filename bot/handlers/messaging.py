@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from assistant.sending import MAX_TEXT, EditChance, SendOutcome
 from bot import keyboards, render
-from bot.callbacks import EditAction, ForwardAction, InvalidCallback
+from bot.callbacks import REACTIONS, EditAction, ForwardAction, InvalidCallback
 from bot.context import BotContext
 from storage.domain import Chat, MediaState, StoredMessage
 from whatsapp.errors import AppError, NotFound
@@ -185,6 +185,10 @@ async def on_forward_action(update: Update, context: BotContext) -> None:
         if s.learner is not None:
             await s.learner.learn(msg, chat, "not_important")
         await query.answer(f"Noted: {chat.name} and messages like this will score lower.")
+    elif data.action.startswith("r") and data.action[1:].isdigit():
+        emoji = REACTIONS[int(data.action[1:])]
+        why = await s.sending.react(chat.jid, msg.sender, msg.wa_id, emoji)
+        await query.answer(f"Reacted {emoji} on WhatsApp." if not why else f"Not sent: {why}")
     elif data.action == "urgent":
         if s.learner is None:
             await query.answer("Triage cannot learn: its model file could not be read.")

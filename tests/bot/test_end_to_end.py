@@ -476,3 +476,17 @@ async def test_this_was_urgent_teaches_triage_shows_in_status_and_resets(env: En
     assert await env.services.storage.settings.get("triage_corrections") is None
     # Messages like the corrected one were judged more urgent, until the reset.
     assert scorer.verdict(quiet("and the car thing again"), facts).urgent < learned_p
+
+
+async def test_the_reaction_row_of_a_forward_reacts_on_whatsapp(env: Env) -> None:
+    await connect(env)
+    env.message("R1", urgent("R1"))
+    fwd = await env.api.wait_for(lambda c: c.method == "sendMessage" and "URGENT R1" in c.text)
+    row = [b for b in fwd.buttons() if b["text"] in ("👍", "❤️", "😂", "🙏")]
+    assert [b["text"] for b in row] == ["👍", "❤️", "😂", "🙏"]
+    env.api.press(ADMIN, row[1]["callback_data"])
+    await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "Reacted ❤️" in str(c.params)
+    )
+    [reaction] = [s for s in env.sent() if s["kind"] == "reaction"]
+    assert (reaction["to"], reaction["text"], reaction["quoted_id"]) == (ALICE, "❤️", "R1")
