@@ -11,8 +11,8 @@ from importlib import resources
 from assistant import train_triage
 
 #: The test part when the README's figures were taken (python -m bench.triage_quality).
-TEST_MESSAGES = 467
-TEST_FINGERPRINT = "07f06a2007d57cb3a06dc2927cca51494998677cc3b14d05b89cab912fed145a"
+TEST_MESSAGES = 575
+TEST_FINGERPRINT = "68f49f4356883932aea7f447f5caba84f1d0f89d462c42c05b424a2624588fe6"
 
 
 def test_the_test_part_is_frozen_and_blind() -> None:
@@ -30,10 +30,10 @@ def test_the_test_part_is_frozen_and_blind() -> None:
 
 def test_the_corpus_covers_every_label_in_each_language() -> None:
     everything = train_triage.load()
-    assert len([e for e in everything if e.source == "blind"]) >= 1_200
-    per_language = Counter(e.lang for e in everything)
+    assert len([e for e in everything if e.source == "blind"]) >= 1_500
+    per_language = Counter(e.lang for e in everything if e.source == "blind")
     assert set(per_language) == {"en", "de", "es", "pt", "ru"}
-    assert min(per_language.values()) >= 200
+    assert min(per_language.values()) >= 200  # blind messages alone, in every language
     for lang in per_language:
         labels = Counter(e.label for e in everything if e.lang == lang)
         assert min(labels[label] for label in train_triage.CLASSES) >= 40, (lang, labels)
