@@ -25,6 +25,7 @@ from whatsapp.gateway import WhatsAppGateway
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
     OWN_SENDER,
+    AddressBookRead,
     ConnectionChanged,
     ConnectionState,
     ContactSeen,
@@ -161,8 +162,11 @@ class IngestService:
                 await self.storage.messages.set_delivery(chat, list(ids), kind.value)
             case IdentityLinked(phone_jid=phone, lid=lid):
                 await self.storage.chats.link_identity(phone, lid)
-            case ContactSeen(jid=jid, name=name, push_name=push):
-                await self.storage.chats.upsert_contact(jid, name, push)
+            case ContactSeen():
+                await self.storage.chats.upsert_contacts([event])
+            case AddressBookRead(contacts=entries):
+                renamed = await self.storage.chats.upsert_contacts(list(entries))
+                logger.info("address book: %d entries, %d chat(s)", len(entries), renamed)
             case GroupSeen(jid=jid, name=name):
                 if name:
                     await self.storage.chats.ensure(jid, name=name, rank=NAME_GROUP)

@@ -17,7 +17,10 @@ from typing import Any
 
 from whatsapp.types import (
     GROUP_SERVER,
+    LID_SERVER,
+    PERSON_SERVER,
     ChatJid,
+    ContactSeen,
     GatewayEvent,
     GroupSeen,
     MediaInfo,
@@ -31,6 +34,7 @@ from whatsapp.types import (
     WaMessage,
     WaMessageId,
     is_group_jid,
+    jid_server,
     jid_user,
 )
 
@@ -317,6 +321,42 @@ def receipt_event(ev: Any) -> ReceiptReceived | None:
     return ReceiptReceived(ChatJid(chat), ids, kind, from_s(ev.Timestamp))
 
 
+def group_info(info: Any) -> GroupSeen | None:
+    """Convert a ``GroupInfo`` (a joined group, or one of ``get_joined_groups``): subject,
+    members and admins."""
+    members = tuple(ChatJid(jid_str(p.JID)) for p in info.Participants if jid_str(p.JID))
+    admins = tuple(
+        ChatJid(jid_str(p.JID))
+        for p in info.Participants
+        if jid_str(p.JID) and (p.IsAdmin or p.IsSuperAdmin)
+    )
+    jid = jid_str(info.JID)
+    if not is_group_jid(jid):
+        logger.warning("group info for a JID that is not a group skipped")
+        return None
+    return GroupSeen(ChatJid(jid), info.GroupName.Name[:256], members, admins)
+
+
+def contact_entry(entry: Any) -> ContactSeen | None:
+    """Convert one entry of the session's contact store (``Contact``: JID and ``ContactInfo``
+    with the saved full and first name, push name and business name); None for an entry
+    that is not a person or names nobody."""
+    jid = jid_str(entry.JID)
+    if jid_server(jid) not in {PERSON_SERVER, LID_SERVER}:
+        return None
+    info = entry.Info
+    found = ContactSeen(
+        ChatJid(jid),
+        name=info.FullName[:256],
+        push_name=info.PushName[:256],
+        first_name=info.FirstName[:256],
+        business_name=info.BusinessName[:256],
+    )
+    if not (found.name or found.push_name or found.first_name or found.business_name):
+        return None
+    return found
+
+
 def group_event(ev: Any) -> GroupSeen | None:
     """Convert ``JoinedGroup`` (name, members, admins) or ``GroupInfoEvent`` (a new name,
     admins promoted or demoted)."""
@@ -324,14 +364,7 @@ def group_event(ev: Any) -> GroupSeen | None:
     promoted: tuple[ChatJid, ...] = ()
     demoted: tuple[ChatJid, ...] = ()
     if ev.DESCRIPTOR.name == "JoinedGroup":
-        info = ev.GroupInfo
-        members = tuple(ChatJid(jid_str(p.JID)) for p in info.Participants if jid_str(p.JID))
-        admins = tuple(
-            ChatJid(jid_str(p.JID))
-            for p in info.Participants
-            if jid_str(p.JID) and (p.IsAdmin or p.IsSuperAdmin)
-        )
-        jid, name = jid_str(info.JID), info.GroupName.Name
+        return group_info(ev.GroupInfo)
     else:
         jid, members = jid_str(ev.JID), ()
         name = ev.Name.Name if ev.HasField("Name") else ""

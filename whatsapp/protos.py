@@ -35,6 +35,13 @@ EVENT_TYPES: dict[str, type[Any]] = {
     "joined_group": N.JoinedGroup,
     "group_info": N.GroupInfoEvent,
     "stream_error": N.StreamError,
+    "picture": N.Picture,
+    "offline_sync_completed": N.OfflineSyncCompleted,
+    "call_offer": N.CallOffer,
+    "call_offer_notice": N.CallOfferNotice,
+    "call_accept": N.CallAccept,
+    "call_terminate": N.CallTerminate,
+    "undecryptable": N.UndecryptableMessage,
 }
 
 
@@ -304,3 +311,22 @@ def media_message(field: str, payload: bytes) -> Any:
 def roundtrip(ev: Any) -> Any:
     """Serialize and parse again, exactly as neonize's dispatcher does with Go's bytes."""
     return type(ev).FromString(ev.SerializeToString())
+
+
+def contact(jid_: str, full: str = "", first: str = "", push: str = "", business: str = "") -> Any:
+    """Build one entry of the session's contact store (``Contact``), as
+    ``client.contact.get_all_contacts()`` returns them."""
+    info = N.ContactInfo(
+        Found=True,
+        FirstName=first,
+        FullName=full,
+        PushName=push,
+        BusinessName=business,
+        RedactedPhone="",
+    )
+    return N.Contact(JID=jid(jid_), Info=info)
+
+
+def contact_of(jid_: str, info: Any) -> Any:
+    """Wrap the ``ContactInfo`` of ``client.contact.get_contact(jid)`` into a ``Contact``."""
+    return N.Contact(JID=jid(jid_), Info=info)
