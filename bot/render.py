@@ -200,6 +200,8 @@ def card_text(chat: Chat, now: datetime, tz: ZoneInfo) -> str:
 
 def body_text(msg: StoredMessage, limit: int | None = None) -> str:
     """A message's body as HTML; with ``limit``, the plain text is cut there first."""
+    if msg.kind == MessageKind.WAITING:
+        return "⏳ <i>Waiting for this message (WhatsApp could not decrypt it yet)</i>"
     icon = KIND_ICON.get(msg.kind, "")
     text = msg.body
     if msg.kind == MessageKind.DOCUMENT and msg.media_file_name:
@@ -241,6 +243,20 @@ def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo) -> str:
 def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> str:
     body = body_text(msg, FORWARD_BODY)
     return f"{forward_header(chat, msg, tz)}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
+
+
+def call_notice(
+    chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo
+) -> str:
+    """A missed call ("📞 Missed voice call from Mom · 14:02"), or repeated calls within
+    minutes ("‼️ 📞 Mom called 3 times in 6 min")."""
+    at = call.timestamp.astimezone(tz).strftime("%H:%M")
+    name = f"<b>{esc(chat.name)}</b>"
+    if len(burst) > 1:
+        minutes = max(1, round((burst[-1] - burst[0]).total_seconds() / 60))
+        return f"‼️ 📞 {name} called {len(burst)} times in {minutes} min · last at {at}"
+    where = "in" if chat.is_group else "from"
+    return f"{esc(call.text)} {where} {name} · {at}"
 
 
 def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo) -> str:

@@ -348,20 +348,88 @@ def _insert_chunk(chunk: Sequence[WaMessage], call: StoreCall) -> list[_New]:
         pending.setdefault((chat_id, stored_sender(msg), msg.id), (chat_id, msg))
     existing = _keys(list({k[2] for k in pending}))
     fresh = [(chat_id, msg) for key, (chat_id, msg) in pending.items() if key not in existing]
-    if not fresh:
+    waiting = _waiting({existing[k] for k, (_, m) in pending.items() if k in existing}, pending)
+    refill = [
+        (existing[k], chat_id, msg)
+        for k, (chat_id, msg) in pending.items()
+        if k in existing and existing[k] in waiting and msg.kind != MessageKind.WAITING
+    ]
+    if not fresh and not refill:
         return []
-    scores = call.scores(fresh)
+    scores = call.scores(fresh + [(chat_id, msg) for _, chat_id, msg in refill])
     new: list[_New] = [
         ((chat_id, stored_sender(msg), msg.id), chat_id, msg, sc)
-        for (chat_id, msg), sc in zip(fresh, scores, strict=True)
+        for (chat_id, msg), sc in zip(fresh, scores[: len(fresh)], strict=True)
     ]
     marks = ", ".join([db.param] * len(COLUMNS))
     sql = f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({marks})"
     history = call.history
     db.cursor().executemany(sql, [_row(msg, chat_id, history, sc) for _, chat_id, msg, sc in new])
+    if refill:  # the content of a message that was waiting to be decrypted has come
+        _fill(refill, scores[len(fresh) :], history)
+        new += [
+            ((chat_id, stored_sender(msg), msg.id), chat_id, msg, sc)
+            for (_, chat_id, msg), sc in zip(refill, scores[len(fresh) :], strict=True)
+        ]
     _touch_chats(fresh, history)
     _link_senders(msg for _, msg in fresh)
     return new
+
+
+#: Columns a placeholder takes from the message that replaces it.
+FILLED = (
+    "sender_name",
+    "kind",
+    "text",
+    "caption",
+    "timestamp",
+    "view_once",
+    "media_mimetype",
+    "media_file_name",
+    "media_size",
+    "media_state",
+    "media_ref",
+    "quoted_id",
+    "mentions",
+    "importance",
+    "reason",
+)
+
+
+def _waiting(
+    row_ids: set[int], pending: dict[tuple[int, str, str], tuple[int, WaMessage]]
+) -> set[int]:
+    """Which of these stored rows are placeholders for messages not decrypted yet, when a
+    chunk brings content for them (a placeholder again changes nothing)."""
+    if not row_ids or all(m.kind == MessageKind.WAITING for _, m in pending.values()):
+        return set()
+    found: set[int] = set()
+    ids = sorted(row_ids)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        marks = ", ".join([db.param] * len(part))
+        cursor = db.execute_sql(
+            f"SELECT id FROM messages WHERE id IN ({marks}) AND kind = {db.param}",
+            [*part, MessageKind.WAITING.value],
+        )
+        found |= {row[0] for row in cursor.fetchall()}
+    return found
+
+
+def _fill(
+    refill: Sequence[tuple[int, int, WaMessage]],
+    scores: Sequence[tuple[int, str] | None],
+    history: bool,
+) -> None:
+    """Give placeholders the content that has come for them."""
+    at = [COLUMNS.index(c) for c in FILLED]
+    p = db.param
+    sql = f"UPDATE messages SET {', '.join(f'{c} = {p}' for c in FILLED)} WHERE id = {p}"
+    rows = []
+    for (row_id, chat_id, msg), sc in zip(refill, scores, strict=True):
+        values = _row(msg, chat_id, history, sc)
+        rows.append((*(values[i] for i in at), row_id))
+    db.cursor().executemany(sql, rows)
 
 
 def resolve_chunk(messages: Sequence[WaMessage], cache: dict[str, int]) -> None:

@@ -150,7 +150,7 @@ def _step_7_names() -> None:
     """People as the phone shows them: contacts keep first and business names; a business
     name ranks between push names and saved names (ranks 2 and 3 move up one); every chat
     gets a search key of all its names and its number, and an unnamed chat of a known
-    number shows that number formatted."""
+    number shows that number formatted. Calls keep their state on their message row."""
     from playhouse.migrate import SchemaMigrator
     from playhouse.migrate import migrate as alter
 
@@ -163,12 +163,8 @@ def _step_7_names() -> None:
             (n, peewee.CharField(max_length=256, default="", constraints=[empty]))
             for n in ("first_name", "business_name")
         ],
-        "chats": [
-            (
-                "search_names",
-                peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")]),
-            )
-        ],
+        "chats": [("search_names", peewee.TextField(default="", constraints=[empty]))],
+        "messages": [("call_info", peewee.TextField(default="", constraints=[empty]))],
     }
     for table, columns in wanted.items():
         have = {c.name for c in db.get_columns(table)}

@@ -137,6 +137,8 @@ class MessageRecord(BaseRecord):
     deleted_by = peewee.CharField(
         max_length=16, default="", constraints=[peewee.SQL("DEFAULT ''")]
     )
+    #: Step 7. A call's state (JSON: state, video, group); "" for every other message.
+    call_info = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "messages"

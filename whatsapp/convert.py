@@ -19,6 +19,8 @@ from whatsapp.types import (
     GROUP_SERVER,
     LID_SERVER,
     PERSON_SERVER,
+    CallSeen,
+    CallState,
     ChatJid,
     ContactSeen,
     GatewayEvent,
@@ -40,6 +42,7 @@ from whatsapp.types import (
 
 logger = logging.getLogger(__name__)
 
+DECRYPT_FAIL_HIDE = 2  # UndecryptableMessage.DecryptFailMode: not shown on phones either
 PROTOCOL_REVOKE = 0
 PROTOCOL_EDIT = 14
 RECEIPT_KINDS = {1: ReceiptKind.DELIVERED, 4: ReceiptKind.READ, 6: ReceiptKind.PLAYED}
@@ -319,6 +322,80 @@ def receipt_event(ev: Any) -> ReceiptReceived | None:
         return None
     ids = tuple(WaMessageId(i) for i in ev.MessageIDs)
     return ReceiptReceived(ChatJid(chat), ids, kind, from_s(ev.Timestamp))
+
+
+CALL_STATES = {
+    "call_offer": CallState.RINGING,
+    "call_offer_notice": CallState.RINGING,
+    "call_accept": CallState.ANSWERED,
+    "call_terminate": CallState.MISSED,  # unless it was answered: storage keeps that
+}
+
+
+def _has_tag(node: Any, tag: str, depth: int = 3) -> bool:
+    """Whether a ``Node`` or one of its children (a few levels down) has this tag."""
+    if node.Tag == tag:
+        return True
+    return depth > 0 and any(_has_tag(child, tag, depth - 1) for child in node.Nodes)
+
+
+def call_event(name: str, ev: Any) -> CallSeen | None:
+    """Convert ``CallOffer`` / ``CallOfferNotice`` (a group call) / ``CallAccept`` /
+    ``CallTerminate``; None when the event names no call or no chat."""
+    meta = ev.basicCallMeta
+    origin = jid_str(getattr(meta, "from"))
+    caller = jid_str(meta.callCreator) or origin
+    group = is_group_jid(origin) or (name == "call_offer_notice" and ev.type == "group")
+    chat = origin if is_group_jid(origin) else caller
+    if not meta.callID or not chat or not caller or is_group_jid(caller):
+        logger.warning("call event without call id or caller skipped")
+        return None
+    video = False
+    if name == "call_offer_notice":
+        video = ev.media == "video"
+    elif name == "call_offer":
+        video = _has_tag(ev.data, "video")
+    stamp = int(meta.timestamp)
+    when = from_ms(stamp) if stamp > 100_000_000_000 else from_s(stamp)
+    alt = jid_str(meta.callCreatorAlt)
+    return CallSeen(
+        id=meta.callID[:128],
+        chat=ChatJid(chat),
+        caller=ChatJid(caller),
+        timestamp=when,
+        state=CALL_STATES[name],
+        video=video,
+        group=group,
+        caller_alt=ChatJid(alt) if alt and alt != caller else None,
+    )
+
+
+def undecryptable_event(ev: Any) -> MessageReceived | None:
+    """Convert ``UndecryptableMessage`` (the phone shows "Waiting for this message") into a
+    placeholder message that the retry, with the same id, replaces; None for one WhatsApp
+    says to hide (a reaction, a poll vote) or without chat or id."""
+    if int(ev.DecryptFailMode) == DECRYPT_FAIL_HIDE:
+        return None
+    info = ev.Info
+    src = info.MessageSource
+    chat, sender = jid_str(src.Chat), jid_str(src.Sender)
+    if not chat or not info.ID:
+        logger.warning("undecryptable message without chat or id skipped")
+        return None
+    sender_alt, chat_alt = _alts(src, chat, src.IsFromMe)
+    return MessageReceived(
+        WaMessage(
+            id=WaMessageId(info.ID),
+            chat=ChatJid(chat),
+            sender=ChatJid(sender or chat),
+            timestamp=from_ms(info.Timestamp),
+            kind=MessageKind.WAITING,
+            push_name="" if src.IsFromMe else info.Pushname,
+            from_me=src.IsFromMe,
+            sender_alt=sender_alt,
+            chat_alt=chat_alt,
+        )
+    )
 
 
 def group_info(info: Any) -> GroupSeen | None:

@@ -297,6 +297,12 @@ class GatewayBase:
                 if isinstance(event, MessageReceived):
                     event = await self._with_phone_alternate(event)
                 await self._emit(event)
+        elif name in convert.CALL_STATES:
+            if (call := convert.call_event(name, raw)) is not None:
+                await self._emit(call)
+        elif name == "undecryptable":
+            if (waiting := convert.undecryptable_event(raw)) is not None:
+                await self._emit(await self._with_phone_alternate(waiting))
         elif name == "receipt":
             if (receipt := convert.receipt_event(raw)) is not None:
                 await self._emit(receipt)

@@ -64,6 +64,7 @@ MESSAGE_FIELDS = {
     "sender_alt",
     "file_size",
 }
+CALL_FIELDS = {"event", "id", "chat", "sender", "video", "group", "missed", "timestamp"}
 CONTACT_FIELDS = {"event", "jid", "name", "lid", "push_name", "business_name"}
 
 
@@ -178,6 +179,20 @@ class SimulatedGateway(GatewayBase):
             await self.receive("history_sync", protos.roundtrip(self._history_event(obj)))
         elif event == "contact":
             await self._contact(obj)
+        elif event == "call":
+            await self._call(obj)
+        elif event == "undecryptable":
+            self._warn_unknown(obj, {"event", "id", "chat", "sender", "timestamp"})
+            ts = obj.get("timestamp")
+            if ts is not None and not isinstance(ts, int | float):
+                raise ValueError("timestamp must be unix seconds")
+            ev = protos.undecryptable(
+                _str(obj, "chat"),
+                _str(obj, "sender"),
+                mid=_str(obj, "id"),
+                ts_ms=int(ts * 1000) if ts is not None else None,
+            )
+            await self.receive("undecryptable", protos.roundtrip(ev))
         elif event == "group":
             members = obj.get("participants") or []
             if not isinstance(members, list):
@@ -194,6 +209,26 @@ class SimulatedGateway(GatewayBase):
             await self.receive("group_info", protos.roundtrip(ev))
         else:
             raise ValueError(f"unknown event {event!r}")
+
+    async def _call(self, obj: dict[str, Any]) -> None:
+        """An incoming call: the offer, its acceptance on the phone unless ``missed``, its
+        end — each a real neonize call event."""
+        self._warn_unknown(obj, CALL_FIELDS)
+        ts = obj.get("timestamp")
+        if ts is not None and not isinstance(ts, int | float):
+            raise ValueError("timestamp must be unix seconds")
+        defaults = {"video": False, "group": False, "missed": True}
+        flags = {k: obj.get(k, d) for k, d in defaults.items()}
+        if not all(isinstance(v, bool) for v in flags.values()):
+            raise ValueError("video, group and missed must be true or false")
+        for name, ev in protos.call_events(
+            _str(obj, "id"),
+            _str(obj, "chat"),
+            _str(obj, "sender"),
+            ts=int(ts) if ts is not None else None,
+            **flags,
+        ):
+            await self.receive(name, protos.roundtrip(ev))
 
     async def _group_subject(self, obj: dict[str, Any]) -> None:
         """A live message's ``group_name``: the subject the session knows, announced as a
