@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from storage import Storage
+from storage.chats import MATCH_EXACT, MATCH_WORD
 from storage.domain import Chat, Page, StoredMessage
 from whatsapp.errors import InvalidInput, NotFound
 from whatsapp.tasks import Clock
@@ -19,6 +20,16 @@ FLAG_OF = {
     "cloud": "cloud_llm_allowed",
 }
 PER_PAGE = 8
+
+
+class Ambiguous(NotFound):
+    """Several chats match what was typed: the owner picks one."""
+
+    def __init__(self, name: str, candidates: list[Chat]) -> None:
+        shown = ", ".join(c.name for c in candidates[:5])
+        super().__init__(f"“{name}” matches several chats ({shown}); pick one")
+        self.name = name
+        self.candidates = candidates
 
 
 class ChatService:
@@ -36,14 +47,20 @@ class ChatService:
         return await self.storage.chats.get(chat_id)
 
     async def find_one(self, name: str) -> tuple[Chat | None, list[Chat]]:
-        """Return (the chat, []) for a clear match, else (None, candidates)."""
+        """Return (the chat, []) for a clear match, else (None, candidates). A chat is found
+        by any name it was known by or its number, in any case, without accents or emoji;
+        a clear match is the one chat matching a whole name, or else the one matching a
+        whole word of a name ("sofia" for "Sofía Ramírez"). Anything less asks."""
         found = await self.storage.chats.find(name)
         if not found:
             raise NotFound(f"no chat matches “{name}”; see /chats")
-        exact = [c for c in found if c.name.lower() == name.strip().lower()]
-        if len(exact) == 1 or len(found) == 1:
-            return (exact or found)[0], []
-        return None, found[:8]
+        best = found[0][0]
+        top = [c for rank, c in found if rank == best]
+        if len(top) == 1 and best <= MATCH_WORD:
+            return top[0], []
+        if len(found) == 1:
+            return found[0][1], []
+        return None, [c for _, c in found][:8]
 
     async def toggle(self, chat_id: int, action: str) -> Chat:
         flag = FLAG_OF.get(action)
@@ -140,21 +157,15 @@ class ChatService:
             name, _, body = text[1:].partition('"')
             chat, candidates = await self.find_one(name)
             if chat is None:
-                raise NotFound(f"“{name}” matches several chats; use /chats to pick one")
+                raise Ambiguous(name, candidates)
             return chat, body.strip()
         words = text.split()
         for k in range(len(words) - 1, 0, -1):
             name = " ".join(words[:k])
-            exact = [
-                c for c in await self.storage.chats.find(name) if c.name.lower() == name.lower()
-            ]
+            exact = [c for rank, c in await self.storage.chats.find(name) if rank == MATCH_EXACT]
             if len(exact) == 1:
                 return exact[0], text.split(None, k)[k].strip()
         chat, candidates = await self.find_one(words[0])
         if chat is None:
-            names = ", ".join(c.name for c in candidates[:5])
-            raise NotFound(
-                f"“{words[0]}” matches several chats ({names}); "
-                'quote the full name: /send "Name" text'
-            )
+            raise Ambiguous(words[0], candidates)
         return chat, text.split(None, 1)[1].strip()

@@ -12,12 +12,14 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from assistant.llm_triage import LLMTriage, Pending, eligible
 from assistant.scorer import Scorer
 from assistant.triage import Importance, TriageRules, score_message
 from storage import Storage
+from storage.calls import CallRecorded
 from storage.chats import NAME_GROUP
 from storage.domain import ChangeOutcome, Chat, MediaState, StoredMessage
 from whatsapp.errors import StorageError
@@ -25,6 +27,8 @@ from whatsapp.gateway import WhatsAppGateway
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
     OWN_SENDER,
+    AddressBookRead,
+    CallSeen,
     ConnectionChanged,
     ConnectionState,
     ContactSeen,
@@ -33,6 +37,7 @@ from whatsapp.types import (
     HistoryBatchReceived,
     IdentityLinked,
     MessageEdited,
+    MessageKind,
     MessageReceived,
     MessageRevoked,
     ReactionReceived,
@@ -51,6 +56,10 @@ MediaBudget = Callable[[], tuple[int, int]]
 DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB = 500, 10_000
 #: Downloads at once: neonize holds a whole file in memory until it is written.
 MAX_DOWNLOADS = 2
+#: A message this soon after repeated missed calls from its chat is urgent.
+URGENT_AFTER_CALLS = timedelta(hours=2)
+#: The score of a placeholder for a message WhatsApp could not decrypt yet.
+WAITING = Importance(1, "waiting for WhatsApp to resend it")
 
 
 class ReplyConsumer(Protocol):
@@ -112,6 +121,8 @@ class IngestService:
         self._storage_down_since: float | None = None
         self.on_storage_problem: Notice | None = None
         self.replies: ReplyConsumer | None = None
+        #: chat id → (missed calls in a row, when the last was): its next message is urgent.
+        self.called: dict[int, tuple[int, datetime]] = {}
 
     async def on_event(self, event: GatewayEvent) -> None:
         """Handle one gateway event (subscribed first, awaited in order)."""
@@ -157,12 +168,21 @@ class IngestService:
             case ReactionReceived(chat=chat, sender=sender, target_id=target, emoji=emoji):
                 if not await self.storage.messages.apply_reaction(chat, target, sender, emoji):
                     logger.info("reaction to an unknown message skipped")
+            case CallSeen():
+                recorded = await self.storage.messages.record_call(event)
+                if recorded is None:
+                    logger.warning("a call could not be stored (no chat); skipped")
+                elif recorded.became_missed:
+                    await self._missed_call(recorded)
             case ReceiptReceived(chat=chat, message_ids=ids, kind=kind):
                 await self.storage.messages.set_delivery(chat, list(ids), kind.value)
             case IdentityLinked(phone_jid=phone, lid=lid):
                 await self.storage.chats.link_identity(phone, lid)
-            case ContactSeen(jid=jid, name=name, push_name=push):
-                await self.storage.chats.upsert_contact(jid, name, push)
+            case ContactSeen():
+                await self.storage.chats.upsert_contacts([event])
+            case AddressBookRead(contacts=entries):
+                renamed = await self.storage.chats.upsert_contacts(list(entries))
+                logger.info("address book: %d entries, %d chat(s)", len(entries), renamed)
             case GroupSeen(jid=jid, name=name):
                 if name:
                     await self.storage.chats.ensure(jid, name=name, rank=NAME_GROUP)
@@ -177,6 +197,33 @@ class IngestService:
                     self.side_tasks.spawn(self.on_connected(), "reconnected")
             case _:
                 pass
+
+    async def _missed_call(self, call: CallRecorded) -> None:
+        """Tell the owner at once of a missed call from a trusted or known chat (the notice
+        merges the chat's missed calls of the last minutes); after repeated calls, the
+        chat's next message counts as urgent."""
+        chat = call.chat
+        if len(call.burst) >= 2:
+            self.called[chat.id] = (len(call.burst), call.timestamp)
+        if chat.is_muted(self.clock.now()) or not (chat.trusted or chat.known):
+            return
+        payload = {"message_id": call.message_id}
+        await self.storage.telegram_outbox.add_many(
+            [(a, "call", payload, f"call:{chat.id}") for a in sorted(self.admin_ids)]
+        )
+        self.wake_notifier()
+
+    def _after_calls(self, msg: StoredMessage, chat: Chat, importance: Importance) -> Importance:
+        """The first message after repeated calls from a chat is urgent."""
+        called = self.called.get(chat.id)
+        if called is None or msg.from_me or msg.history or msg.kind == MessageKind.CALL:
+            return importance
+        del self.called[chat.id]
+        count, when = called
+        if msg.timestamp - when > URGENT_AFTER_CALLS:
+            return importance
+        reason = f"called you {count} times just before"
+        return Importance(max(importance.score, 10), f"{reason}, {importance.reason}"[:256])
 
     def _post_queue(self) -> asyncio.Queue[list[StoredMessage]]:
         if self._post is None:
@@ -222,7 +269,7 @@ class IngestService:
             if msg.media_state == MediaState.PENDING:
                 await self.fetch_media(msg)
         scored = [
-            (m, c, score_message(m, c, self.rules, self.scorer))
+            (m, c, WAITING if m.kind == MessageKind.WAITING else self._score(m, c))
             for m, c in await self._with_chats(stored)
         ]
         later = []
@@ -239,7 +286,11 @@ class IngestService:
             await self.llm_triage.add(pending)  # type: ignore[union-attr]
         if self.replies is not None:
             for msg, chat, _ in scored:
-                await self.replies.consider(msg, chat)
+                if msg.kind != MessageKind.WAITING:
+                    await self.replies.consider(msg, chat)
+
+    def _score(self, msg: StoredMessage, chat: Chat) -> Importance:
+        return self._after_calls(msg, chat, score_message(msg, chat, self.rules, self.scorer))
 
     async def llm_decided(self, decided: list[tuple[Pending, Importance]]) -> None:
         """Store the LLM's scores and forward what became important."""

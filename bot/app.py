@@ -253,6 +253,9 @@ async def start_core(app: Application) -> None:  # type: ignore[type-arg]
     services.prefs.on_change(reschedule)
     digest.schedule(app, services, services.prefs.current)
     app.job_queue.run_repeating(_retry_job, interval=300, first=60, name="retries")
+    app.job_queue.run_repeating(
+        _address_book_job, interval=86_400, first=86_400, name="address-book"
+    )
     await app.job_queue.start()  # digests are due whether or not Telegram answers
     await digest.catch_up_missed(services, services.prefs.current)
     if s.health_port is not None:
@@ -415,6 +418,11 @@ async def _retry_job(context: BotContext) -> None:
     s = context.services
     await s.sending.flush()
     await s.ingest.retry_media()
+
+
+async def _address_book_job(context: BotContext) -> None:
+    """Daily: read the saved contacts and the groups' subjects again (names change)."""
+    await context.services.gateway.refresh_address_book()
 
 
 async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]

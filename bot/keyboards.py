@@ -102,6 +102,11 @@ def edit_on_whatsapp(item_id: int) -> Markup:
     )
 
 
+def call(chat_id: int) -> Markup:
+    """Under a missed-call notice: open the chat (its card has mute and last messages)."""
+    return Markup([[Button("📂 Open chat", callback_data=ChatAction(chat_id, "open").pack())]])
+
+
 def open_chat(chat_id: int) -> Markup:
     return Markup(
         [

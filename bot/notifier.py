@@ -14,13 +14,20 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot import keyboards, render, telegram_html
 from storage import Storage
@@ -31,6 +38,8 @@ from whatsapp.types import MessageKind
 
 logger = logging.getLogger(__name__)
 
+#: Missed-call notices of one chat this close together replace each other.
+CALL_BURST = timedelta(minutes=15)
 MERGE_ALL_ABOVE = 3  # more waiting chats than this for one admin → one combined message
 MAX_ATTEMPTS = 12
 CAPTION_LIMIT = 1024
@@ -52,6 +61,8 @@ class TelegramNotifier:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one drain at a time, or items would go out twice
         self.delivered = 0
+        #: (admin, chat id) → the last missed-call notice: (its message id, the call's time).
+        self._call_notices: dict[tuple[int, int], tuple[int, datetime]] = {}
 
     def wake(self) -> None:
         """Ask the worker to look at the outbox now."""
@@ -109,9 +120,17 @@ class TelegramNotifier:
         return settled
 
     async def _deliver_to(self, chat_id: int, items: list[OutboxItem]) -> int:
-        notices = [i for i in items if i.kind != "forward"]
+        calls = [i for i in items if i.kind == "call"]
+        notices = [i for i in items if i.kind not in {"forward", "call"}]
         forwards = [i for i in items if i.kind == "forward"]
         settled = 0
+        by_chat: dict[str, list[OutboxItem]] = defaultdict(list)
+        for item in calls:  # a missed call first: it is the most urgent news
+            by_chat[item.merge_key or str(item.id)].append(item)
+        for batch in by_chat.values():
+            if not await self._attempt(batch, self._send_call(chat_id, batch)):
+                return settled
+            settled += len(batch)
         for item in notices:
             if not await self._attempt([item], self._send_notice(chat_id, item)):
                 return settled
@@ -193,6 +212,26 @@ class TelegramNotifier:
             logger.warning("Telegram could not parse a page's HTML; sent as plain text")
             plain = telegram_html.to_plain(text)
             return await self.bot.send_message(chat_id, plain, parse_mode=None, **kwargs)
+
+    async def _send_call(self, chat_id: int, batch: list[OutboxItem]) -> None:
+        """One notice for a chat's missed calls: the latest, and how many came within
+        minutes. A notice of the same burst sent before is deleted, so one stays, and the
+        escalated one arrives with a sound."""
+        found = await self.storage.messages.get_many(
+            [int(item.payload["message_id"]) for item in batch]
+        )
+        if not found:
+            return
+        call = max(found, key=lambda m: m.timestamp)
+        chat = await self.storage.chats.get(call.chat_id)
+        burst = await self.storage.messages.missed_calls(chat.id, call.timestamp)
+        text = render.call_notice(chat, call, burst, self.tz)
+        sent = await self._send_text(chat_id, text, reply_markup=keyboards.call(chat.id))
+        before = self._call_notices.get((chat_id, chat.id))
+        self._call_notices[(chat_id, chat.id)] = (sent.message_id, call.timestamp)
+        if before is not None and call.timestamp - before[1] <= CALL_BURST:
+            with contextlib.suppress(TelegramError):
+                await self.bot.delete_message(chat_id, before[0])
 
     async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
         raw = item.payload.get("markup")

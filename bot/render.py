@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from assistant.status import Status
 from bot import telegram_html
+from storage import names
 from storage.domain import Chat, MediaState, StoredMessage
-from whatsapp.types import ConnectionState, MessageKind, QrIssued, jid_user
+from whatsapp.types import ConnectionState, MessageKind, QrIssued
 
 LIMIT = 4096
 #: A forward shows this much of a message; the rest is one /chat away (a 64 000-character
@@ -97,7 +98,18 @@ def when(ts: datetime | None, tz: ZoneInfo) -> str:
 
 
 def phone_of(jid: str | None) -> str:
-    return f"+{jid_user(jid)}" if jid and jid.endswith("@s.whatsapp.net") else (jid or "unknown")
+    """A person JID as a phone number for reading (``+49 1511 2345678``)."""
+    digits = names.phone_digits(jid or "")
+    return names.format_phone(digits) if digits else (jid or "unknown")
+
+
+def chat_phone(chat: Chat) -> str:
+    """A person chat's number: from its JID, or from a phone JID it is linked to (a chat
+    known by its hidden id shows the number once the link is known)."""
+    for jid in (chat.jid, *chat.aliases):
+        if names.phone_digits(jid):
+            return phone_of(jid)
+    return "number not known yet"
 
 
 def state_notice(state: ConnectionState, reason: str) -> str:
@@ -177,7 +189,7 @@ def card_text(chat: Chat, now: datetime, tz: ZoneInfo) -> str:
     return "\n".join(
         [
             f"<b>{esc(chat.name)}</b>",
-            ("Group · group chat" if chat.is_group else f"Person · {esc(phone_of(chat.jid))}"),
+            ("Group · group chat" if chat.is_group else f"Person · {esc(chat_phone(chat))}"),
             f"Last activity: {when(chat.last_activity, tz)} · unread: {chat.unread}",
             f"Trusted: {'on' if chat.trusted else 'off'} · AI replies: "
             f"{'on' if chat.ai_enabled else 'off'} ({'auto' if chat.ai_auto else 'draft'})",
@@ -188,6 +200,8 @@ def card_text(chat: Chat, now: datetime, tz: ZoneInfo) -> str:
 
 def body_text(msg: StoredMessage, limit: int | None = None) -> str:
     """A message's body as HTML; with ``limit``, the plain text is cut there first."""
+    if msg.kind == MessageKind.WAITING:
+        return "⏳ <i>Waiting for this message (WhatsApp could not decrypt it yet)</i>"
     icon = KIND_ICON.get(msg.kind, "")
     text = msg.body
     if msg.kind == MessageKind.DOCUMENT and msg.media_file_name:
@@ -229,6 +243,20 @@ def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo) -> str:
 def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> str:
     body = body_text(msg, FORWARD_BODY)
     return f"{forward_header(chat, msg, tz)}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
+
+
+def call_notice(
+    chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo
+) -> str:
+    """A missed call ("📞 Missed voice call from Mom · 14:02"), or repeated calls within
+    minutes ("‼️ 📞 Mom called 3 times in 6 min")."""
+    at = call.timestamp.astimezone(tz).strftime("%H:%M")
+    name = f"<b>{esc(chat.name)}</b>"
+    if len(burst) > 1:
+        minutes = max(1, round((burst[-1] - burst[0]).total_seconds() / 60))
+        return f"‼️ 📞 {name} called {len(burst)} times in {minutes} min · last at {at}"
+    where = "in" if chat.is_group else "from"
+    return f"{esc(call.text)} {where} {name} · {at}"
 
 
 def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo) -> str:

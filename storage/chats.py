@@ -4,28 +4,38 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import peewee
 
-from storage import clean
+from storage import clean, contacts, names
 from storage.db import db, in_thread
 from storage.domain import Chat, Contact, Page
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, MessageRecord, utcnow
+from storage.names import (  # re-exported: callers name ranks from here
+    NAME_BUSINESS,
+    NAME_CONTACT,
+    NAME_FALLBACK,
+    NAME_GROUP,
+    NAME_PUSH,
+    fallback_name,
+)
 from whatsapp.errors import NotFound
-from whatsapp.types import OWN_SENDER, STATUS_BROADCAST, ChatJid, is_group_jid, jid_user
+from whatsapp.types import OWN_SENDER, STATUS_BROADCAST, ChatJid, ContactSeen, is_group_jid
 
-# How sure a chat's name is; a name is only replaced by one at least as sure.
-NAME_FALLBACK, NAME_PUSH, NAME_CONTACT, NAME_GROUP = 0, 1, 2, 3
+__all__ = [
+    "NAME_BUSINESS",
+    "NAME_CONTACT",
+    "NAME_FALLBACK",
+    "NAME_GROUP",
+    "NAME_PUSH",
+    "PeeweeChatRepository",
+    "fallback_name",
+]
 TOGGLES = frozenset({"trusted", "ai_enabled", "ai_auto", "include_in_digest", "cloud_llm_allowed"})
-
-
-def fallback_name(jid: str) -> str:
-    """Return the default name of an unnamed chat: "Contact" and the last 4 digits."""
-    if is_group_jid(jid):
-        return "Group " + jid_user(jid)[-4:]
-    return "Contact " + jid_user(jid)[-4:]
+#: How well a search matched: a whole name, a whole word of one, the start of a word, anywhere.
+MATCH_EXACT, MATCH_WORD, MATCH_PREFIX, MATCH_PART = 0, 1, 2, 3
 
 
 def to_chat(rec: ChatRecord, aliases: tuple[ChatJid, ...] = ()) -> Chat:
@@ -118,6 +128,9 @@ def _merge(keep: int, drop: int) -> None:
         a.muted_until = b.muted_until
     if b.name_rank > a.name_rank:
         a.name, a.name_rank = b.name, b.name_rank
+    a.search_names = names.extend_key(
+        a.search_names or "", [p for p in (b.search_names or "").split("|") if p]
+    )
     if b.last_activity and (not a.last_activity or b.last_activity > a.last_activity):
         a.last_activity = b.last_activity
     a.unread += b.unread
@@ -200,9 +213,10 @@ def ensure_chat_sync(
     if not ids:
         chat = ChatRecord.create(
             jid=jid,
-            name=name or fallback_name(jid),
+            name=name or fallback_name(jid, alt),
             name_rank=rank if name else NAME_FALLBACK,
             is_group=is_group_jid(jid),
+            search_names=names.extend_key("", names.key_parts([name], [jid, alt or ""])),
         )
         chat_id = chat.id
     else:
@@ -213,10 +227,48 @@ def ensure_chat_sync(
             ChatRecord.update(name=name, name_rank=rank).where(
                 (ChatRecord.id == chat_id) & (ChatRecord.name_rank <= rank)
             ).execute()
+            _add_to_key(chat_id, [name])
     for j in (jid, alt):
         if j:
             ChatAliasRecord.insert(jid=j, chat=chat_id).on_conflict_ignore().execute()
+    contacts.apply_contact_names(chat_id)
     return chat_id
+
+
+def _add_to_key(chat_id: int, found: Iterable[str]) -> None:
+    """Add names to a chat's search key (blocking; inside storage)."""
+    rec = ChatRecord.get_by_id(chat_id)
+    key = names.extend_key(rec.search_names or "", names.key_parts(found))
+    if key != rec.search_names:
+        rec.search_names = key
+        rec.save(only=[ChatRecord.search_names])
+
+
+def match_rank(needle: str, name: str, key: str) -> int:
+    """How well a folded needle matches a chat's shown name and search key."""
+    shown = names.fold(name)
+    parts = [p for p in key.split("|") if p]
+    if needle == shown or needle in parts:
+        return MATCH_EXACT
+    if needle.isdigit() and any(p.endswith(needle) for p in parts if p.isdigit()):
+        return MATCH_WORD  # a number without its country code
+    words = [w for p in [shown, *parts] for w in p.split()]
+    if needle in words or any(p.startswith(needle + " ") for p in [shown, *parts]):
+        return MATCH_WORD  # "sofia" of "sofia ramirez", "dr weber" of "dr weber praxis"
+    if any(w.startswith(needle) for w in words):
+        return MATCH_PREFIX
+    return MATCH_PART
+
+
+def _search(query: peewee.ModelSelect, search: str) -> peewee.ModelSelect | None:
+    """Narrow a chat query to the chats whose names or number contain ``search``; None when
+    the search has nothing to look for."""
+    found = names.needles(search)
+    if not found:
+        return None
+    for needle in found:
+        query = query.where(ChatRecord.search_names.contains(needle))
+    return query
 
 
 class PeeweeChatRepository:
@@ -251,7 +303,10 @@ class PeeweeChatRepository:
     def list_page(self, search: str = "", page: int = 0, per_page: int = 8) -> Page[Chat]:
         query = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)  # not a chat
         if search.strip():
-            query = query.where(ChatRecord.name.contains(search.strip()))
+            narrowed = _search(query, search)
+            if narrowed is None:
+                return Page((), 0, 1, 0)
+            query = narrowed
         total = query.count()
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 0), pages - 1)
@@ -261,30 +316,24 @@ class PeeweeChatRepository:
         return Page(tuple(to_chat(r) for r in rows), page, pages, total)
 
     @in_thread
-    def find(self, name: str, limit: int = 10) -> list[Chat]:
-        """Return chats matching ``name``: exact name first, then prefix, then substring."""
-        needle = name.strip().lower()
-        if not needle:
-            return []
-        rows = (
-            ChatRecord.select()
-            .where(
-                peewee.fn.LOWER(ChatRecord.name).contains(needle)
-                & (ChatRecord.jid != STATUS_BROADCAST)
-            )
-            .order_by(ChatRecord.last_activity.desc(nulls="LAST"))
-            .limit(200)
-        )
-        found = [to_chat(r) for r in rows]
-        alias = resolve_id(needle) if "@" in needle else None
-        if alias is not None and all(c.id != alias for c in found):
-            found.insert(0, to_chat(ChatRecord.get_by_id(alias)))
-
-        def rank(chat: Chat) -> int:
-            low = chat.name.lower()
-            return 0 if low == needle else 1 if low.startswith(needle) else 2
-
-        return sorted(found, key=rank)[:limit]
+    def find(self, name: str, limit: int = 10) -> list[tuple[int, Chat]]:
+        """Return ``(how well, chat)`` for the chats a person could mean by ``name``: any name
+        the chat was known by (saved, first, push, business, group subject) or its number,
+        ignoring case, accents and emoji; best matches first (MATCH_EXACT, MATCH_WORD,
+        MATCH_PREFIX, MATCH_PART), then the most recently active."""
+        text = name.strip()
+        base = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)
+        query = _search(base, text)
+        found: list[tuple[int, Chat]] = []
+        needle = (names.needles(text) or [""])[0]
+        if query is not None:
+            rows = query.order_by(ChatRecord.last_activity.desc(nulls="LAST")).limit(200)
+            found = [(match_rank(needle, r.name, r.search_names or ""), to_chat(r)) for r in rows]
+        alias = resolve_id(clean.ident(text)) if "@" in text else None
+        if alias is not None and all(c.id != alias for _, c in found):
+            found.insert(0, (MATCH_EXACT, to_chat(ChatRecord.get_by_id(alias))))
+        found.sort(key=lambda rc: rc[0])  # stable: activity order within a rank
+        return found[:limit]
 
     @in_thread
     def set_flag(self, chat_id: int, flag: str, value: bool) -> Chat:
@@ -325,36 +374,42 @@ class PeeweeChatRepository:
     @in_thread
     def link_identity(self, phone_jid: ChatJid, lid: ChatJid) -> None:
         """Record that a phone JID and a LID are one person. When a chat exists for either
-        (or both: they are merged), both JIDs lead to it from now on."""
+        (or both: they are merged), both JIDs lead to it from now on, and it is named from
+        the contact (a chat known only by its LID shows the number from now on)."""
         phone_jid, lid = ChatJid(clean.ident(phone_jid)), ChatJid(clean.ident(lid))
         with db.atomic():
-            if resolve_id(phone_jid) is not None or resolve_id(lid) is not None:
-                ensure_chat_sync(phone_jid, lid)
             ContactRecord.insert(jid=phone_jid, lid=lid, phone_jid=phone_jid).on_conflict(
                 conflict_target=[ContactRecord.jid],
                 update={ContactRecord.lid: lid, ContactRecord.updated_at: utcnow()},
             ).execute()
+            if resolve_id(phone_jid) is not None or resolve_id(lid) is not None:
+                ensure_chat_sync(phone_jid, lid)
 
     @in_thread
-    def upsert_contact(self, jid: ChatJid, full_name: str = "", push_name: str = "") -> None:
-        jid = ChatJid(clean.ident(jid))
-        full_name = clean.text(full_name, clean.NAME_LIMIT)
-        push_name = clean.text(push_name, clean.NAME_LIMIT)
-        update: dict[peewee.Field, object] = {ContactRecord.updated_at: utcnow()}
-        if full_name:
-            update[ContactRecord.full_name] = full_name
-        if push_name:
-            update[ContactRecord.push_name] = push_name
+    def upsert_contact(
+        self,
+        jid: ChatJid,
+        full_name: str = "",
+        push_name: str = "",
+        first_name: str = "",
+        business_name: str = "",
+    ) -> None:
+        """Store one contact's names (see ``upsert_contacts``)."""
         with db.atomic():
-            ContactRecord.insert(jid=jid, full_name=full_name, push_name=push_name).on_conflict(
-                conflict_target=[ContactRecord.jid], update=update
-            ).execute()
-            chat_id = resolve_id(jid)
-            if chat_id is not None and (full_name or push_name):
-                rank = NAME_CONTACT if full_name else NAME_PUSH
-                ChatRecord.update(name=full_name or push_name, name_rank=rank).where(
-                    (ChatRecord.id == chat_id) & (ChatRecord.name_rank <= rank)
-                ).execute()
+            contacts.upsert_contacts(
+                [ContactSeen(jid, full_name, push_name, None, first_name, business_name)]
+            )
+
+    @in_thread
+    def upsert_contacts(self, found: Sequence[ContactSeen]) -> int:
+        """Store address-book entries, a few hundred to a transaction; the chats they
+        belong to take the saved (or business) name. Return how many chats were renamed
+        or looked at."""
+        touched = 0
+        for start in range(0, len(found), 200):
+            with db.atomic():
+                touched += contacts.upsert_contacts(found[start : start + 200])
+        return touched
 
     @in_thread
     def contact(self, jid: str) -> Contact | None:
@@ -367,6 +422,8 @@ class PeeweeChatRepository:
             phone_jid=ChatJid(rec.phone_jid) if rec.phone_jid else None,
             push_name=rec.push_name,
             full_name=rec.full_name,
+            first_name=rec.first_name,
+            business_name=rec.business_name,
         )
 
     @in_thread

@@ -113,6 +113,8 @@ class Contact:
     phone_jid: ChatJid | None
     push_name: str
     full_name: str
+    first_name: str = ""
+    business_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from storage import clean
+from storage import clean, contacts, names
 from storage.chats import (
     NAME_FALLBACK,
     NAME_GROUP,
@@ -179,16 +179,27 @@ def _ids_by_jid(table: str, column: str, jids: Sequence[str]) -> dict[str, int]:
 
 
 def _create_chats(first: dict[str, WaMessage]) -> dict[str, int]:
-    """Create the chats of these never-seen JIDs in bulk; return ``jid → id``."""
+    """Create the chats of these never-seen JIDs in bulk; return ``jid → id``. A person
+    the address book knows is named as saved there, whatever push name the message
+    carries."""
+    people = [j for j in first if not is_group_jid(j)]
+    known = contacts.rows_by_jid(contacts.contact_rows(people)) if people else {}
     rows = []
     for jid, msg in first.items():
         name, rank = _offered_name(msg)
+        saved, saved_rank, every, phones = contacts.naming(known.get(jid, ()))
+        offered = name
+        if saved_rank > rank or (saved and not name):
+            name, rank = saved, saved_rank
+        phone = next((p for p in phones if names.phone_digits(p)), None)
+        key = names.key_parts([name, offered, *every], [jid, *phones])
         rows.append(
             {
                 ChatRecord.jid: jid,
-                ChatRecord.name: name[:256] or fallback_name(jid),
+                ChatRecord.name: name[:256] or fallback_name(jid, phone),
                 ChatRecord.name_rank: rank if name else NAME_FALLBACK,
                 ChatRecord.is_group: is_group_jid(jid),
+                ChatRecord.search_names: names.extend_key("", key),
             }
         )
     ChatRecord.insert_many(rows).execute()
@@ -196,6 +207,20 @@ def _create_chats(first: dict[str, WaMessage]) -> dict[str, int]:
     aliases = [{ChatAliasRecord.jid: j, ChatAliasRecord.chat: i} for j, i in created.items()]
     ChatAliasRecord.insert_many(aliases).on_conflict_ignore().execute()
     return created
+
+
+def _linked_alternates(first: dict[str, WaMessage], jids: Sequence[str]) -> None:
+    """Give person chats without an alternate JID the one a contact link knows (the phone
+    number of a LID, the LID of a number), so one person never gets two chats."""
+    people = [j for j in jids if not is_group_jid(j) and not first[j].chat_alt]
+    if not people:
+        return
+    for jid, lid, phone, *_ in contacts.contact_rows(people):
+        if not lid:
+            continue
+        for mine, other in ((jid, lid), (lid, jid), (phone, lid)):
+            if mine in first and other and other != mine and not first[mine].chat_alt:
+                first[mine] = replace(first[mine], chat_alt=ChatJid(other))
 
 
 def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
@@ -209,12 +234,14 @@ def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
     if not first:
         return
     known = _ids_by_jid("chat_aliases", "chat_id", list(first))
+    _linked_alternates(first, [j for j in first if j not in known])
     unseen = [j for j, m in first.items() if j not in known and not m.chat_alt]
     orphans = _ids_by_jid("chats", "id", unseen) if unseen else {}
     fresh = {j: first[j] for j in unseen if j not in orphans}
     if fresh:
         cache.update(_create_chats(fresh))
     renames = []
+    keys = []
     for jid, msg in first.items():
         if jid in fresh:
             continue
@@ -223,6 +250,8 @@ def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
             cache[jid] = known[jid]
             if name:
                 renames.append((name[:256], rank, known[jid], rank, name[:256]))
+                if part := names.fold(name):
+                    keys.append((part + "|", known[jid], f"%|{part}|%"))
         else:
             cache[jid] = ensure_chat_sync(msg.chat, msg.chat_alt, name, rank)
     if renames:
@@ -232,6 +261,8 @@ def _resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
             f"WHERE id = {p} AND name_rank <= {p} AND name <> {p}",
             renames,
         )
+    if keys:  # a push name that does not rename a saved contact still finds the chat
+        db.cursor().executemany(contacts.append_names_sql(), keys)
 
 
 def _touch_chats(new: Sequence[tuple[int, WaMessage]], history: bool) -> None:
@@ -317,20 +348,88 @@ def _insert_chunk(chunk: Sequence[WaMessage], call: StoreCall) -> list[_New]:
         pending.setdefault((chat_id, stored_sender(msg), msg.id), (chat_id, msg))
     existing = _keys(list({k[2] for k in pending}))
     fresh = [(chat_id, msg) for key, (chat_id, msg) in pending.items() if key not in existing]
-    if not fresh:
+    waiting = _waiting({existing[k] for k, (_, m) in pending.items() if k in existing}, pending)
+    refill = [
+        (existing[k], chat_id, msg)
+        for k, (chat_id, msg) in pending.items()
+        if k in existing and existing[k] in waiting and msg.kind != MessageKind.WAITING
+    ]
+    if not fresh and not refill:
         return []
-    scores = call.scores(fresh)
+    scores = call.scores(fresh + [(chat_id, msg) for _, chat_id, msg in refill])
     new: list[_New] = [
         ((chat_id, stored_sender(msg), msg.id), chat_id, msg, sc)
-        for (chat_id, msg), sc in zip(fresh, scores, strict=True)
+        for (chat_id, msg), sc in zip(fresh, scores[: len(fresh)], strict=True)
     ]
     marks = ", ".join([db.param] * len(COLUMNS))
     sql = f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({marks})"
     history = call.history
     db.cursor().executemany(sql, [_row(msg, chat_id, history, sc) for _, chat_id, msg, sc in new])
+    if refill:  # the content of a message that was waiting to be decrypted has come
+        _fill(refill, scores[len(fresh) :], history)
+        new += [
+            ((chat_id, stored_sender(msg), msg.id), chat_id, msg, sc)
+            for (_, chat_id, msg), sc in zip(refill, scores[len(fresh) :], strict=True)
+        ]
     _touch_chats(fresh, history)
     _link_senders(msg for _, msg in fresh)
     return new
+
+
+#: Columns a placeholder takes from the message that replaces it.
+FILLED = (
+    "sender_name",
+    "kind",
+    "text",
+    "caption",
+    "timestamp",
+    "view_once",
+    "media_mimetype",
+    "media_file_name",
+    "media_size",
+    "media_state",
+    "media_ref",
+    "quoted_id",
+    "mentions",
+    "importance",
+    "reason",
+)
+
+
+def _waiting(
+    row_ids: set[int], pending: dict[tuple[int, str, str], tuple[int, WaMessage]]
+) -> set[int]:
+    """Which of these stored rows are placeholders for messages not decrypted yet, when a
+    chunk brings content for them (a placeholder again changes nothing)."""
+    if not row_ids or all(m.kind == MessageKind.WAITING for _, m in pending.values()):
+        return set()
+    found: set[int] = set()
+    ids = sorted(row_ids)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        marks = ", ".join([db.param] * len(part))
+        cursor = db.execute_sql(
+            f"SELECT id FROM messages WHERE id IN ({marks}) AND kind = {db.param}",
+            [*part, MessageKind.WAITING.value],
+        )
+        found |= {row[0] for row in cursor.fetchall()}
+    return found
+
+
+def _fill(
+    refill: Sequence[tuple[int, int, WaMessage]],
+    scores: Sequence[tuple[int, str] | None],
+    history: bool,
+) -> None:
+    """Give placeholders the content that has come for them."""
+    at = [COLUMNS.index(c) for c in FILLED]
+    p = db.param
+    sql = f"UPDATE messages SET {', '.join(f'{c} = {p}' for c in FILLED)} WHERE id = {p}"
+    rows = []
+    for (row_id, chat_id, msg), sc in zip(refill, scores, strict=True):
+        values = _row(msg, chat_id, history, sc)
+        rows.append((*(values[i] for i in at), row_id))
+    db.cursor().executemany(sql, rows)
 
 
 def resolve_chunk(messages: Sequence[WaMessage], cache: dict[str, int]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import peewee
 
 from storage import clean
+from storage.calls import CallRecorded, missed_calls, record_call
 from storage.chats import is_group_admin, resolve_id, same_person
 from storage.db import db, in_thread, is_postgres
 from storage.domain import ChangeOutcome, MediaState, StoredMessage
@@ -23,7 +24,14 @@ from storage.models import (
     SettingRecord,
 )
 from storage.outbox import queue_telegram
-from whatsapp.types import STATUS_BROADCAST, ChatJid, MessageKind, WaMessage, WaMessageId
+from whatsapp.types import (
+    STATUS_BROADCAST,
+    CallSeen,
+    ChatJid,
+    MessageKind,
+    WaMessage,
+    WaMessageId,
+)
 
 
 def to_stored(rec: MessageRecord) -> StoredMessage:
@@ -112,6 +120,17 @@ class PeeweeMessageRepository:
         """Insert what is new and return it; a replayed message changes nothing. With
         ``score``, each new message is scored as it is inserted (no second write)."""
         return store(messages, StoreCall(history, score)).stored
+
+    @in_thread
+    def record_call(self, call: CallSeen) -> CallRecorded | None:
+        """Store a call, or what became of one (answered elsewhere, missed); see calls.py."""
+        with db.atomic():
+            return record_call(call)
+
+    @in_thread
+    def missed_calls(self, chat_id: int, until: datetime) -> tuple[datetime, ...]:
+        """A chat's missed calls within the last CALL_WINDOW up to ``until``, oldest first."""
+        return missed_calls(chat_id, until)
 
     @in_thread
     def store_history(self, messages: Sequence[WaMessage], score: Scorer) -> int:

@@ -146,6 +146,57 @@ def _step_6_owner_wrote() -> None:
     )
 
 
+def _step_7_names() -> None:
+    """People as the phone shows them: contacts keep first and business names; a business
+    name ranks between push names and saved names (ranks 2 and 3 move up one); every chat
+    gets a search key of all its names and its number, and an unnamed chat of a known
+    number shows that number formatted. Calls keep their state on their message row."""
+    from playhouse.migrate import SchemaMigrator
+    from playhouse.migrate import migrate as alter
+
+    from storage import names
+
+    migrator = SchemaMigrator.from_database(db.obj)
+    empty = peewee.SQL("DEFAULT ''")
+    wanted = {
+        "contacts": [
+            (n, peewee.CharField(max_length=256, default="", constraints=[empty]))
+            for n in ("first_name", "business_name")
+        ],
+        "chats": [("search_names", peewee.TextField(default="", constraints=[empty]))],
+        "messages": [("call_info", peewee.TextField(default="", constraints=[empty]))],
+    }
+    for table, columns in wanted.items():
+        have = {c.name for c in db.get_columns(table)}
+        alter(*(migrator.add_column(table, n, f) for n, f in columns if n not in have))
+    db.execute_sql("UPDATE chats SET name_rank = name_rank + 1 WHERE name_rank >= 2")
+    aliases: dict[int, list[str]] = {}
+    for chat_id, jid in db.execute_sql("SELECT chat_id, jid FROM chat_aliases"):
+        aliases.setdefault(chat_id, []).append(jid)
+    people: dict[str, list[str]] = {}
+    for jid, lid, full, push in db.execute_sql(
+        "SELECT jid, lid, full_name, push_name FROM contacts"
+    ):
+        for key in (jid, lid):
+            if key:
+                people.setdefault(key, []).extend([jid, full, push])
+    rows = []
+    for chat_id, jid, name, rank in db.execute_sql(
+        "SELECT id, jid, name, name_rank FROM chats"
+    ).fetchall():
+        jids = aliases.get(chat_id, [jid])
+        known = [x for j in jids for x in people.get(j, [])]
+        phones = [j for j in [*jids, *known] if names.phone_digits(j)]
+        if rank == 0:
+            name = names.fallback_name(jid, phones[0] if phones else None)
+        key = names.extend_key("", names.key_parts([name, *known[1::3], *known[2::3]], phones))
+        rows.append((name, key, chat_id))
+    p = db.param
+    db.cursor().executemany(
+        f"UPDATE chats SET name = {p}, search_names = {p} WHERE id = {p}", rows
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _step_1_initial_schema),
     (2, _step_2_chat_list_index),
@@ -153,6 +204,7 @@ MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (4, _step_4_one_sender_for_me),
     (5, _step_5_edit_history_and_admins),
     (6, _step_6_owner_wrote),
+    (7, _step_7_names),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -65,6 +65,9 @@ class ChatRecord(BaseRecord):
     admins = peewee.TextField(default="[]", constraints=[peewee.SQL("DEFAULT '[]'")])  # step 5
     #: The owner has written in this chat (step 6): a known person, not a first contact.
     owner_wrote = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
+    #: Step 7. Every name the chat was known by, folded, and its phone digits: ``|a|b|``
+    #: (storage/names.py). What /chat, /send and /chats <search> look in.
+    search_names = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "chats"
@@ -87,6 +90,13 @@ class ContactRecord(BaseRecord):
     push_name = peewee.CharField(max_length=256, default="")
     full_name = peewee.CharField(max_length=256, default="")
     updated_at = UtcField(default=utcnow)
+    # Step 7: the rest of what the address book and WhatsApp say about the person.
+    first_name = peewee.CharField(
+        max_length=256, default="", constraints=[peewee.SQL("DEFAULT ''")]
+    )
+    business_name = peewee.CharField(
+        max_length=256, default="", constraints=[peewee.SQL("DEFAULT ''")]
+    )
 
     class Meta:
         table_name = "contacts"
@@ -127,6 +137,8 @@ class MessageRecord(BaseRecord):
     deleted_by = peewee.CharField(
         max_length=16, default="", constraints=[peewee.SQL("DEFAULT ''")]
     )
+    #: Step 7. A call's state (JSON: state, video, group); "" for every other message.
+    call_info = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "messages"

@@ -17,7 +17,12 @@ from typing import Any
 
 from whatsapp.types import (
     GROUP_SERVER,
+    LID_SERVER,
+    PERSON_SERVER,
+    CallSeen,
+    CallState,
     ChatJid,
+    ContactSeen,
     GatewayEvent,
     GroupSeen,
     MediaInfo,
@@ -31,11 +36,13 @@ from whatsapp.types import (
     WaMessage,
     WaMessageId,
     is_group_jid,
+    jid_server,
     jid_user,
 )
 
 logger = logging.getLogger(__name__)
 
+DECRYPT_FAIL_HIDE = 2  # UndecryptableMessage.DecryptFailMode: not shown on phones either
 PROTOCOL_REVOKE = 0
 PROTOCOL_EDIT = 14
 RECEIPT_KINDS = {1: ReceiptKind.DELIVERED, 4: ReceiptKind.READ, 6: ReceiptKind.PLAYED}
@@ -317,6 +324,116 @@ def receipt_event(ev: Any) -> ReceiptReceived | None:
     return ReceiptReceived(ChatJid(chat), ids, kind, from_s(ev.Timestamp))
 
 
+CALL_STATES = {
+    "call_offer": CallState.RINGING,
+    "call_offer_notice": CallState.RINGING,
+    "call_accept": CallState.ANSWERED,
+    "call_terminate": CallState.MISSED,  # unless it was answered: storage keeps that
+}
+
+
+def _has_tag(node: Any, tag: str, depth: int = 3) -> bool:
+    """Whether a ``Node`` or one of its children (a few levels down) has this tag."""
+    if node.Tag == tag:
+        return True
+    return depth > 0 and any(_has_tag(child, tag, depth - 1) for child in node.Nodes)
+
+
+def call_event(name: str, ev: Any) -> CallSeen | None:
+    """Convert ``CallOffer`` / ``CallOfferNotice`` (a group call) / ``CallAccept`` /
+    ``CallTerminate``; None when the event names no call or no chat."""
+    meta = ev.basicCallMeta
+    origin = jid_str(getattr(meta, "from"))
+    caller = jid_str(meta.callCreator) or origin
+    group = is_group_jid(origin) or (name == "call_offer_notice" and ev.type == "group")
+    chat = origin if is_group_jid(origin) else caller
+    if not meta.callID or not chat or not caller or is_group_jid(caller):
+        logger.warning("call event without call id or caller skipped")
+        return None
+    video = False
+    if name == "call_offer_notice":
+        video = ev.media == "video"
+    elif name == "call_offer":
+        video = _has_tag(ev.data, "video")
+    stamp = int(meta.timestamp)
+    when = from_ms(stamp) if stamp > 100_000_000_000 else from_s(stamp)
+    alt = jid_str(meta.callCreatorAlt)
+    return CallSeen(
+        id=meta.callID[:128],
+        chat=ChatJid(chat),
+        caller=ChatJid(caller),
+        timestamp=when,
+        state=CALL_STATES[name],
+        video=video,
+        group=group,
+        caller_alt=ChatJid(alt) if alt and alt != caller else None,
+    )
+
+
+def undecryptable_event(ev: Any) -> MessageReceived | None:
+    """Convert ``UndecryptableMessage`` (the phone shows "Waiting for this message") into a
+    placeholder message that the retry, with the same id, replaces; None for one WhatsApp
+    says to hide (a reaction, a poll vote) or without chat or id."""
+    if int(ev.DecryptFailMode) == DECRYPT_FAIL_HIDE:
+        return None
+    info = ev.Info
+    src = info.MessageSource
+    chat, sender = jid_str(src.Chat), jid_str(src.Sender)
+    if not chat or not info.ID:
+        logger.warning("undecryptable message without chat or id skipped")
+        return None
+    sender_alt, chat_alt = _alts(src, chat, src.IsFromMe)
+    return MessageReceived(
+        WaMessage(
+            id=WaMessageId(info.ID),
+            chat=ChatJid(chat),
+            sender=ChatJid(sender or chat),
+            timestamp=from_ms(info.Timestamp),
+            kind=MessageKind.WAITING,
+            push_name="" if src.IsFromMe else info.Pushname,
+            from_me=src.IsFromMe,
+            sender_alt=sender_alt,
+            chat_alt=chat_alt,
+        )
+    )
+
+
+def group_info(info: Any) -> GroupSeen | None:
+    """Convert a ``GroupInfo`` (a joined group, or one of ``get_joined_groups``): subject,
+    members and admins."""
+    members = tuple(ChatJid(jid_str(p.JID)) for p in info.Participants if jid_str(p.JID))
+    admins = tuple(
+        ChatJid(jid_str(p.JID))
+        for p in info.Participants
+        if jid_str(p.JID) and (p.IsAdmin or p.IsSuperAdmin)
+    )
+    jid = jid_str(info.JID)
+    if not is_group_jid(jid):
+        logger.warning("group info for a JID that is not a group skipped")
+        return None
+    return GroupSeen(ChatJid(jid), info.GroupName.Name[:256], members, admins)
+
+
+def contact_entry(entry: Any) -> ContactSeen | None:
+    """Convert one entry of the session's contact store (``Contact``: JID and ``ContactInfo``
+    with the saved full and first name, push name and business name); None for an entry
+    that is not a person or names nobody."""
+    jid = jid_str(entry.JID)
+    if jid_server(jid) not in {PERSON_SERVER, LID_SERVER}:
+        return None
+    info = entry.Info
+    found = ContactSeen(
+        ChatJid(jid),
+        name=info.FullName[:256],
+        push_name=info.PushName[:256],
+        first_name=info.FirstName[:256],
+        business_name=info.BusinessName[:256],
+    )
+    if not (found.name or found.push_name or found.first_name or found.business_name):
+        return None
+    return found
+
+
 def group_event(ev: Any) -> GroupSeen | None:
     """Convert ``JoinedGroup`` (name, members, admins) or ``GroupInfoEvent`` (a new name,
     admins promoted or demoted)."""
@@ -324,14 +441,7 @@ def group_event(ev: Any) -> GroupSeen | None:
     promoted: tuple[ChatJid, ...] = ()
     demoted: tuple[ChatJid, ...] = ()
     if ev.DESCRIPTOR.name == "JoinedGroup":
-        info = ev.GroupInfo
-        members = tuple(ChatJid(jid_str(p.JID)) for p in info.Participants if jid_str(p.JID))
-        admins = tuple(
-            ChatJid(jid_str(p.JID))
-            for p in info.Participants
-            if jid_str(p.JID) and (p.IsAdmin or p.IsSuperAdmin)
-        )
-        jid, name = jid_str(info.JID), info.GroupName.Name
+        return group_info(ev.GroupInfo)
     else:
         jid, members = jid_str(ev.JID), ()
         name = ev.Name.Name if ev.HasField("Name") else ""

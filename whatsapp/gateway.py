@@ -25,6 +25,7 @@ from whatsapp.memory import release_freed_memory
 from whatsapp.tasks import Clock, TaskGroup
 from whatsapp.types import (
     TERMINAL_STATES,
+    AddressBookRead,
     ChatJid,
     ConnectionChanged,
     ConnectionState,
@@ -37,6 +38,7 @@ from whatsapp.types import (
     QrWindowEnded,
     SendReceipt,
     WaMessageId,
+    is_group_jid,
     is_lid_jid,
 )
 
@@ -86,6 +88,7 @@ class WhatsAppGateway(Protocol):
     async def request_login(self) -> None: ...
     async def pair_phone(self, phone: str) -> str: ...
     async def logout(self) -> None: ...
+    async def refresh_address_book(self, only: ChatJid | None = None) -> int: ...
     async def send(self, message: OutgoingMessage) -> SendReceipt: ...
     async def react(
         self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str
@@ -295,6 +298,12 @@ class GatewayBase:
                 if isinstance(event, MessageReceived):
                     event = await self._with_phone_alternate(event)
                 await self._emit(event)
+        elif name in convert.CALL_STATES:
+            if (call := convert.call_event(name, raw)) is not None:
+                await self._emit(call)
+        elif name == "undecryptable":
+            if (waiting := convert.undecryptable_event(raw)) is not None:
+                await self._emit(await self._with_phone_alternate(waiting))
         elif name == "receipt":
             if (receipt := convert.receipt_event(raw)) is not None:
                 await self._emit(receipt)
@@ -303,6 +312,13 @@ class GatewayBase:
                 await self._emit(group)
         elif name == "history_sync":
             await self._history(raw)
+        elif name == "address_book":
+            await self._address_book(*raw)
+        elif name == "picture":  # a contact or a group changed: read its names again
+            if jid := convert.jid_str(raw.JID):
+                self.tasks.spawn(self.refresh_address_book(ChatJid(jid)), "address-book")
+        elif name == "offline_sync_completed":  # the backlog (app state too) is in
+            self.tasks.spawn(self.refresh_address_book(), "address-book")
         elif name == "qr":
             await self._qr(list(raw))
         else:
@@ -328,6 +344,51 @@ class GatewayBase:
             )
         )
 
+    # ------------------------------------------------------------------ address book
+
+    async def refresh_address_book(self, only: ChatJid | None = None) -> int:
+        """Read the contacts saved in the session's store and the joined groups' subjects,
+        and queue them, to be handled in order with every other event. ``only``: one person
+        or group that changed. Return how many entries were read."""
+        if only is None:
+            contacts = await self._safely(self._read_contacts())
+            groups = await self._safely(self._read_groups())
+        elif is_group_jid(only):
+            contacts, groups = [], await self._safely(self._read_group(only))
+        else:
+            contacts, groups = await self._safely(self._read_contact(only)), []
+        if contacts or groups:
+            self.submit("address_book", (contacts, groups))
+        logger.info("address book read: %d contact(s), %d group(s)", len(contacts), len(groups))
+        return len(contacts) + len(groups)
+
+    @staticmethod
+    async def _safely(read: Awaitable[list[Any]]) -> list[Any]:
+        try:
+            return await read
+        except GatewayError as exc:
+            logger.warning("could not read the address book: %s", str(exc)[:200])
+            return []
+
+    async def _address_book(self, contacts: list[Any], groups: list[Any]) -> None:
+        entries = []
+        for raw in contacts:
+            try:
+                if (entry := convert.contact_entry(raw)) is not None:
+                    entries.append(entry)
+            except (AttributeError, ValueError, TypeError):
+                logger.warning("unreadable contact-store entry skipped")
+        if entries:
+            await self._emit(AddressBookRead(tuple(entries)))
+        for raw in groups:
+            try:
+                group = convert.group_info(raw)
+            except (AttributeError, ValueError, TypeError):
+                logger.warning("unreadable group info skipped")
+                continue
+            if group is not None:
+                await self._emit(group)
+
     # ------------------------------------------------------------------ state machine
 
     async def _set_state(self, state: ConnectionState, reason: str = "") -> None:
@@ -352,6 +413,7 @@ class GatewayBase:
             self._cancel_qr_timer()
             self._own_jid = self._own_jid or await self._lookup_own_jid()
             await self._set_state(ConnectionState.CONNECTED)
+            self.tasks.spawn(self.refresh_address_book(), "address-book")
         elif name == "pair_status":
             if int(raw.Status) == 2:  # SUCCESS
                 self._own_jid = ChatJid(convert.jid_str(raw.ID)) or self._own_jid
@@ -482,6 +544,22 @@ class GatewayBase:
     async def _phone_for_lid(self, lid: ChatJid) -> ChatJid | None:
         """Look a LID up in the session's own mapping (neonize); None when unknown."""
         return None
+
+    async def _read_contacts(self) -> list[Any]:
+        """Every entry of the session's contact store (neonize ``Contact`` protobufs)."""
+        return []
+
+    async def _read_contact(self, jid: ChatJid) -> list[Any]:
+        """The contact-store entry of one person ([] when there is none)."""
+        return []
+
+    async def _read_groups(self) -> list[Any]:
+        """The ``GroupInfo`` of every joined group ([] when it cannot be asked now)."""
+        return []
+
+    async def _read_group(self, jid: ChatJid) -> list[Any]:
+        """The ``GroupInfo`` of one group ([] when it cannot be asked now)."""
+        return []
 
     async def _lookup_own_jid(self) -> ChatJid | None:
         return None

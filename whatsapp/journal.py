@@ -24,7 +24,20 @@ from typing import BinaryIO
 logger = logging.getLogger(__name__)
 
 HEADER = struct.Struct(">IH")  # payload length, name length
-JOURNALED = frozenset({"message", "receipt", "history_sync", "group_info", "joined_group"})
+JOURNALED = frozenset(
+    {
+        "message",
+        "receipt",
+        "history_sync",
+        "group_info",
+        "joined_group",
+        "call_offer",
+        "call_offer_notice",
+        "call_accept",
+        "call_terminate",
+        "undecryptable",
+    }
+)
 MAX_RECORD = 256 * 1024 * 1024
 
 

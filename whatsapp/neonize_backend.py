@@ -250,6 +250,54 @@ class NeonizeGateway(GatewayBase):
         phone = convert.jid_str(found)
         return ChatJid(phone) if phone else None
 
+    def _local(self) -> NewAClient | None:
+        """The client, when calls into its local store are safe (after a connect attempt,
+        before stop(): otherwise Go aborts the process)."""
+        if self.client is None or not self._attempted or self._stopping:
+            return None
+        return self.client
+
+    async def _read_contacts(self) -> list[Any]:
+        client = self._local()
+        if client is None:
+            return []
+        try:
+            async with self._lock:
+                return list(await client.contact.get_all_contacts())
+        except NeonizeError as exc:
+            raise GatewayError(f"contact store: {str(exc)[:150]}") from exc
+
+    async def _read_contact(self, jid: ChatJid) -> list[Any]:
+        client = self._local()
+        if client is None:
+            return []
+        try:
+            async with self._lock:
+                info = await client.contact.get_contact(protos.jid(jid))
+        except NeonizeError as exc:
+            raise GatewayError(f"contact store: {str(exc)[:150]}") from exc
+        return [protos.contact_of(jid, info)] if info.Found else []
+
+    async def _read_groups(self) -> list[Any]:
+        client = self._local()
+        if client is None or self.state != ConnectionState.CONNECTED:
+            return []  # asks WhatsApp: only while connected
+        try:
+            async with self._lock:
+                return list(await client.get_joined_groups())
+        except NeonizeError as exc:
+            raise GatewayError(f"joined groups: {str(exc)[:150]}") from exc
+
+    async def _read_group(self, jid: ChatJid) -> list[Any]:
+        client = self._local()
+        if client is None or self.state != ConnectionState.CONNECTED:
+            return []
+        try:
+            async with self._lock:
+                return [await client.get_group_info(protos.jid(jid))]
+        except NeonizeError as exc:
+            raise GatewayError(f"group info: {str(exc)[:150]}") from exc
+
     async def _probe(self) -> bool:
         if self.client is None or not self._attempted:
             return False

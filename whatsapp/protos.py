@@ -35,6 +35,13 @@ EVENT_TYPES: dict[str, type[Any]] = {
     "joined_group": N.JoinedGroup,
     "group_info": N.GroupInfoEvent,
     "stream_error": N.StreamError,
+    "picture": N.Picture,
+    "offline_sync_completed": N.OfflineSyncCompleted,
+    "call_offer": N.CallOffer,
+    "call_offer_notice": N.CallOfferNotice,
+    "call_accept": N.CallAccept,
+    "call_terminate": N.CallTerminate,
+    "undecryptable": N.UndecryptableMessage,
 }
 
 
@@ -304,3 +311,78 @@ def media_message(field: str, payload: bytes) -> Any:
 def roundtrip(ev: Any) -> Any:
     """Serialize and parse again, exactly as neonize's dispatcher does with Go's bytes."""
     return type(ev).FromString(ev.SerializeToString())
+
+
+def contact(jid_: str, full: str = "", first: str = "", push: str = "", business: str = "") -> Any:
+    """Build one entry of the session's contact store (``Contact``), as
+    ``client.contact.get_all_contacts()`` returns them."""
+    info = N.ContactInfo(
+        Found=True,
+        FirstName=first,
+        FullName=full,
+        PushName=push,
+        BusinessName=business,
+        RedactedPhone="",
+    )
+    return N.Contact(JID=jid(jid_), Info=info)
+
+
+def contact_of(jid_: str, info: Any) -> Any:
+    """Wrap the ``ContactInfo`` of ``client.contact.get_contact(jid)`` into a ``Contact``."""
+    return N.Contact(JID=jid(jid_), Info=info)
+
+
+def _call_meta(call_id: str, chat: str, caller: str, ts: int) -> Any:
+    return N.BasicCallMeta(
+        **{"from": jid(chat)},
+        timestamp=ts,
+        callCreator=jid(caller),
+        callCreatorAlt=EMPTY_JID,
+        callID=call_id,
+    )
+
+
+def call_events(
+    call_id: str,
+    chat: str,
+    caller: str,
+    *,
+    video: bool = False,
+    group: bool = False,
+    missed: bool = True,
+    ts: int | None = None,
+) -> list[tuple[str, Any]]:
+    """The events of one incoming call as whatsmeow delivers them, by gateway name: the
+    offer (a notice for a group call), its acceptance on another device unless it was
+    missed, and its end."""
+    ts = int(time.time()) if ts is None else ts
+    meta = _call_meta(call_id, chat, caller, ts)
+    remote = N.CallRemoteMeta(remotePlatform="android", remoteVersion="2.25")
+    media = "video" if video else "audio"
+    if group:
+        offer: tuple[str, Any] = (
+            "call_offer_notice",
+            N.CallOfferNotice(
+                basicCallMeta=meta, media=media, type="group", data=N.Node(Tag="offer_notice")
+            ),
+        )
+    else:
+        node = N.Node(Tag="offer", Nodes=[N.Node(Tag=media)])
+        offer = ("call_offer", N.CallOffer(basicCallMeta=meta, callRemoteMeta=remote, data=node))
+    events = [offer]
+    if not missed:
+        accept = N.CallAccept(basicCallMeta=meta, callRemoteMeta=remote, data=N.Node(Tag="accept"))
+        events.append(("call_accept", accept))
+    end = N.CallTerminate(basicCallMeta=meta, reason="timeout", data=N.Node(Tag="terminate"))
+    events.append(("call_terminate", end))
+    return events
+
+
+def undecryptable(chat: str, sender: str, *, mid: str, ts_ms: int | None = None) -> Any:
+    """Build an ``UndecryptableMessage`` (the phone shows "Waiting for this message")."""
+    info = message_event(E2E.Message(), chat, sender, mid=mid, ts_ms=ts_ms).Info
+    return N.UndecryptableMessage(
+        Info=info,
+        IsUnavailable=False,
+        DecryptFailMode=N.UndecryptableMessage.DECRYPT_FAIL_SHOW,
+    )

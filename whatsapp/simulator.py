@@ -64,6 +64,8 @@ MESSAGE_FIELDS = {
     "sender_alt",
     "file_size",
 }
+CALL_FIELDS = {"event", "id", "chat", "sender", "video", "group", "missed", "timestamp"}
+CONTACT_FIELDS = {"event", "jid", "name", "lid", "push_name", "business_name"}
 
 
 def _str(obj: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -94,6 +96,10 @@ class SimulatedGateway(GatewayBase):
         self.lines_played = 0
         self._feed_jid: ChatJid | None = None
         self._logins = 0
+        self._feed_codes: list[str] = []  # the feed's QR codes not yet followed by a login
+        self._book: dict[str, Any] = {}  # JID → contact-store entry (protobuf)
+        self._lid_map: dict[str, ChatJid] = {}  # LID → phone JID, as whatsmeow's lid map
+        self._subjects: dict[str, str] = {}  # group JID → the subject last announced
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -156,8 +162,10 @@ class SimulatedGateway(GatewayBase):
             codes = obj.get("codes")
             if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                 raise ValueError("qr needs codes: a list of strings")
+            self._feed_codes = list(codes)
             await self.receive("qr", codes)
         elif event == "connected":
+            self._feed_codes = []
             self._feed_jid = ChatJid(_str(obj, "jid"))
             self._own_jid = self._feed_jid
             await self.receive("connected", protos.roundtrip(protos.simple("connected")))
@@ -165,18 +173,28 @@ class SimulatedGateway(GatewayBase):
             await self.receive(event, protos.roundtrip(protos.simple(event)))
         elif event == "message":
             self._warn_unknown(obj, MESSAGE_FIELDS)
+            await self._group_subject(obj)
             await self.receive("message", protos.roundtrip(self._message(obj)))
         elif event in {"reaction", "edit", "revoke"}:
             await self.receive("message", protos.roundtrip(self._change(event, obj)))
         elif event == "history_sync":
             await self.receive("history_sync", protos.roundtrip(self._history_event(obj)))
         elif event == "contact":
-            jid = _str(obj, "jid")
-            links = {jid: _str(obj, "lid")} if obj.get("lid") else None
-            ev = protos.history_sync(
-                {}, pushnames={jid: _str(obj, "name")}, lid_links=links, sync_type=4
+            await self._contact(obj)
+        elif event == "call":
+            await self._call(obj)
+        elif event == "undecryptable":
+            self._warn_unknown(obj, {"event", "id", "chat", "sender", "timestamp"})
+            ts = obj.get("timestamp")
+            if ts is not None and not isinstance(ts, int | float):
+                raise ValueError("timestamp must be unix seconds")
+            ev = protos.undecryptable(
+                _str(obj, "chat"),
+                _str(obj, "sender"),
+                mid=_str(obj, "id"),
+                ts_ms=int(ts * 1000) if ts is not None else None,
             )
-            await self.receive("history_sync", protos.roundtrip(ev))
+            await self.receive("undecryptable", protos.roundtrip(ev))
         elif event == "group":
             members = obj.get("participants") or []
             if not isinstance(members, list):
@@ -193,6 +211,61 @@ class SimulatedGateway(GatewayBase):
             await self.receive("group_info", protos.roundtrip(ev))
         else:
             raise ValueError(f"unknown event {event!r}")
+
+    async def _call(self, obj: dict[str, Any]) -> None:
+        """An incoming call: the offer, its acceptance on the phone unless ``missed``, its
+        end — each a real neonize call event."""
+        self._warn_unknown(obj, CALL_FIELDS)
+        ts = obj.get("timestamp")
+        if ts is not None and not isinstance(ts, int | float):
+            raise ValueError("timestamp must be unix seconds")
+        defaults = {"video": False, "group": False, "missed": True}
+        flags = {k: obj.get(k, d) for k, d in defaults.items()}
+        if not all(isinstance(v, bool) for v in flags.values()):
+            raise ValueError("video, group and missed must be true or false")
+        for name, ev in protos.call_events(
+            _str(obj, "id"),
+            _str(obj, "chat"),
+            _str(obj, "sender"),
+            ts=int(ts) if ts is not None else None,
+            **flags,
+        ):
+            await self.receive(name, protos.roundtrip(ev))
+
+    async def _group_subject(self, obj: dict[str, Any]) -> None:
+        """A live message's ``group_name``: the subject the session knows, announced as a
+        group-info event when it is new (a live MessageEv carries no subject)."""
+        chat, subject = obj.get("chat"), obj.get("group_name")
+        if not isinstance(chat, str) or not chat.endswith("@g.us") or not subject:
+            return
+        if self._subjects.get(chat) != str(subject):
+            self._subjects[chat] = str(subject)
+            ev = protos.group_info(chat, str(subject))
+            await self.receive("group_info", protos.roundtrip(ev))
+
+    async def _contact(self, obj: dict[str, Any]) -> None:
+        """An entry of the owner's address book: it goes into the simulated contact store
+        (read as the real client reads whatsmeow's), its LID into the LID map."""
+        self._warn_unknown(obj, CONTACT_FIELDS)
+        jid = _str(obj, "jid")
+        found = {k: _str(obj, k, "") for k in ("name", "push_name", "business_name")}
+        if not any(found.values()):
+            raise ValueError("contact needs name, push_name or business_name")
+        if obj.get("lid"):
+            lid = _str(obj, "lid")
+            self._lid_map[lid] = ChatJid(jid)
+            ev = protos.history_sync({}, lid_links={jid: lid}, sync_type=4)
+            await self.receive("history_sync", protos.roundtrip(ev))
+        full = found["name"].strip()
+        entry = protos.contact(
+            jid,
+            full=full,
+            first=full.split()[0] if full else "",
+            push=found["push_name"],
+            business=found["business_name"],
+        )
+        self._book[jid] = protos.roundtrip(entry)
+        self.submit("address_book", ([self._book[jid]], []))
 
     @staticmethod
     def _warn_unknown(obj: dict[str, Any], known: set[str]) -> None:
@@ -250,6 +323,15 @@ class SimulatedGateway(GatewayBase):
 
     async def _lookup_own_jid(self) -> ChatJid | None:
         return self._feed_jid
+
+    async def _phone_for_lid(self, lid: ChatJid) -> ChatJid | None:
+        return self._lid_map.get(lid)
+
+    async def _read_contacts(self) -> list[Any]:
+        return list(self._book.values())
+
+    async def _read_contact(self, jid: ChatJid) -> list[Any]:
+        return [self._book[jid]] if jid in self._book else []
 
     def _require_connected(self) -> None:
         if self.state != ConnectionState.CONNECTED:
@@ -320,12 +402,16 @@ class SimulatedGateway(GatewayBase):
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     async def request_login(self) -> None:
-        """Show a (simulated) login QR, as after a logout."""
+        """Show the login QR: the feed's codes still pending, else a simulated one (as after
+        a logout)."""
         if self.state == ConnectionState.CONNECTED:
             return
         self._logins += 1
         self._state = ConnectionState.CONNECTING
-        self.submit("qr", [f"2@SIMULATED{self._logins},c2ltdWxhdGVk,c2ltdWxhdGVk,c2ltdWxhdGVk"])
+        codes = self._feed_codes or [
+            f"2@SIMULATED{self._logins},c2ltdWxhdGVk,c2ltdWxhdGVk,c2ltdWxhdGVk"
+        ]
+        self.submit("qr", list(codes))
 
     async def pair_phone(self, phone: str) -> str:
         """Return a deterministic pairing code (only while the QR is showing, as in whatsmeow)."""

@@ -39,6 +39,8 @@ class MessageKind(StrEnum):
     LOCATION = "location"
     CONTACT = "contact"
     POLL = "poll"
+    CALL = "call"  # a voice or video call, stored in its chat
+    WAITING = "waiting"  # could not be decrypted yet ("Waiting for this message")
     OTHER = "other"
 
 
@@ -305,12 +307,44 @@ class IdentityLinked:
 
 @dataclass(frozen=True, slots=True)
 class ContactSeen:
-    """A contact's name (from the address book, history or a feed)."""
+    """A contact's names: ``name`` (full) and ``first_name`` as saved in the owner's address
+    book, the ``push_name`` they chose, their verified ``business_name``."""
 
     jid: ChatJid
     name: str = ""
     push_name: str = ""
     lid: ChatJid | None = None
+    first_name: str = ""
+    business_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressBookRead:
+    """Entries read from the session's contact store (all of them, or the ones that changed)."""
+
+    contacts: tuple[ContactSeen, ...]
+
+
+class CallState(StrEnum):
+    """What became of a call."""
+
+    RINGING = "ringing"
+    MISSED = "missed"
+    ANSWERED = "answered"  # answered on another device (the phone)
+
+
+@dataclass(frozen=True, slots=True)
+class CallSeen:
+    """An incoming call, or news of one already seen (answered elsewhere, ended)."""
+
+    id: str
+    chat: ChatJid
+    caller: ChatJid
+    timestamp: datetime
+    state: CallState
+    video: bool = False
+    group: bool = False
+    caller_alt: ChatJid | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +394,8 @@ GatewayEvent = (
     | ReceiptReceived
     | IdentityLinked
     | ContactSeen
+    | AddressBookRead
+    | CallSeen
     | GroupSeen
     | HistoryBatchReceived
     | MediaDownloaded

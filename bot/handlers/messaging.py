@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from assistant.chats import Ambiguous
 from assistant.sending import MAX_TEXT, EditChance, SendOutcome
 from bot import keyboards, render
 from bot.callbacks import REACTIONS, EditAction, ForwardAction, InvalidCallback
@@ -147,6 +148,13 @@ async def cmd_send(update: Update, context: BotContext) -> None:
     text = update.effective_message.text.split(None, 1)[1] if update.effective_message.text else ""
     try:
         chat, body = await context.services.chats.split_target(text)
+    except Ambiguous as exc:
+        await update.effective_message.reply_text(
+            f"Several chats match “{render.esc(exc.name)}”. Which one? Tap it, then reply "
+            'to its messages — or quote the full name: /send "Name" text',
+            reply_markup=keyboards.choose(exc.candidates),
+        )
+        return
     except NotFound as exc:
         await update.effective_message.reply_text(render.esc(str(exc)))
         return

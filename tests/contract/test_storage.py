@@ -111,7 +111,7 @@ async def test_chat_list_orders_by_activity_pages_and_searches(storage: Storage)
 async def test_unknown_person_gets_default_name_and_counts_unread(storage: Storage) -> None:
     await storage.messages.store([msg(1, push_name=""), msg(2, push_name="")])
     chat = await storage.chats.by_jid(ALICE)
-    assert chat is not None and chat.name == "Contact 0002" and chat.unread == 2
+    assert chat is not None and chat.name == "+1 555-000-0002" and chat.unread == 2
     await storage.chats.mark_read(chat.id)
     assert (await storage.chats.get(chat.id)).unread == 0
 

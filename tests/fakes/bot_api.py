@@ -31,6 +31,7 @@ class Call:
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    result: Any = None  # what the fake answered (e.g. the message with its message_id)
 
     @property
     def text(self) -> str:
@@ -268,9 +269,11 @@ class FakeBotApi:
             description = f"Bad Request: can't parse entities: {refused[0]}"
             body = {"ok": False, "error_code": 400, "description": description}
             return web.json_response(body, status=400)
-        self.calls.append(Call(method, params, files))
+        call = Call(method, params, files)
+        call.result = self._result(method, params, files)
+        self.calls.append(call)
         self.changed.set()
-        return web.json_response({"ok": True, "result": self._result(method, params, files)})
+        return web.json_response({"ok": True, "result": call.result})
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         timeout = float(params.get("timeout", 0) or 0)

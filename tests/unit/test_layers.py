@@ -18,6 +18,7 @@ OWNERS = {
     "ollama": "assistant/llm/",
     "segno": "bot/",
     "prometheus_client": "bot/health.py",
+    "phonenumbers": "storage/names.py",
 }
 
 
