@@ -55,10 +55,17 @@ def fill(path: Path, n: int, chats: int) -> None:
     t0 = 1_700_000_000_000
     conn.executemany(
         "INSERT INTO chats (id, jid, name, name_rank, is_group, trusted, ai_enabled, ai_auto,"
-        " cloud_llm_allowed, include_in_digest, unread, score_bias, created_at, last_activity)"
-        " VALUES (?, ?, ?, 1, 0, 0, 0, 0, 1, 1, ?, 0, 0, ?)",
+        " cloud_llm_allowed, include_in_digest, unread, score_bias, created_at, last_activity,"
+        " search_names) VALUES (?, ?, ?, 1, 0, 0, 0, 0, 1, 1, ?, 0, 0, ?, ?)",
         [
-            (c, f"1555{c:07d}@s.whatsapp.net", f"Person {c}", c % 7, t0 + c * 1000)
+            (
+                c,
+                f"1555{c:07d}@s.whatsapp.net",
+                f"Person {c}",
+                c % 7,
+                t0 + c * 1000,
+                f"|person {c}|1555{c:07d}|",  # as storage/names.py keys them
+            )
             for c in range(1, chats + 1)
         ],
     )

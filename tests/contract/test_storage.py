@@ -8,6 +8,7 @@ import pytest
 
 from storage import Storage, close_storage, open_storage
 from storage import db as storage_db
+from storage.chats import NAME_CONTACT
 from storage.domain import OutboxState
 from storage.migrations import LATEST_VERSION, current_version, migrate
 from storage.models import SchemaVersionRecord
@@ -338,3 +339,40 @@ async def test_only_the_sender_edits_and_only_sender_or_known_admin_deletes(
     assert await m.apply_revoke(GROUP, mine.wa_id, BOB, True) == "rejected"
     assert await m.apply_revoke(GROUP, mine.wa_id, OWN_SENDER, False) == "applied"
     assert (await m.get(mine.id)).deleted_by == "sender"
+
+
+async def test_migration_7_keys_and_renames_chats_of_the_old_release(storage: Storage) -> None:
+    """Data of the release before names: contact rank 2, group rank 3, "Contact 0002"
+    fallbacks, no search keys. After step 7 every chat is found by its names and number."""
+    await storage.messages.store([msg(1, push_name=""), msg(2, chat=GROUP, sender=ALICE)])
+    await storage.chats.link_identity(ALICE, ChatJid("201000000000009@lid"))
+    p = storage_db.db.param
+
+    def old_release() -> None:
+        db = storage_db.db
+        db.execute_sql(
+            f"UPDATE chats SET search_names = '', name = {p} WHERE jid = {p}",
+            ("Contact 0002", ALICE),
+        )
+        db.execute_sql(
+            f"UPDATE chats SET name_rank = 3, name = {p} WHERE jid = {p}", ("Book club", GROUP)
+        )
+        db.execute_sql("UPDATE chats SET search_names = ''")
+        db.execute_sql(
+            f"UPDATE contacts SET full_name = {p} WHERE jid = {p}", ("Alice Liddell", ALICE)
+        )
+        SchemaVersionRecord.delete().where(SchemaVersionRecord.version >= 7).execute()
+        migrate()
+
+    await storage_db.run(old_release)
+    alice = await storage.chats.by_jid(ALICE)
+    assert alice.name == "+1 555-000-0002"  # the fallback reads as a number now
+    group = await storage.chats.by_jid(GROUP)
+    assert group.name == "Book club"
+    for typed, chat in [("alice", alice), ("15550000002", alice), ("book", group)]:
+        found = await storage.chats.find(typed)
+        assert [c.id for _, c in found] == [chat.id], typed
+    assert (await storage.chats.list_page("club")).total == 1
+    # The group's rank moved up with the others: a push name cannot rename it.
+    await storage.chats.ensure(GROUP, name="Someone", rank=NAME_CONTACT)
+    assert (await storage.chats.by_jid(GROUP)).name == "Book club"
