@@ -22,8 +22,8 @@ from assistant import scam
 from assistant.features import PHONE_NUMBER, Facts
 from assistant.lexicon import Lexicon, words_of
 from assistant.scorer import ModelError, Scorer, Verdict
+from core.ids import MessageKind, jid_user
 from storage.domain import Chat
-from whatsapp.types import MessageKind, jid_user
 
 logger = logging.getLogger(__name__)
 

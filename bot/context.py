@@ -17,9 +17,9 @@ from assistant.preferences import PreferenceService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.status import StatusService
+from core.tasks import Clock
+from core.transport import WhatsAppGateway
 from storage import Storage
-from whatsapp.gateway import GatewayBase
-from whatsapp.tasks import Clock
 
 if TYPE_CHECKING:
     from bot.notifier import TelegramNotifier
@@ -39,7 +39,7 @@ class Services:
     """Everything handlers may call, built once in app.py."""
 
     storage: Storage
-    gateway: GatewayBase
+    gateway: WhatsAppGateway
     ingest: IngestService
     chats: ChatService
     sending: SendingService

@@ -28,22 +28,14 @@ from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DevicePr
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 from neonize.utils.enum import ReceiptType
 
+from core.errors import GatewayError, NotConnected, SendFailed
+from core.events import OutgoingMessage, PairingCodeIssued, SendReceipt
+from core.ids import TERMINAL_STATES, ChatJid, ConnectionState, MessageKind, WaMessageId
+from core.tasks import Clock, backoff_delay
 from whatsapp import convert, protos
-from whatsapp.errors import GatewayError, NotConnected, SendFailed
-from whatsapp.gateway import GatewayBase, backoff_delay
+from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
 from whatsapp.media import split_media_ref
-from whatsapp.tasks import Clock
-from whatsapp.types import (
-    TERMINAL_STATES,
-    ChatJid,
-    ConnectionState,
-    MessageKind,
-    OutgoingMessage,
-    PairingCodeIssued,
-    SendReceipt,
-    WaMessageId,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ import pytest
 
 from assistant import triage
 from assistant.triage import DEFAULT_THRESHOLD, TriageRules, is_scam_reason, score_message
+from core.ids import ChatJid, MessageKind, WaMessageId
 from storage.domain import Chat, StoredMessage
 from tests.fixtures.triage_labelled import IMPORTANT, ORDINARY
 from tests.texts import quiet, urgent
-from whatsapp.types import ChatJid, MessageKind, WaMessageId
 
 ME = "15550001111@s.whatsapp.net"
 RULES = TriageRules(own_jids={ME})
