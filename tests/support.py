@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable
 Check = Callable[[], object] | Callable[[], Awaitable[object]]
 
 
-async def wait_until(check: Check, timeout: float = 10.0, every: float = 0.01, what: str = "") -> object:
+async def wait_until(
+    check: Check, timeout: float = 10.0, every: float = 0.01, what: str = ""
+) -> object:
     """Return the first truthy result of ``check`` (sync or async), polled every ``every`` s;
     fail the test after ``timeout`` s with ``what`` (or the check's name)."""
     loop = asyncio.get_running_loop()
@@ -21,5 +23,7 @@ async def wait_until(check: Check, timeout: float = 10.0, every: float = 0.01, w
         if result:
             return result
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or getattr(check, '__name__', 'a condition')}")
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what or getattr(check, '__name__', 'a condition')}"
+            )
         await asyncio.sleep(every)

@@ -88,6 +88,8 @@ class SimulatedGateway(GatewayBase):
         #: (chat, sender, ids) of every read mark sent, as WhatsApp would receive them.
         self.read_marks: list[tuple[ChatJid, ChatJid, list[WaMessageId]]] = []
         self.lines_played = 0
+        #: Lines whose events are submitted (or that were skipped): how far the feed is played.
+        self.lines_done = 0
         self._feed_jid: ChatJid | None = None
         self._logins = 0
         self._feed_codes: list[str] = []  # the feed's QR codes not yet followed by a login
@@ -134,6 +136,7 @@ class SimulatedGateway(GatewayBase):
                 self.lines_played += 1
                 if line:
                     await self.play_line(line, self.lines_played)
+                self.lines_done = self.lines_played
 
     async def play_line(self, line: str, number: int = 0) -> None:
         """Play one feed line; a bad line is logged and skipped."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from bot.app import build_application
 from bot.config import load_settings
 from bot.context import Services
 from tests.fakes.bot_api import TOKEN, FakeBotApi
+from tests.support import wait_until
 
 ADMIN = 111111
 STRANGER = 999999
@@ -55,13 +55,27 @@ class Env:
         return [json.loads(x) for x in path.read_text().splitlines()]
 
     async def settle(self) -> None:
-        """Let the simulator, ingest and outbox catch up with the feed."""
+        """Wait until every feed line written so far is played, its events handled, every
+        message stored and scored, and every Telegram delivery due now made."""
         s = self.services
-        for _ in range(3):
-            await asyncio.sleep(0.25)
+        written = self.feed.read_bytes().count(b"\n")
+        await wait_until(lambda: s.gateway.lines_done >= written, what="the feed to be played")
+        while True:
             await s.gateway.drain()
             await s.ingest.idle()
-            await s.notifier.drain_once()
+            if not await s.notifier.drain_once():
+                return
+
+    async def handled(self) -> None:
+        """Wait until every Telegram update sent so far is handled: the bot handles updates
+        one at a time, in order, so once it answers the owner's /help, all before it are done."""
+
+        def answers() -> int:
+            return sum("— this list" in (c.text or "") for c in self.api.sent_to(ADMIN))
+
+        seen = answers()
+        self.api.send_text(ADMIN, "/help")
+        await wait_until(lambda: answers() > seen, what="the bot to answer /help")
 
 
 def settings_for(tmp: Path, api: FakeBotApi, feed: Path):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from assistant.features import Facts
 from tests.bot.conftest import ADMIN, ME, STRANGER, Env, settings_for, start_app, stop_app
+from tests.support import wait_until
 from tests.texts import quiet, urgent
 
 ALICE = "15550000002@s.whatsapp.net"
@@ -53,7 +53,7 @@ async def test_stranger_is_refused_once_and_sees_no_data(env: Env) -> None:
     await env.api.wait_for(
         lambda c: c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == qid
     )
-    await asyncio.sleep(0.5)
+    await env.handled()
     to_stranger = env.api.sent_to(STRANGER)
     assert [c.text for c in to_stranger] == ["Sorry, this is a private bot."]
     chat = await env.services.storage.chats.by_jid(ALICE)
@@ -196,9 +196,12 @@ async def test_429_is_retried_and_the_forward_arrives(env: Env) -> None:
         event="message", id="U1", chat=ALICE, sender=ALICE, text=urgent("U1"), push_name="Alice"
     )
     await env.settle()
-    await asyncio.sleep(1.2)
-    await env.services.notifier.drain_once()
-    await env.api.wait_for(lambda c: c.method == "sendMessage" and "URGENT U1" in c.text)
+
+    async def delivered_after_the_wait() -> bool:  # Telegram asked for 1 s
+        await env.services.notifier.drain_once()
+        return any("URGENT U1" in c.text for c in env.api.of("sendMessage"))
+
+    await wait_until(delivered_after_the_wait, what="the forward after Retry-After")
     assert env.api.of("!sendMessage")
 
 
@@ -283,11 +286,10 @@ async def test_not_important_and_thumbs_up_shift_the_chat_score(env: Env) -> Non
     assert chat.score_bias == -1
     reaction_update(env.api, ADMIN, await linked_forward(env, "F1"), "👍")
     reaction_update(env.api, ADMIN, await linked_forward(env, "F1"), "👍")
-    for _ in range(50):
-        await asyncio.sleep(0.1)
-        if (await env.services.storage.chats.get(chat.id)).score_bias == 1:
-            break
-    assert (await env.services.storage.chats.get(chat.id)).score_bias == 1
+    async def raised() -> bool:
+        return (await env.services.storage.chats.get(chat.id)).score_bias == 1
+
+    await wait_until(raised, what="two 👍 to raise the chat's score")
 
 
 async def test_ai_draft_send_edit_discard_buttons(env: Env) -> None:
@@ -366,14 +368,14 @@ async def test_digest_schedule_changes_without_restart_and_is_shown_again(env: E
     assert len(jobs) == 1
     env.api.send_text(ADMIN, "/settings digest_time 06:45")
     await env.api.wait_for(lambda c: c.method == "sendMessage" and "digest_time = 06:45" in c.text)
-    await asyncio.sleep(0.2)
+    await env.handled()
     [job] = [j for j in env.app.job_queue.get_jobs_by_name("digest") if not j.removed]
     assert job.next_t.astimezone(env.services.tz).strftime("%H:%M") == "06:45"
     env.api.send_text(ADMIN, "/settings digest_enabled off")
     await env.api.wait_for(
         lambda c: c.method == "sendMessage" and "digest_enabled = off" in c.text
     )
-    await asyncio.sleep(0.2)
+    await env.handled()
     assert [j for j in env.app.job_queue.get_jobs_by_name("digest") if not j.removed] == []
     env.feed_line(
         event="message", id="G1", chat=ALICE, sender=ALICE, text="hello there", push_name="Alice"

@@ -11,6 +11,7 @@ import urllib.request
 from bot.health import HealthEndpoint, HealthMonitor, HealthReport, verdict
 from core.ids import ConnectionState
 from tests.bot.conftest import ADMIN, ME, Env
+from tests.support import wait_until
 
 
 def fetch(port: int, path: str) -> tuple[int, str]:
@@ -25,14 +26,6 @@ def fetch(port: int, path: str) -> tuple[int, str]:
 async def get(port: int, path: str) -> tuple[int, str]:
     """GET from a worker thread (the endpoint needs the loop free to answer)."""
     return await asyncio.to_thread(fetch, port, path)
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 def report(state: ConnectionState, state_age: float = 0.0, store_error=None) -> HealthReport:
@@ -56,7 +49,7 @@ async def test_healthz_and_metrics_follow_the_session(env: Env) -> None:
     endpoint.start()
     try:
         env.feed_line(event="connected", jid=ME)
-        await wait_for(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
+        await wait_until(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
         env.message("H1", "hello")
         await env.settle()
         status, body = await get(endpoint.port, "/healthz")
@@ -73,14 +66,14 @@ async def test_healthz_and_metrics_follow_the_session(env: Env) -> None:
         assert "hello" not in metrics  # no message text
 
         env.feed_line(event="disconnected")
-        await wait_for(lambda: env.services.gateway.state == ConnectionState.RECONNECTING)
+        await wait_until(lambda: env.services.gateway.state == ConnectionState.RECONNECTING)
         start = env.services.clock.monotonic()
-        await wait_for(lambda: env.services.clock.monotonic() - start > 0.6)
+        await wait_until(lambda: env.services.clock.monotonic() - start > 0.6)
         status, body = await get(endpoint.port, "/healthz")
         assert status == 503 and "reconnecting" in body
 
         env.feed_line(event="connected", jid=ME)
-        await wait_for(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
+        await wait_until(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
         assert (await get(endpoint.port, "/healthz"))[0] == 200
         assert (await get(endpoint.port, "/nothing"))[0] == 404
     finally:
@@ -123,7 +116,7 @@ async def test_a_locked_store_and_a_stuck_loop_are_unhealthy(env: Env) -> None:
 
 async def test_status_says_since_when_the_session_is_in_its_state(env: Env) -> None:
     env.feed_line(event="connected", jid=ME)
-    await wait_for(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
+    await wait_until(lambda: env.services.gateway.state == ConnectionState.CONNECTED)
     since = env.services.gateway.state_since
     env.api.send_text(ADMIN, "/status")
     status = await env.api.wait_for(lambda c: "<b>Status</b>" in c.text)

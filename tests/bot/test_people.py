@@ -117,7 +117,7 @@ async def test_login_shows_the_feeds_pending_qr_codes(env: Env) -> None:
     env.feed_line(event="logged_out")
     await env.settle()
     env.api.send_text(ADMIN, "/login")  # no code pending since the login: a fresh one
-    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Waiting for" in c.text)
+    await env.handled()
     await env.settle()
     codes = [e.code for e in recorder.events if isinstance(e, QrIssued)]
     assert len(codes) == 5 and codes[-1].startswith("2@SIMULATED")

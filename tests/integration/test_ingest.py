@@ -18,6 +18,7 @@ from storage import Storage
 from storage import db as storage_db
 from storage.models import MessageRecord
 from tests.fakes.clock import FakeClock
+from tests.support import wait_until
 from tests.texts import urgent
 from whatsapp.simulator import SimulatedGateway
 
@@ -396,11 +397,7 @@ async def test_attempt_counted_before_download_and_two_at_a_time(storage, wired,
         for m in await storage.messages.last((await storage.chats.by_jid(ALICE)).id)
     ]
 
-    async def two_waiting() -> None:
-        while running < 2:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(two_waiting(), 10)
+    await wait_until(lambda: running >= 2, what="two downloads waiting")
     assert running == 2 and attempts_seen[0] >= 1  # counted before the bytes arrived
     release.set()
     await asyncio.gather(*fetches)

@@ -5,7 +5,6 @@ go through the gateway's conversion and the real storage, as with the live clien
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from assistant.pipeline import IngestService
 from core.events import AddressBookRead, GroupSeen
 from core.ids import ConnectionState
 from storage import Storage
+from tests.support import wait_until
 from whatsapp import protos
 from whatsapp.neonize_backend import NeonizeGateway
 
@@ -50,16 +50,6 @@ def group_info(jid: str, subject: str, admins: list[str], members: list[str]) ->
         GroupName=filled(N.GroupName, Name=subject),
         Participants=participants,
     )
-
-
-async def until(condition: Any, timeout: float = 5.0) -> None:
-    """Wait for a condition, polling (the gateway reads the store in a task of its own)."""
-
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 class FakeGo:
@@ -121,7 +111,7 @@ async def live(tmp_path: Path, monkeypatch):
 async def test_connecting_reads_saved_contacts_and_group_subjects(live) -> None:
     gateway, go, events = live
     await gateway.receive("connected", protos.roundtrip(protos.simple("connected")))
-    await until(lambda: any(isinstance(e, GroupSeen) for e in events))
+    await wait_until(lambda: any(isinstance(e, GroupSeen) for e in events))
     assert go.asked == ["GetAllContacts", "GetJoinedGroups"]
     [book] = [e for e in events if isinstance(e, AddressBookRead)]
     by_jid = {c.jid: c for c in book.contacts}
@@ -145,8 +135,8 @@ async def test_a_picture_change_reads_that_contact_or_group_again(live) -> None:
             JID=protos.jid(jid), Author=protos.EMPTY_JID, Timestamp=1_780_000_000, Remove=False
         )
         await gateway.receive("picture", protos.roundtrip(pic))
-    await until(lambda: any(isinstance(e, GroupSeen) for e in events))
-    await until(lambda: any(isinstance(e, AddressBookRead) for e in events))
+    await wait_until(lambda: any(isinstance(e, GroupSeen) for e in events))
+    await wait_until(lambda: any(isinstance(e, AddressBookRead) for e in events))
     assert go.asked == ["GetContact 4915112345678", "GetGroupInfo 120363000000000101"]
     [book] = [e for e in events if isinstance(e, AddressBookRead)]
     assert [(c.jid, c.name) for c in book.contacts] == [(MOM, "Mama")]
@@ -161,7 +151,7 @@ async def test_store_errors_and_offline_groups_are_logged_not_fatal(live, caplog
     gateway._state = ConnectionState.RECONNECTING  # groups need WhatsApp: not asked now
     go.error = ""
     assert await gateway.refresh_address_book() == 3  # read; the broadcast one is dropped
-    await until(lambda: any(isinstance(e, AddressBookRead) for e in events))
+    await wait_until(lambda: any(isinstance(e, AddressBookRead) for e in events))
     [book] = [e for e in events if isinstance(e, AddressBookRead)]
     assert len(book.contacts) == 2
     assert go.asked == ["GetAllContacts", "GetJoinedGroups", "GetAllContacts"]

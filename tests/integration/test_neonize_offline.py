@@ -4,21 +4,14 @@ never crashes, and gives up after the bound so a supervisor can restart the proc
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from core.errors import NotConnected
 from core.events import ConnectionChanged, OutgoingMessage
 from core.ids import ConnectionState
 from tests.fakes.clock import FakeClock
+from tests.support import wait_until
 from whatsapp.neonize_backend import NeonizeGateway
-
-
-async def wait_for(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_offline_connect_retries_with_backoff_then_gives_up(tmp_path: Path) -> None:
@@ -52,7 +45,7 @@ async def test_offline_connect_retries_with_backoff_then_gives_up(tmp_path: Path
     await g.start()
     with_send = OutgoingMessage(to="15550000002@s.whatsapp.net", text="hi")
     try:
-        await wait_for(lambda: g.failures == 1)
+        await wait_until(lambda: g.failures == 1, timeout=15)
         await g.drain()
         assert g.state == ConnectionState.RECONNECTING
         assert "Cannot reach WhatsApp" in events[-1].reason
@@ -62,9 +55,9 @@ async def test_offline_connect_retries_with_backoff_then_gives_up(tmp_path: Path
         except NotConnected:
             pass
         await clock.advance(2)  # first backoff is 0.8–1.2 s
-        await wait_for(lambda: g.failures == 2)
+        await wait_until(lambda: g.failures == 2, timeout=15)
         await clock.advance(3)
-        await wait_for(lambda: bool(gave_up))
+        await wait_until(lambda: bool(gave_up), timeout=15)
         assert g.failures == 3 and g.gave_up
     finally:
         await g.stop()

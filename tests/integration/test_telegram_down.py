@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.memory import stored as stored_count
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 from tests.integration.test_process import bot_process, environment
+from tests.support import wait_until
 from tests.texts import urgent
 
 URGENT = 10
@@ -45,14 +46,6 @@ def feed_lines() -> list[str]:
     return lines
 
 
-async def wait_until(predicate, timeout: float) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.1)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
 async def test_start_with_telegram_down_stores_everything_and_forwards_later(
     tmp_path: Path,
 ) -> None:
@@ -66,7 +59,7 @@ async def test_start_with_telegram_down_stores_everything_and_forwards_later(
     proc = await bot_process("run", env, tmp_path, stderr=log)
     db = tmp_path / "data" / "secretary.db"
     try:
-        await wait_until(lambda: db.exists() and stored_count(db) == 100, 60)
+        await wait_until(lambda: db.exists() and stored_count(db) == 100, timeout=60)
         await wait_until(
             lambda: b"Telegram not reachable" in (tmp_path / "stderr.log").read_bytes(), 30
         )
@@ -77,7 +70,7 @@ async def test_start_with_telegram_down_stores_everything_and_forwards_later(
             for c in api.of("sendMessage")
             for n in re.findall(r"URGENT live (\d+):", c.text)
         ]
-        await wait_until(lambda: len(set(shown())) == URGENT, 90)
+        await wait_until(lambda: len(set(shown())) == URGENT, timeout=90)
         by_chat: dict[int, list[int]] = {}
         for n in shown():  # urgent message n came from chat (10 n) % 9: in order per chat
             by_chat.setdefault(10 * n % 9, []).append(n)

@@ -3,12 +3,12 @@ deep nesting, an over-long line, broken JSON, wrong types."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from pathlib import Path
 
 from tests.fakes.recorder import Recorder
+from tests.support import wait_until
 from whatsapp import simulator
 from whatsapp.simulator import SimulatedGateway
 
@@ -39,12 +39,7 @@ async def test_the_follower_outlives_every_bad_line(tmp_path: Path, monkeypatch,
     caplog.set_level(logging.WARNING, logger="whatsapp.simulator")
     await g.start()
     try:
-
-        async def arrived() -> None:
-            while "OK1" not in rec.handled():
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(arrived(), 10)
+        await wait_until(lambda: "OK1" in rec.handled(), what="the good line")
     finally:
         await g.stop()
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
