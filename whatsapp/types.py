@@ -295,6 +295,7 @@ class ReceiptReceived:
     message_ids: tuple[WaMessageId, ...]
     kind: ReceiptKind
     timestamp: datetime
+    sender: ChatJid = ChatJid("")  # who received or read them (a participant in a group)
 
 
 @dataclass(frozen=True, slots=True)
