@@ -321,7 +321,9 @@ def receipt_event(ev: Any) -> ReceiptReceived | None:
     types we do not track, receipts from our own devices, and hostile ones (a sender other
     than the person chatted with, no usable id). At most ``MAX_RECEIPT_IDS`` ids are kept;
     an id no sent message can have (too long, NUL, not ASCII) is dropped."""
-    kind = RECEIPT_KINDS.get(int(ev.Type))
+    # A type this protobuf does not know parses as unset, and reads as the default (1,
+    # delivered): only a type that is there counts.
+    kind = RECEIPT_KINDS.get(int(ev.Type)) if ev.HasField("Type") else None
     if kind is None:
         logger.debug("receipt of type %d ignored", int(ev.Type))
         return None
