@@ -5,12 +5,15 @@ again after a restart."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.bot.conftest import ADMIN, ME, Env, settings_for, start_app, stop_app, until
 from tests.fakes.bot_api import FakeBotApi
 from tests.texts import urgent
 
 ALICE = "15550000002@s.whatsapp.net"
 BOB = "15550000003@s.whatsapp.net"
+NEVER = datetime(2100, 1, 1, tzinfo=UTC)  # "due by then": every pending item
 
 
 async def connect(env: Env) -> None:
@@ -129,3 +132,24 @@ async def test_an_edit_is_retried_while_telegram_fails_and_not_repeated_after_re
     finally:
         await stop_app(app)
         await api.stop()
+
+
+async def test_states_that_waited_for_telegram_become_one_edit(env: Env) -> None:
+    await connect(env)
+    _, wa_id = await reply_to_alice(env, "Soon")
+    env.api.fail("editMessageText", status=502, count=1000)
+    env.feed_line(event="receipt", chat=ALICE, sender=ALICE, ids=[wa_id], type="delivered")
+    await env.api.wait_for(lambda c: c.method == "!editMessageText")
+    env.feed_line(event="receipt", chat=ALICE, sender=ALICE, ids=[wa_id], type="read")
+    await env.settle()
+    waiting = [
+        i for i in await env.services.storage.telegram_outbox.due(NEVER) if i.kind == "ticks"
+    ]
+    assert [i.payload["state"] for i in waiting] == ["delivered", "read"]
+    env.api.faults.clear()
+    await env.api.wait_for(lambda c: c.method == "editMessageText", timeout=20)
+    await env.settle()
+    assert edits(env.api) == ["👁 Read → Alice"]
+    assert not [
+        i for i in await env.services.storage.telegram_outbox.due(NEVER) if i.kind == "ticks"
+    ]
