@@ -46,6 +46,10 @@ class SendStatus(StrEnum):
     FAILED = "failed"
 
 
+#: The ticks state a confirmation of each outcome shows.
+TICKS_SHOWN = {SendStatus.SENT: "sent", SendStatus.QUEUED: "queued", SendStatus.FAILED: "failed"}
+
+
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
     """What happened to one send request."""
@@ -105,6 +109,14 @@ class SendingService:
         outcomes = await self.flush(announce_except=item_id)
         return outcomes.get(item_id, SendOutcome(SendStatus.QUEUED, item_id))
 
+    async def confirmed(self, outcome: SendOutcome, tg_chat: int, tg_message: int) -> bool:
+        """The Telegram message ``tg_message`` now shows ``outcome``: its ticks follow the
+        message from here on. True when it already needs an edit (a receipt came first)."""
+        shown = TICKS_SHOWN[outcome.status]
+        return bool(
+            await self.storage.ticks.confirm(outcome.outbox_id, tg_chat, tg_message, shown)
+        )
+
     async def edit_chance(self, origin: str, text: str) -> tuple[EditChance, int | None]:
         """The Telegram message ``origin`` was edited to ``text``: a queued text is replaced
         at once; a text sent within WhatsApp's window keeps the edit for ``apply_edit``."""
@@ -143,9 +155,7 @@ class SendingService:
         await self.storage.whatsapp_outbox.set_payload(item_id, {**payload, "text": text})
         return ""
 
-    async def react(
-        self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str
-    ) -> str:
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> str:
         """React to a message on WhatsApp; return why not ("" when done)."""
         try:
             await self.gateway.react(chat, sender, target, emoji)

@@ -174,6 +174,8 @@ class ReceiptReceived:
     message_ids: tuple[WaMessageId, ...]
     kind: ReceiptKind
     timestamp: datetime
+    #: Who received or read them (a participant in a group); a NewType costs nothing.
+    sender: ChatJid = ChatJid("")  # noqa: RUF009
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,11 @@ MESSAGE_FIELDS = {
 }
 CALL_FIELDS = {"event", "id", "chat", "sender", "video", "group", "missed", "timestamp"}
 CONTACT_FIELDS = {"event", "jid", "name", "lid", "push_name", "business_name"}
+RECEIPT_FIELDS = {"event", "chat", "sender", "ids", "type", "timestamp"}
+#: The feed's receipt types, as neonize's ``ReceiptType`` numbers them.
+RECEIPT_TYPES = {"delivered": 1, "read": 4, "played": 6}
+MAX_RECEIPT_IDS = 256
+MAX_ID_LENGTH = 128
 
 
 def _str(obj: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -177,6 +182,8 @@ class SimulatedGateway(GatewayBase):
             await self._contact(obj)
         elif event == "call":
             await self._call(obj)
+        elif event == "receipt":
+            await self.receive("receipt", protos.roundtrip(self._receipt(obj)))
         elif event == "undecryptable":
             self._warn_unknown(obj, {"event", "id", "chat", "sender", "timestamp"})
             ts = obj.get("timestamp")
@@ -225,6 +232,29 @@ class SimulatedGateway(GatewayBase):
             **flags,
         ):
             await self.receive(name, protos.roundtrip(ev))
+
+    def _receipt(self, obj: dict[str, Any]) -> Any:
+        """Messages we sent were delivered, read or played: a real neonize ``Receipt``."""
+        self._warn_unknown(obj, RECEIPT_FIELDS)
+        kind_name = obj.get("type")
+        kind = RECEIPT_TYPES.get(kind_name) if isinstance(kind_name, str) else None
+        if kind is None:
+            raise ValueError(f"receipt type must be one of {', '.join(RECEIPT_TYPES)}")
+        ids = obj.get("ids")
+        if not isinstance(ids, list) or not 0 < len(ids) <= MAX_RECEIPT_IDS:
+            raise ValueError(f"receipt needs ids: a list of 1 to {MAX_RECEIPT_IDS} message ids")
+        if not all(isinstance(i, str) and 0 < len(i) <= MAX_ID_LENGTH for i in ids):
+            raise ValueError(f"receipt ids must be strings of 1 to {MAX_ID_LENGTH} characters")
+        ts = obj.get("timestamp")
+        if ts is not None and (not isinstance(ts, int | float) or isinstance(ts, bool)):
+            raise ValueError("timestamp must be unix seconds")
+        return protos.receipt(
+            _str(obj, "chat"),
+            _str(obj, "sender"),
+            list(ids),
+            kind,
+            ts=int(ts) if ts is not None else None,
+        )
 
     async def _group_subject(self, obj: dict[str, Any]) -> None:
         """A live message's ``group_name``: the subject the session knows, announced as a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 
 from telegram import ForceReply, Message, Update
 from telegram.ext import (
@@ -15,7 +16,7 @@ from telegram.ext import (
 )
 
 from assistant.chats import Ambiguous
-from assistant.sending import MAX_TEXT, EditChance, SendOutcome
+from assistant.sending import MAX_TEXT, TICKS_SHOWN, EditChance, SendOutcome
 from bot import keyboards, render
 from bot.callbacks import REACTIONS, EditAction, ForwardAction, InvalidCallback
 from bot.context import BotContext
@@ -106,6 +107,20 @@ async def on_edit_action(update: Update, context: BotContext) -> None:
     await query.answer("✅ Edited on WhatsApp." if not why else f"Not edited: {why}"[:200])
 
 
+async def confirm(
+    context: BotContext,
+    post: Callable[[str], Awaitable[Message]],
+    outcome: SendOutcome,
+    chat: Chat,
+) -> None:
+    """Post the outcome of a send with ``post``; from then on that message shows its ticks
+    (✓ sent, ✓✓ delivered, 👁 read), edited through the Telegram outbox."""
+    shown = TICKS_SHOWN[outcome.status]
+    sent = await post(render.ticks_text(shown, chat.name, outcome.error))
+    if await context.services.sending.confirmed(outcome, sent.chat_id, sent.message_id):
+        context.services.notifier.wake()  # a receipt came before the confirmation
+
+
 async def _send(update: Update, context: BotContext, out: OutgoingMessage, chat: Chat) -> None:
     try:
         outcome: SendOutcome = await context.services.sending.send(
@@ -114,9 +129,7 @@ async def _send(update: Update, context: BotContext, out: OutgoingMessage, chat:
     except ValueError as exc:
         await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
         return
-    await update.effective_message.reply_text(
-        f"{render.send_result(outcome.status.value, outcome.error)} → {render.esc(chat.name)}"
-    )
+    await confirm(context, update.effective_message.reply_text, outcome, chat)
 
 
 async def on_reply(update: Update, context: BotContext) -> None:

@@ -78,6 +78,16 @@ def settings_for(tmp: Path, api: FakeBotApi, feed: Path):
     )
 
 
+async def until(condition, timeout: float = 10.0) -> None:
+    """Wait for a condition the fake Bot API does not record (a handler still finishing)."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
 async def start_app(settings) -> object:
     app = build_application(settings)
     await app.initialize()
