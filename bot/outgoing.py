@@ -190,6 +190,11 @@ async def _download(pick: Pick) -> bytes:
         file = await pick.source.get_file()
         data = bytes(await file.download_as_bytearray())
     except TelegramError as exc:
+        if "too big" in exc.message.lower():  # Telegram knew a size the message did not say
+            raise Refused(
+                f"That {pick.label} is larger than the {_mb(BOT_DOWNLOAD_LIMIT)} a Telegram "
+                "bot may download, so it cannot pass it on. Nothing was sent."
+            ) from exc
         raise Refused(f"Telegram did not hand over the {pick.label}: {exc.message}") from exc
     _check_size(pick, len(data))
     if not data:

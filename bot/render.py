@@ -245,9 +245,7 @@ def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> s
     return f"{forward_header(chat, msg, tz)}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
 
 
-def call_notice(
-    chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo
-) -> str:
+def call_notice(chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo) -> str:
     """A missed call ("📞 Missed voice call from Mom · 14:02"), or repeated calls within
     minutes ("‼️ 📞 Mom called 3 times in 6 min")."""
     at = call.timestamp.astimezone(tz).strftime("%H:%M")

@@ -8,7 +8,7 @@ import io
 
 from PIL import Image
 
-from tests.bot.conftest import ADMIN, ALICE, ME, Env
+from tests.bot.conftest import ADMIN, ALICE, ME, Env, settings_for, start_app, stop_app
 
 MB = 1024 * 1024
 OGG = b"OggS\x00\x02" + b"\x00" * 40 + b"OpusHead a voice note"
@@ -175,3 +175,79 @@ async def test_location_venue_and_contact_go_as_whatsapp_location_and_vcard(env:
     texts = [m.text for m in await own_messages(env)]  # /chat shows them as received ones
     assert "📍 Tour Eiffel — Champ de Mars, Paris (48.85840, 2.29450)" in texts
     assert "👤 Bob Builder" in texts
+
+
+async def test_other_kinds_and_oversized_files_are_refused_with_a_reason(env: Env) -> None:
+    fwd = await forwarded(env)
+    api = env.api
+    poll = {
+        "id": "p1",
+        "question": "Pizza?",
+        "options": [{"text": t, "voter_count": 0, "persistent_id": t} for t in ("yes", "no")],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": True,
+        "type": "regular",
+        "allows_multiple_answers": False,
+        "allows_revoting": False,
+        "members_only": False,
+    }
+    answer = await reply(env, fwd, poll=poll)
+    assert "A poll cannot be sent to WhatsApp" in answer
+    for kind in ("voice messages", "videos", "stickers", "locations", "contacts"):
+        assert kind in answer
+    assert "A dice cannot be sent" in await reply(env, fwd, dice={"emoji": "🎲", "value": 3})
+    tgs = _sticker(api.add_file("tgs", b"\x1f\x8b lottie", "stickers/a.tgs"), animated=True)
+    assert "animated sticker" in await reply(env, fwd, sticker=tgs)
+    webm = _sticker(api.add_file("webm", b"\x1aE\xdf\xa3", "stickers/v.webm"), video=True)
+    assert "ffmpeg" in await reply(env, fwd, sticker=webm)
+    moving = _sticker(api.add_file("anim", webp(frames=3), "stickers/anim.webp"))
+    assert "not a still image" in await reply(env, fwd, sticker=moving)
+    # Sizes are checked before anything is downloaded, from what Telegram declares.
+    video = {"file_id": "huge", "file_unique_id": "uh", "file_size": 17 * MB, "width": 1}
+    video |= {"height": 1, "duration": 60, "mime_type": "video/mp4"}
+    answer = await reply(env, fwd, video=video)
+    assert "That video is 17.0 MB; WhatsApp takes a video of at most 16.0 MB" in answer
+    doc = {"file_id": "big", "file_unique_id": "ub", "file_size": 25 * MB, "file_name": "x.zip"}
+    answer = await reply(env, fwd, document=doc)
+    assert "25.0 MB; a Telegram bot may download at most 20.0 MB" in answer
+    # A file that declares no size: Telegram itself refuses to hand it over.
+    api.add_file("undeclared", b"\0" * (20 * MB + 1), "documents/big.bin")
+    undeclared = {"file_id": "undeclared", "file_unique_id": "uu", "file_name": "big.bin"}
+    answer = await reply(env, fwd, document=undeclared)
+    assert "That file is larger than the 20.0 MB a Telegram bot may download" in answer
+    got = [c.params.get("file_id") for c in api.calls if c.method.endswith("getFile")]
+    assert got == ["anim", "undeclared"]  # the .tgs, the WebM and the big ones: never fetched
+    assert env.sent() == [] and api.downloads == ["stickers/anim.webp"]
+
+
+async def test_a_voice_note_waits_in_the_outbox_across_a_restart(tmp_path) -> None:
+    from tests.fakes.bot_api import FakeBotApi
+
+    api = FakeBotApi()
+    await api.start()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("")
+    app = await start_app(settings_for(tmp_path, api, feed))
+    env = Env(api, app, feed, tmp_path / "data")
+    fwd = await forwarded(env)
+    env.feed_line(event="disconnected")
+    await env.settle()
+    voice = {**api.add_file("v1", OGG, "voice/file_1.oga"), "duration": 4}
+    assert "Queued" in await reply(env, fwd, voice=voice, caption="in 5 min")
+    await stop_app(app)
+    assert env.sent() == []
+    app = await start_app(settings_for(tmp_path, api, feed))  # the feed plays again: connected
+    env = Env(api, app, feed, tmp_path / "data")
+    env.feed_line(event="connected", jid=ME)
+    await env.settle()
+    await api.wait_for(lambda c: "Queued WhatsApp message" in c.text)
+    voice_note, caption = env.sent()
+    assert (voice_note["kind"], voice_note["size"], voice_note["seconds"]) == (
+        "voice",
+        len(OGG),
+        4,
+    )
+    assert voice_note["quoted_id"] == "3EB0ASK" and caption["text"] == "in 5 min"
+    await stop_app(app)
+    await api.stop()
