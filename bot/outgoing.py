@@ -9,6 +9,7 @@ Only PTB objects are read here; sending is ``assistant.sending``'s job.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,18 +112,17 @@ def _pick(message: Message) -> Pick | None:
     if message.animation:  # checked before document: Telegram sets both for a GIF
         gif = message.animation
         if gif.mime_type in WHATSAPP_VIDEO:
-            fields = {"mimetype": gif.mime_type, "seconds": gif.duration, "gif": True}
+            fields = {"mimetype": gif.mime_type, "seconds": _seconds(gif.duration), "gif": True}
             return Pick(MessageKind.VIDEO, gif, "GIF", media, fields)
         return _as_file(gif, gif.file_name or "animation.gif")
     if message.voice:
         voice = message.voice
         if (voice.mime_type or "audio/ogg") in {"audio/ogg", "audio/opus"}:
-            return Pick(
-                MessageKind.VOICE, voice, "voice message", media, {"seconds": voice.duration}
-            )
+            fields = {"mimetype": "audio/ogg", "seconds": _seconds(voice.duration)}
+            return Pick(MessageKind.VOICE, voice, "voice message", media, fields)
         mime = WHATSAPP_AUDIO.get(voice.mime_type or "", "")
         if mime:
-            fields = {"mimetype": mime, "seconds": voice.duration}
+            fields = {"mimetype": mime, "seconds": _seconds(voice.duration)}
             return Pick(MessageKind.AUDIO, voice, "voice message", media, fields)
         return _as_file(voice, "voice")
     if message.audio:
@@ -130,17 +130,21 @@ def _pick(message: Message) -> Pick | None:
         mime = WHATSAPP_AUDIO.get(audio.mime_type or "", "")
         if not mime:
             return _as_file(audio, audio.file_name or "audio")
-        fields = {"mimetype": mime, "seconds": audio.duration, "file_name": audio.file_name or ""}
+        fields = {
+            "mimetype": mime,
+            "seconds": _seconds(audio.duration),
+            "file_name": audio.file_name or "",
+        }
         return Pick(MessageKind.AUDIO, audio, "audio file", media, fields)
     if message.video:
         video = message.video
         if video.mime_type not in WHATSAPP_VIDEO:
             return _as_file(video, video.file_name or "video")
-        fields = {"mimetype": video.mime_type, "seconds": video.duration}
+        fields = {"mimetype": video.mime_type, "seconds": _seconds(video.duration)}
         return Pick(MessageKind.VIDEO, video, "video", media, fields)
     if message.video_note:
         note = message.video_note
-        fields = {"mimetype": "video/mp4", "seconds": note.duration}
+        fields = {"mimetype": "video/mp4", "seconds": _seconds(note.duration)}
         return Pick(MessageKind.VIDEO, note, "video note", media, fields)
     if message.sticker:
         return _sticker(message)
@@ -148,6 +152,13 @@ def _pick(message: Message) -> Pick | None:
         doc = message.document
         return _as_file(doc, doc.file_name or "file")
     return None
+
+
+def _seconds(duration: Any) -> int:
+    """Telegram's length in whole seconds (PTB gives an int, or a timedelta when asked to)."""
+    if isinstance(duration, dt.timedelta):
+        return int(duration.total_seconds())
+    return int(duration or 0)
 
 
 def _as_file(source: Any, name: str) -> Pick:

@@ -104,7 +104,7 @@ async def test_media_kinds_go_out_as_their_whatsapp_kind(env: Env) -> None:
     sent = env.sent()
     kinds = [(x["kind"], x.get("mimetype"), x.get("size"), x.get("seconds")) for x in sent]
     assert kinds == [
-        ("voice", "", len(OGG), 7),
+        ("voice", "audio/ogg", len(OGG), 7),
         ("audio", "audio/mpeg", 10, 200),
         ("text", None, None, None),  # an audio has no caption on WhatsApp: it follows
         ("video", "video/mp4", len(MP4), 12),
