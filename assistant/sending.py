@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_TEXT = 65_000
+#: Kinds whose stored message has a text rather than a caption.
+TEXT_KINDS = frozenset({MessageKind.TEXT, MessageKind.LOCATION, MessageKind.CONTACT})
 
 
 #: WhatsApp lets a sent message be edited for this long.
@@ -60,6 +62,17 @@ class SendOutcome:
     error: str = ""
 
 
+#: What a voice note, video, location or contact adds to the outbox payload (with its type).
+KIND_FIELDS: dict[str, type] = {
+    "seconds": int,
+    "gif": bool,
+    "latitude": float,
+    "longitude": float,
+    "name": str,
+    "address": str,
+    "vcard": str,
+}
+
 Delivered = Callable[[OutboxItem, SendOutcome], Awaitable[None]]
 
 
@@ -74,6 +87,7 @@ def _payload(msg: OutgoingMessage, media_path: str | None) -> dict[str, Any]:
         "media_path": media_path,
         "file_name": msg.file_name,
         "mimetype": msg.mimetype,
+        **{name: getattr(msg, name) for name in KIND_FIELDS},
     }
 
 
@@ -213,6 +227,7 @@ class SendingService:
             media=media,
             file_name=p.get("file_name", ""),
             mimetype=p.get("mimetype", ""),
+            **{name: kind(p[name]) for name, kind in KIND_FIELDS.items() if name in p},
         )
         try:
             receipt = await self.gateway.send(msg)
@@ -241,8 +256,8 @@ class SendingService:
                     sender=OWN_SENDER,
                     timestamp=when,
                     kind=msg.kind,
-                    text=msg.text if msg.kind == MessageKind.TEXT else "",
-                    caption="" if msg.kind == MessageKind.TEXT else msg.text,
+                    text=msg.summary if msg.kind in TEXT_KINDS else "",
+                    caption="" if msg.kind in TEXT_KINDS else msg.text,
                     from_me=True,
                     quoted_id=msg.quoted_id,
                     mentions=msg.mentions,

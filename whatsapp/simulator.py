@@ -18,9 +18,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from core.errors import GatewayError, NotConnected
+from core.errors import GatewayError, NotConnected, SendFailed
 from core.events import OutgoingMessage, PairingCodeIssued, SendReceipt
-from core.ids import ChatJid, ConnectionState, WaMessageId
+from core.ids import ChatJid, ConnectionState, MessageKind, WaMessageId
+from core.media import webp_info
 from core.tasks import Clock
 from whatsapp import protos
 from whatsapp.gateway import GatewayBase
@@ -364,6 +365,8 @@ class SimulatedGateway(GatewayBase):
     async def send(self, message: OutgoingMessage) -> SendReceipt:
         """Record the message in sent.jsonl as WhatsApp would accept it."""
         self._require_connected()
+        if message.kind == MessageKind.STICKER and (webp_info(message.media) or (0, 0, True))[2]:
+            raise SendFailed("the sticker could not be prepared: not a still WebP image")
         receipt = SendReceipt(
             WaMessageId("3EB0" + uuid.uuid4().hex[:16].upper()), self.clock.now()
         )
@@ -376,11 +379,7 @@ class SimulatedGateway(GatewayBase):
                 "mentions": list(message.mentions),
                 "id": receipt.id,
                 "timestamp": int(receipt.timestamp.timestamp()),
-                **(
-                    {"file_name": message.file_name, "size": len(message.media)}
-                    if message.media
-                    else {}
-                ),
+                **_kind_fields(message),
             }
         )
         return receipt
@@ -461,3 +460,28 @@ class SimulatedGateway(GatewayBase):
         if not url.startswith("file://"):
             raise GatewayError("the simulated message has no media_file")
         return await asyncio.to_thread(Path(url.removeprefix("file://")).read_bytes)
+
+
+def _kind_fields(message: OutgoingMessage) -> dict[str, Any]:
+    """What sent.jsonl adds for a media, location or contact message (README: simulator)."""
+    if message.kind == MessageKind.LOCATION:
+        place = {"name": message.name, "address": message.address}
+        return {
+            "latitude": message.latitude,
+            "longitude": message.longitude,
+            **{k: v for k, v in place.items() if v},
+        }
+    if message.kind == MessageKind.CONTACT:
+        return {"name": message.name, "vcard": message.vcard}
+    if not message.media:
+        return {}
+    fields: dict[str, Any] = {
+        "file_name": message.file_name,
+        "mimetype": message.mimetype,
+        "size": len(message.media),
+    }
+    if message.kind in (MessageKind.VOICE, MessageKind.AUDIO, MessageKind.VIDEO):
+        fields["seconds"] = message.seconds
+    if message.gif:
+        fields["gif"] = True
+    return fields
