@@ -174,6 +174,8 @@ class IngestService:
                     await self._missed_call(recorded)
             case ReceiptReceived(chat=chat, message_ids=ids, kind=kind):
                 await self.storage.messages.set_delivery(chat, list(ids), kind.value)
+                if await self.storage.ticks.receipt(chat, list(ids), kind.value):
+                    self.wake_notifier()
             case IdentityLinked(phone_jid=phone, lid=lid):
                 await self.storage.chats.link_identity(phone, lid)
             case ContactSeen():

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_TEXT = 65_000
+#: Kinds whose stored message has a text rather than a caption.
+TEXT_KINDS = frozenset({MessageKind.TEXT, MessageKind.LOCATION, MessageKind.CONTACT})
 
 
 #: WhatsApp lets a sent message be edited for this long.
@@ -46,6 +48,10 @@ class SendStatus(StrEnum):
     FAILED = "failed"
 
 
+#: The ticks state a confirmation of each outcome shows.
+TICKS_SHOWN = {SendStatus.SENT: "sent", SendStatus.QUEUED: "queued", SendStatus.FAILED: "failed"}
+
+
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
     """What happened to one send request."""
@@ -55,6 +61,17 @@ class SendOutcome:
     wa_id: WaMessageId | None = None
     error: str = ""
 
+
+#: What a voice note, video, location or contact adds to the outbox payload (with its type).
+KIND_FIELDS: dict[str, type] = {
+    "seconds": int,
+    "gif": bool,
+    "latitude": float,
+    "longitude": float,
+    "name": str,
+    "address": str,
+    "vcard": str,
+}
 
 Delivered = Callable[[OutboxItem, SendOutcome], Awaitable[None]]
 
@@ -70,6 +87,7 @@ def _payload(msg: OutgoingMessage, media_path: str | None) -> dict[str, Any]:
         "media_path": media_path,
         "file_name": msg.file_name,
         "mimetype": msg.mimetype,
+        **{name: getattr(msg, name) for name in KIND_FIELDS},
     }
 
 
@@ -104,6 +122,14 @@ class SendingService:
         item_id = await self.storage.whatsapp_outbox.add(msg.to, _payload(msg, media_path), origin)
         outcomes = await self.flush(announce_except=item_id)
         return outcomes.get(item_id, SendOutcome(SendStatus.QUEUED, item_id))
+
+    async def confirmed(self, outcome: SendOutcome, tg_chat: int, tg_message: int) -> bool:
+        """The Telegram message ``tg_message`` now shows ``outcome``: its ticks follow the
+        message from here on. True when it already needs an edit (a receipt came first)."""
+        shown = TICKS_SHOWN[outcome.status]
+        return bool(
+            await self.storage.ticks.confirm(outcome.outbox_id, tg_chat, tg_message, shown)
+        )
 
     async def edit_chance(self, origin: str, text: str) -> tuple[EditChance, int | None]:
         """The Telegram message ``origin`` was edited to ``text``: a queued text is replaced
@@ -143,9 +169,7 @@ class SendingService:
         await self.storage.whatsapp_outbox.set_payload(item_id, {**payload, "text": text})
         return ""
 
-    async def react(
-        self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str
-    ) -> str:
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> str:
         """React to a message on WhatsApp; return why not ("" when done)."""
         try:
             await self.gateway.react(chat, sender, target, emoji)
@@ -203,6 +227,7 @@ class SendingService:
             media=media,
             file_name=p.get("file_name", ""),
             mimetype=p.get("mimetype", ""),
+            **{name: kind(p[name]) for name, kind in KIND_FIELDS.items() if name in p},
         )
         try:
             receipt = await self.gateway.send(msg)
@@ -231,8 +256,8 @@ class SendingService:
                     sender=OWN_SENDER,
                     timestamp=when,
                     kind=msg.kind,
-                    text=msg.text if msg.kind == MessageKind.TEXT else "",
-                    caption="" if msg.kind == MessageKind.TEXT else msg.text,
+                    text=msg.summary if msg.kind in TEXT_KINDS else "",
+                    caption="" if msg.kind in TEXT_KINDS else msg.text,
                     from_me=True,
                     quoted_id=msg.quoted_id,
                     mentions=msg.mentions,

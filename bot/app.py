@@ -35,7 +35,7 @@ from assistant.llm_triage import LLMTriage
 from assistant.pipeline import HistoryProgress, IngestService
 from assistant.preferences import Preferences, PreferenceService
 from assistant.replies import ReplyService
-from assistant.sending import SendingService, SendOutcome
+from assistant.sending import SendingService, SendOutcome, SendStatus
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules, load_scorer
@@ -340,6 +340,12 @@ def wire(app: Application, s: Settings, services: Services) -> None:  # type: ig
     app.bot_data["llm_triage"] = triage
 
     async def late(item: OutboxItem, outcome: SendOutcome) -> None:
+        """A queued message went out or was given up: its confirmation's ticks move on; a
+        message without one, and every failure, also gets a notice that makes a sound."""
+        if await services.storage.ticks.settled(item.id):
+            notifier.wake()
+            if outcome.status == SendStatus.SENT:
+                return
         await notifier.notice(
             f"Queued WhatsApp message #{item.id}: "
             f"{render.send_result(outcome.status.value, outcome.error)}"

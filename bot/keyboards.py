@@ -97,9 +97,7 @@ def forward(
 
 
 def edit_on_whatsapp(item_id: int) -> Markup:
-    return Markup(
-        [[Button("✏️ Edit on WhatsApp", callback_data=EditAction(item_id).pack())]]
-    )
+    return Markup([[Button("✏️ Edit on WhatsApp", callback_data=EditAction(item_id).pack())]])
 
 
 def call(chat_id: int) -> Markup:
@@ -128,9 +126,7 @@ def urgent_choices(messages: list[StoredMessage]) -> Markup:
     rows = []
     for m in messages:
         snippet = " ".join((m.body or f"[{m.kind.value}]").split())[:40]
-        rows.append(
-            [Button(f"‼️ {snippet}", callback_data=ForwardAction(m.id, "urgent").pack())]
-        )
+        rows.append([Button(f"‼️ {snippet}", callback_data=ForwardAction(m.id, "urgent").pack())])
     return Markup(rows)
 
 

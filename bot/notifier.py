@@ -34,6 +34,7 @@ from core.ids import MessageKind
 from core.tasks import Clock, backoff_delay
 from storage import Storage
 from storage.domain import Chat, MediaState, OutboxItem, StoredMessage
+from storage.ticks import TICKS_KIND
 
 logger = logging.getLogger(__name__)
 
@@ -120,14 +121,18 @@ class TelegramNotifier:
 
     async def _deliver_to(self, chat_id: int, items: list[OutboxItem]) -> int:
         calls = [i for i in items if i.kind == "call"]
-        notices = [i for i in items if i.kind not in {"forward", "call"}]
+        notices = [i for i in items if i.kind not in {"forward", "call", TICKS_KIND}]
         forwards = [i for i in items if i.kind == "forward"]
         settled = 0
         by_chat: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in calls:  # a missed call first: it is the most urgent news
             by_chat[item.merge_key or str(item.id)].append(item)
+        # Ticks of one sent message waiting together become one edit, to the latest state.
+        for item in (i for i in items if i.kind == TICKS_KIND):
+            by_chat[item.merge_key or str(item.id)].append(item)
         for batch in by_chat.values():
-            if not await self._attempt(batch, self._send_call(chat_id, batch)):
+            send = self._edit_ticks if batch[0].kind == TICKS_KIND else self._send_call
+            if not await self._attempt(batch, send(chat_id, batch)):
                 return settled
             settled += len(batch)
         for item in notices:
@@ -231,6 +236,16 @@ class TelegramNotifier:
         if before is not None and call.timestamp - before[1] <= CALL_BURST:
             with contextlib.suppress(TelegramError):
                 await self.bot.delete_message(chat_id, before[0])
+
+    async def _edit_ticks(self, chat_id: int, batch: list[OutboxItem]) -> None:
+        """Show a sent message's latest state on its confirmation (edited in place)."""
+        p = batch[-1].payload  # states only move on: the newest item is the furthest
+        text = render.ticks_text(str(p["state"]), str(p.get("chat", "")), str(p.get("error", "")))
+        try:
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=p["message_id"])
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
 
     async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
         raw = item.payload.get("markup")

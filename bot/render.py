@@ -225,9 +225,7 @@ def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> s
     return f"{forward_header(chat, msg, tz)}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
 
 
-def call_notice(
-    chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo
-) -> str:
+def call_notice(chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo) -> str:
     """A missed call ("📞 Missed voice call from Mom · 14:02"), or repeated calls within
     minutes ("‼️ 📞 Mom called 3 times in 6 min")."""
     at = call.timestamp.astimezone(tz).strftime("%H:%M")
@@ -282,6 +280,21 @@ def send_result(status: str, error: str = "") -> str:
     if status == "queued":
         return "⏳ Queued: WhatsApp is not connected right now. It goes out when it reconnects."
     return f"❌ Not sent: {esc(error or 'WhatsApp refused the message')}"
+
+
+#: What a confirmation of a message sent from Telegram shows, state by state.
+TICKS = {
+    "queued": "🕓 Queued: WhatsApp is not connected right now. It goes out when it reconnects.",
+    "sent": "✓ Sent",
+    "delivered": "✓✓ Delivered",
+    "read": "👁 Read",
+}
+
+
+def ticks_text(state: str, chat_name: str, error: str = "") -> str:
+    """The confirmation of a message sent to ``chat_name``, with its ticks."""
+    head = TICKS.get(state) or f"❌ Not sent: {esc(error or 'WhatsApp refused the message')}"
+    return f"{head} → {esc(chat_name)}"
 
 
 def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo) -> str:

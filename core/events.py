@@ -66,7 +66,13 @@ class WaMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """Something to send to WhatsApp."""
+    """Something to send to WhatsApp.
+
+    ``text`` is the text, or the caption of an image, video or document. A voice note is
+    kind VOICE (sent push-to-talk); ``seconds`` is the length of audio and video, ``gif``
+    plays a video as a GIF. A location has ``latitude``/``longitude`` and optionally
+    ``name``/``address``; a contact has ``name`` (shown) and ``vcard``.
+    """
 
     to: ChatJid
     text: str = ""
@@ -78,6 +84,24 @@ class OutgoingMessage:
     media: bytes = b""
     file_name: str = ""
     mimetype: str = ""
+    seconds: int = 0
+    gif: bool = False
+    latitude: float = 0.0
+    longitude: float = 0.0
+    name: str = ""
+    address: str = ""
+    vcard: str = ""
+
+    @property
+    def summary(self) -> str:
+        """Return what a location or contact shows as text (as convert.py words received ones)."""
+        if self.kind == MessageKind.LOCATION:
+            label = " — ".join(p for p in (self.name, self.address) if p)
+            coords = f"{self.latitude:.5f}, {self.longitude:.5f}"
+            return f"📍 {label} ({coords})" if label else f"📍 {coords}"
+        if self.kind == MessageKind.CONTACT:
+            return f"👤 {self.name}"
+        return self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +198,8 @@ class ReceiptReceived:
     message_ids: tuple[WaMessageId, ...]
     kind: ReceiptKind
     timestamp: datetime
+    #: Who received or read them (a participant in a group); a NewType costs nothing.
+    sender: ChatJid = ChatJid("")  # noqa: RUF009
 
 
 @dataclass(frozen=True, slots=True)

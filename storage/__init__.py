@@ -21,6 +21,7 @@ from storage.settings import (
     PeeweeDraftRepository,
     PeeweeSettingsRepository,
 )
+from storage.ticks import PeeweeTicks
 from storage.wal import WalCheckpointer
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Storage:
     settings: PeeweeSettingsRepository
     digests: PeeweeDigestRepository
     drafts: PeeweeDraftRepository
+    ticks: PeeweeTicks
 
     @property
     def schema_version(self) -> int:
@@ -93,6 +95,7 @@ async def open_storage(url: str) -> Storage:
         settings=PeeweeSettingsRepository(),
         digests=PeeweeDigestRepository(),
         drafts=PeeweeDraftRepository(),
+        ticks=PeeweeTicks(),
     )
 
 

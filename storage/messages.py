@@ -63,6 +63,8 @@ def to_stored(rec: MessageRecord) -> StoredMessage:
 
 MAX_EDITS = 20  # earlier texts kept per message
 MEDIA_USAGE_KEY = "media_usage"
+#: Delivery states of a message, in the only order they may change.
+DELIVERY_ORDER = ("", "delivered", "read", "played")
 
 
 def _media_usage() -> dict[str, Any]:
@@ -214,12 +216,19 @@ class PeeweeMessageRepository:
 
     @in_thread
     def set_delivery(self, chat: str, wa_ids: Sequence[str], state: str) -> int:
+        """Raise the delivery state of messages of ``chat`` (delivered → read → played),
+        never lower it: a late "delivered" after "read" changes nothing."""
         chat_id = resolve_id(chat)
-        if chat_id is None:
+        if chat_id is None or state not in DELIVERY_ORDER:
             return 0
+        lower = DELIVERY_ORDER[: DELIVERY_ORDER.index(state)]
         return (
             MessageRecord.update(delivery=state)
-            .where((MessageRecord.chat == chat_id) & MessageRecord.wa_id.in_(list(wa_ids)))
+            .where(
+                (MessageRecord.chat == chat_id)
+                & MessageRecord.wa_id.in_(list(wa_ids))
+                & MessageRecord.delivery.in_(lower)
+            )
             .execute()
         )
 

@@ -197,6 +197,27 @@ def _step_7_names() -> None:
     )
 
 
+def _step_9_ticks() -> None:
+    """Sent messages remember their best receipt and the ticks shown on their Telegram
+    confirmation (and which message that is); receipts find them by WhatsApp id."""
+    from playhouse.migrate import SchemaMigrator
+    from playhouse.migrate import migrate as alter
+
+    migrator = SchemaMigrator.from_database(db.obj)
+    empty = peewee.SQL("DEFAULT ''")
+    wanted = [
+        ("receipt", peewee.CharField(max_length=16, default="", constraints=[empty])),
+        ("ticks", peewee.CharField(max_length=16, default="", constraints=[empty])),
+        ("confirm_chat", peewee.BigIntegerField(null=True)),
+        ("confirm_message", peewee.BigIntegerField(null=True)),
+    ]
+    have = {c.name for c in db.get_columns("whatsapp_outbox")}
+    alter(*(migrator.add_column("whatsapp_outbox", n, f) for n, f in wanted if n not in have))
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS whatsapp_outbox_wa_id ON whatsapp_outbox (wa_message_id)"
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _step_1_initial_schema),
     (2, _step_2_chat_list_index),
@@ -205,6 +226,7 @@ MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (5, _step_5_edit_history_and_admins),
     (6, _step_6_owner_wrote),
     (7, _step_7_names),
+    (9, _step_9_ticks),  # 8 is reserved for another issue
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -198,6 +198,12 @@ class WhatsAppOutboxRecord(BaseRecord):
     wa_message_id = peewee.CharField(max_length=128, null=True)
     last_error = peewee.CharField(max_length=256, null=True)
     origin = peewee.CharField(max_length=64, default="")
+    #: Step 9. The best receipt seen ("", delivered, read), the ticks state shown on the
+    #: Telegram confirmation ("", queued, sent, delivered, read, failed) and where that is.
+    receipt = peewee.CharField(max_length=16, default="", constraints=[peewee.SQL("DEFAULT ''")])
+    ticks = peewee.CharField(max_length=16, default="", constraints=[peewee.SQL("DEFAULT ''")])
+    confirm_chat = peewee.BigIntegerField(null=True)
+    confirm_message = peewee.BigIntegerField(null=True)
 
     class Meta:
         table_name = "whatsapp_outbox"

@@ -30,9 +30,9 @@ from neonize.utils.enum import ReceiptType
 
 from core.errors import GatewayError, NotConnected, SendFailed
 from core.events import OutgoingMessage, PairingCodeIssued, SendReceipt
-from core.ids import TERMINAL_STATES, ChatJid, ConnectionState, MessageKind, WaMessageId
+from core.ids import TERMINAL_STATES, ChatJid, ConnectionState, WaMessageId
 from core.tasks import Clock, backoff_delay
-from whatsapp import convert, protos
+from whatsapp import convert, outbound, protos
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
 from whatsapp.media import split_media_ref
@@ -355,48 +355,20 @@ class NeonizeGateway(GatewayBase):
         )
 
     async def send(self, message: OutgoingMessage) -> SendReceipt:
-        """Send text (with mentions), an image or a document; quoted when it is a reply."""
+        """Send any kind of OutgoingMessage (built by outbound.py); quoted when it is a reply."""
         client = self._live()
         try:
-            built = await self._build(client, message)
+            built = await outbound.build(client, message)
             resp = await client.send_message(protos.jid(message.to), built)
         except NeonizeError as exc:
             text = str(exc)
             if "not connected" in text or "client is nil" in text:
                 raise NotConnected(text[:200]) from exc
             raise SendFailed(text[:200]) from exc
+        except (ValueError, OSError) as exc:  # media WhatsApp cannot take (PIL, our checks)
+            why = f"the {message.kind.value} could not be prepared: {exc}"
+            raise SendFailed(why[:200]) from exc
         return SendReceipt(WaMessageId(resp.ID), convert.from_s(int(resp.Timestamp)))
-
-    @staticmethod
-    async def _build(client: NewAClient, message: OutgoingMessage) -> Any:
-        """Build the protobuf (media is uploaded here) and attach the quote to its context."""
-        caption = message.text or None
-        if message.kind == MessageKind.IMAGE:
-            built = await client.build_image_message(message.media, caption=caption)
-            context = built.imageMessage.contextInfo
-        elif message.kind == MessageKind.DOCUMENT:
-            built = await client.build_document_message(
-                message.media,
-                caption=caption,
-                filename=message.file_name or "file",
-                mimetype=message.mimetype or None,
-            )
-            context = built.documentMessage.contextInfo
-        else:
-            built = E2E.Message(
-                extendedTextMessage=E2E.ExtendedTextMessage(
-                    text=message.text,
-                    contextInfo=E2E.ContextInfo(mentionedJID=list(message.mentions)),
-                )
-            )
-            context = built.extendedTextMessage.contextInfo
-        if message.quoted_id:
-            context.stanzaID = message.quoted_id
-            if message.quoted_sender:
-                context.participant = message.quoted_sender
-            # What the phone shows in the quote bubble until it finds the original.
-            context.quotedMessage.CopyFrom(E2E.Message(conversation=message.quoted_text))
-        return built
 
     async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
         client = self._live()

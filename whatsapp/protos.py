@@ -267,19 +267,30 @@ def group_info(
     return ev
 
 
-def receipt(chat: str, sender: str, ids: list[str], kind: int = 4) -> Any:
-    """Build a ``Receipt`` event."""
+def receipt(
+    chat: str,
+    sender: str,
+    ids: list[str],
+    kind: int = 4,
+    *,
+    ts: int | None = None,
+    from_me: bool = False,
+) -> Any:
+    """Build a ``Receipt`` event (``kind`` is neonize's ``ReceiptType``: 1 delivered,
+    4 read, 6 played; ``ts`` in seconds, as whatsmeow sends it)."""
+    sender_jid = jid(sender)
     src = N.MessageSource(
         Chat=jid(chat),
-        Sender=jid(sender),
-        IsFromMe=False,
+        Sender=sender_jid,
+        IsFromMe=from_me,
         IsGroup=chat.endswith("@g.us"),
-        AddressingMode=N.AddressingMode.PN,
+        AddressingMode=N.AddressingMode.LID if sender_jid.Server == "lid" else N.AddressingMode.PN,
         SenderAlt=EMPTY_JID,
         RecipientAlt=EMPTY_JID,
         BroadcastListOwner=EMPTY_JID,
     )
-    return N.Receipt(MessageSource=src, MessageIDs=ids, Timestamp=int(time.time()), Type=kind)
+    when = int(time.time()) if ts is None else ts
+    return N.Receipt(MessageSource=src, MessageIDs=ids, Timestamp=when, Type=kind)
 
 
 def simple(name: str, **fields: Any) -> Any:

@@ -18,9 +18,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from core.errors import GatewayError, NotConnected
+from core.errors import GatewayError, NotConnected, SendFailed
 from core.events import OutgoingMessage, PairingCodeIssued, SendReceipt
-from core.ids import ChatJid, ConnectionState, WaMessageId
+from core.ids import ChatJid, ConnectionState, MessageKind, WaMessageId
+from core.media import webp_info
 from core.tasks import Clock
 from whatsapp import protos
 from whatsapp.gateway import GatewayBase
@@ -60,6 +61,11 @@ MESSAGE_FIELDS = {
 }
 CALL_FIELDS = {"event", "id", "chat", "sender", "video", "group", "missed", "timestamp"}
 CONTACT_FIELDS = {"event", "jid", "name", "lid", "push_name", "business_name"}
+RECEIPT_FIELDS = {"event", "chat", "sender", "ids", "type", "timestamp"}
+#: The feed's receipt types, as neonize's ``ReceiptType`` numbers them.
+RECEIPT_TYPES = {"delivered": 1, "read": 4, "played": 6}
+MAX_RECEIPT_IDS = 256
+MAX_ID_LENGTH = 128
 
 
 def _str(obj: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -180,6 +186,8 @@ class SimulatedGateway(GatewayBase):
             await self._contact(obj)
         elif event == "call":
             await self._call(obj)
+        elif event == "receipt":
+            await self.receive("receipt", protos.roundtrip(self._receipt(obj)))
         elif event == "undecryptable":
             self._warn_unknown(obj, {"event", "id", "chat", "sender", "timestamp"})
             ts = obj.get("timestamp")
@@ -228,6 +236,29 @@ class SimulatedGateway(GatewayBase):
             **flags,
         ):
             await self.receive(name, protos.roundtrip(ev))
+
+    def _receipt(self, obj: dict[str, Any]) -> Any:
+        """Messages we sent were delivered, read or played: a real neonize ``Receipt``."""
+        self._warn_unknown(obj, RECEIPT_FIELDS)
+        kind_name = obj.get("type")
+        kind = RECEIPT_TYPES.get(kind_name) if isinstance(kind_name, str) else None
+        if kind is None:
+            raise ValueError(f"receipt type must be one of {', '.join(RECEIPT_TYPES)}")
+        ids = obj.get("ids")
+        if not isinstance(ids, list) or not 0 < len(ids) <= MAX_RECEIPT_IDS:
+            raise ValueError(f"receipt needs ids: a list of 1 to {MAX_RECEIPT_IDS} message ids")
+        if not all(isinstance(i, str) and 0 < len(i) <= MAX_ID_LENGTH for i in ids):
+            raise ValueError(f"receipt ids must be strings of 1 to {MAX_ID_LENGTH} characters")
+        ts = obj.get("timestamp")
+        if ts is not None and (not isinstance(ts, int | float) or isinstance(ts, bool)):
+            raise ValueError("timestamp must be unix seconds")
+        return protos.receipt(
+            _str(obj, "chat"),
+            _str(obj, "sender"),
+            list(ids),
+            kind,
+            ts=int(ts) if ts is not None else None,
+        )
 
     async def _group_subject(self, obj: dict[str, Any]) -> None:
         """A live message's ``group_name``: the subject the session knows, announced as a
@@ -337,6 +368,8 @@ class SimulatedGateway(GatewayBase):
     async def send(self, message: OutgoingMessage) -> SendReceipt:
         """Record the message in sent.jsonl as WhatsApp would accept it."""
         self._require_connected()
+        if message.kind == MessageKind.STICKER and (webp_info(message.media) or (0, 0, True))[2]:
+            raise SendFailed("the sticker could not be prepared: not a still WebP image")
         receipt = SendReceipt(
             WaMessageId("3EB0" + uuid.uuid4().hex[:16].upper()), self.clock.now()
         )
@@ -349,11 +382,7 @@ class SimulatedGateway(GatewayBase):
                 "mentions": list(message.mentions),
                 "id": receipt.id,
                 "timestamp": int(receipt.timestamp.timestamp()),
-                **(
-                    {"file_name": message.file_name, "size": len(message.media)}
-                    if message.media
-                    else {}
-                ),
+                **_kind_fields(message),
             }
         )
         return receipt
@@ -434,3 +463,28 @@ class SimulatedGateway(GatewayBase):
         if not url.startswith("file://"):
             raise GatewayError("the simulated message has no media_file")
         return await asyncio.to_thread(Path(url.removeprefix("file://")).read_bytes)
+
+
+def _kind_fields(message: OutgoingMessage) -> dict[str, Any]:
+    """What sent.jsonl adds for a media, location or contact message (README: simulator)."""
+    if message.kind == MessageKind.LOCATION:
+        place = {"name": message.name, "address": message.address}
+        return {
+            "latitude": message.latitude,
+            "longitude": message.longitude,
+            **{k: v for k, v in place.items() if v},
+        }
+    if message.kind == MessageKind.CONTACT:
+        return {"name": message.name, "vcard": message.vcard}
+    if not message.media:
+        return {}
+    fields: dict[str, Any] = {
+        "file_name": message.file_name,
+        "mimetype": message.mimetype,
+        "size": len(message.media),
+    }
+    if message.kind in (MessageKind.VOICE, MessageKind.AUDIO, MessageKind.VIDEO):
+        fields["seconds"] = message.seconds
+    if message.gif:
+        fields["gif"] = True
+    return fields

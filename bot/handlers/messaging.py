@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 
 from telegram import ForceReply, Message, Update
 from telegram.ext import (
@@ -15,50 +16,13 @@ from telegram.ext import (
 )
 
 from assistant.chats import Ambiguous
-from assistant.sending import MAX_TEXT, EditChance, SendOutcome
-from bot import keyboards, render
+from assistant.sending import MAX_TEXT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
+from bot import keyboards, outgoing, render
 from bot.callbacks import REACTIONS, EditAction, ForwardAction, InvalidCallback
 from bot.context import BotContext
 from core.errors import AppError, NotFound
 from core.events import OutgoingMessage
-from core.ids import MessageKind
-from storage.domain import Chat, MediaState, StoredMessage
-
-MAX_UPLOAD = 20 * 1024 * 1024  # what the public Bot API lets a bot download
-
-
-async def _outgoing(message: Message, chat: Chat, quoted: StoredMessage | None) -> OutgoingMessage:
-    quote = (
-        {"quoted_id": quoted.wa_id, "quoted_sender": quoted.sender, "quoted_text": quoted.body}
-        if quoted
-        else {}
-    )
-    if message.photo:
-        file = await message.photo[-1].get_file()
-        data = bytes(await file.download_as_bytearray())
-        return OutgoingMessage(
-            to=chat.jid,
-            text=message.caption or "",
-            kind=MessageKind.IMAGE,
-            media=data,
-            mimetype="image/jpeg",
-            **quote,
-        )
-    if message.document:
-        if (message.document.file_size or 0) > MAX_UPLOAD:
-            raise ValueError("that file is larger than the 20 MB a bot may download")
-        file = await message.document.get_file()
-        data = bytes(await file.download_as_bytearray())
-        return OutgoingMessage(
-            to=chat.jid,
-            text=message.caption or "",
-            kind=MessageKind.DOCUMENT,
-            media=data,
-            file_name=message.document.file_name or "file",
-            mimetype=message.document.mime_type or "",
-            **quote,
-        )
-    return OutgoingMessage(to=chat.jid, text=message.text or "", **quote)
+from storage.domain import Chat, MediaState
 
 
 def origin_of(tg_chat_id: int, tg_message_id: int) -> str:
@@ -106,17 +70,37 @@ async def on_edit_action(update: Update, context: BotContext) -> None:
     await query.answer("✅ Edited on WhatsApp." if not why else f"Not edited: {why}"[:200])
 
 
-async def _send(update: Update, context: BotContext, out: OutgoingMessage, chat: Chat) -> None:
+async def confirm(
+    context: BotContext,
+    post: Callable[[str], Awaitable[Message]],
+    outcome: SendOutcome,
+    chat: Chat,
+) -> None:
+    """Post the outcome of a send with ``post``; from then on that message shows its ticks
+    (✓ sent, ✓✓ delivered, 👁 read), edited through the Telegram outbox."""
+    shown = TICKS_SHOWN[outcome.status]
+    sent = await post(render.ticks_text(shown, chat.name, outcome.error))
+    if await context.services.sending.confirmed(outcome, sent.chat_id, sent.message_id):
+        context.services.notifier.wake()  # a receipt came before the confirmation
+
+
+async def _send(
+    update: Update, context: BotContext, outs: list[OutgoingMessage], chat: Chat
+) -> None:
+    """Send each message in order; answer once with how the first one that was not sent
+    fared (or "Sent")."""
+    origin = origin_of(update.effective_chat.id, update.effective_message.message_id)
+    worst: SendOutcome | None = None
     try:
-        outcome: SendOutcome = await context.services.sending.send(
-            out, origin=origin_of(update.effective_chat.id, update.effective_message.message_id)
-        )
+        for out in outs:
+            outcome = await context.services.sending.send(out, origin=origin)
+            if worst is None or worst.status == SendStatus.SENT:
+                worst = outcome
     except ValueError as exc:
         await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
         return
-    await update.effective_message.reply_text(
-        f"{render.send_result(outcome.status.value, outcome.error)} → {render.esc(chat.name)}"
-    )
+    if worst is not None:
+        await confirm(context, update.effective_message.reply_text, worst, chat)
 
 
 async def on_reply(update: Update, context: BotContext) -> None:
@@ -131,12 +115,13 @@ async def on_reply(update: Update, context: BotContext) -> None:
         )
         return
     chat, quoted = target
+    quote = {"quoted_id": quoted.wa_id, "quoted_sender": quoted.sender, "quoted_text": quoted.body}
     try:
-        out = await _outgoing(message, chat, quoted)
-    except ValueError as exc:
+        outs = await outgoing.from_telegram(message, chat.jid, quote)
+    except outgoing.Refused as exc:
         await message.reply_text(f"❌ {render.esc(str(exc))}")
         return
-    await _send(update, context, out, chat)
+    await _send(update, context, outs, chat)
     if context.services.prefs.current.read_on_reply and not quoted.from_me:
         await context.services.sending.mark_read(chat.jid, quoted.sender, [quoted.wa_id])
 
@@ -165,7 +150,7 @@ async def cmd_send(update: Update, context: BotContext) -> None:
             f"{MAX_TEXT})."
         )
         return
-    await _send(update, context, OutgoingMessage(to=chat.jid, text=body), chat)
+    await _send(update, context, [OutgoingMessage(to=chat.jid, text=body)], chat)
 
 
 async def cmd_search(update: Update, context: BotContext) -> None:
@@ -253,9 +238,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("search", cmd_search))
     app.add_handler(
         MessageHandler(
-            filters.REPLY
-            & (filters.TEXT | filters.PHOTO | filters.Document.ALL)
-            & ~filters.COMMAND,
+            filters.REPLY & ~filters.COMMAND,  # every kind: bot/outgoing.py refuses the rest
             on_reply,
         )
     )

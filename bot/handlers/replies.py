@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import ForceReply, Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import render
 from bot.callbacks import DraftAction, InvalidCallback
 from bot.context import BotContext
+from bot.handlers.messaging import confirm
 
 
 async def on_draft(update: Update, context: BotContext) -> None:
@@ -29,9 +29,7 @@ async def on_draft(update: Update, context: BotContext) -> None:
             return
         chat, outcome = result
         await query.edit_message_reply_markup(None)
-        await update.effective_chat.send_message(
-            f"{render.send_result(outcome.status.value, outcome.error)} → {render.esc(chat.name)}"
-        )
+        await confirm(context, update.effective_chat.send_message, outcome, chat)
     elif data.action == "discard":
         await s.replies.discard(draft.id)
         await query.edit_message_reply_markup(None)

@@ -163,6 +163,7 @@ async def test_forward_then_telegram_reply_lands_quoted_in_whatsapp(env: Env) ->
     item = await env.services.storage.whatsapp_outbox.get(1)  # the quote bubble's text went too
     assert item.payload["quoted_text"] == "URGENT <b>call me</b> please"
     # Answering marked Alice's message read on WhatsApp (her blue ticks) ...
+    await wait_until(lambda: env.services.gateway.read_marks)
     assert env.services.gateway.read_marks == [(ALICE, ALICE, ["3EB0URGENT"])]
     env.api.send_text(ADMIN, "/settings read_on_reply off")  # ... unless switched off
     await env.api.wait_for(lambda c: "read_on_reply = off" in c.text)
@@ -184,9 +185,12 @@ async def test_send_by_name_queues_while_disconnected(env: Env) -> None:
     env.feed_line(event="connected", jid=ME)
     await env.settle()
     assert [x["text"] for x in env.sent()] == ["see you at 8"]
-    await env.api.wait_for(
-        lambda c: c.method == "sendMessage" and "Queued WhatsApp message" in c.text
-    )
+    queued = await env.api.wait_for(lambda c: c.method == "sendMessage" and "Queued" in c.text)
+    # The confirmation itself turns from 🕓 to ✓: edited in place, no second message.
+    edit = await env.api.wait_for(lambda c: c.method == "editMessageText")
+    assert edit.text == "✓ Sent → Alice Smith"
+    assert int(edit.params["message_id"]) == queued.result["message_id"]
+    assert not [c for c in env.api.calls if "Queued WhatsApp message" in c.text]
 
 
 async def test_429_is_retried_and_the_forward_arrives(env: Env) -> None:

@@ -80,6 +80,8 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.changed = asyncio.Event()
+        self.files: dict[str, tuple[bytes, str]] = {}  # file_id → (bytes, file_path)
+        self.downloads: list[str] = []  # file paths fetched from the file server
 
     @property
     def base_url(self) -> str:
@@ -119,16 +121,28 @@ class FakeBotApi:
     def _user(self, user_id: int) -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
 
+    def add_file(self, file_id: str, data: bytes, path: str = "") -> dict[str, Any]:
+        """Keep ``data`` on the fake file server (getFile + download); return the fields a
+        message's attachment carries (file_id, file_unique_id, file_size)."""
+        self.files[file_id] = (data, path or f"documents/{file_id}")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data)}
+
     def send_text(self, user_id: int, text: str, reply_to: int | None = None) -> int:
         """Inject a private message (or command) from ``user_id``; return its message id."""
+        return self.send_message(user_id, reply_to, text=text)
+
+    def send_message(self, user_id: int, reply_to: int | None = None, **content: Any) -> int:
+        """Inject a private message of any kind (``voice={...}``, ``location={...}``, ...)
+        from ``user_id``, optionally as a reply; return its message id."""
         mid = next(self._message_ids)
         msg: dict[str, Any] = {
             "message_id": mid,
             "date": int(time.time()),
             "chat": {"id": user_id, "type": "private"},
             "from": self._user(user_id),
-            "text": text,
+            **content,
         }
+        text = str(content.get("text", ""))
         if text.startswith("/"):
             cmd = text.split()[0]
             msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(cmd)}]
@@ -263,6 +277,10 @@ class FakeBotApi:
                 return web.json_response(body, status=fault.status)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if method == "getFile" and self._too_big(str(params.get("file_id"))):
+            body = {"ok": False, "error_code": 400, "description": "Bad Request: file is too big"}
+            self.calls.append(Call(f"!{method}", params, files))
+            return web.json_response(body, status=400)
         refused = html_problems(method, params)
         if refused:  # what Telegram answers to HTML it cannot parse
             self.calls.append(Call(f"!{method}", params, files))
@@ -274,6 +292,10 @@ class FakeBotApi:
         self.calls.append(call)
         self.changed.set()
         return web.json_response({"ok": True, "result": call.result})
+
+    def _too_big(self, file_id: str) -> bool:
+        """Telegram hands a bot files up to 20 MB only."""
+        return len(self.files.get(file_id, (b"", ""))[0]) > 20 * 1024 * 1024
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         timeout = float(params.get("timeout", 0) or 0)
@@ -314,15 +336,22 @@ class FakeBotApi:
         if method.startswith("editMessage"):
             return self._message(params, text=params.get("text", params.get("caption", "")))
         if method == "getFile":
+            file_id = str(params.get("file_id"))
+            data, path = self.files.get(file_id, (b"\xff\xd8\xff\xe0fake", "photos/file.jpg"))
             return {
-                "file_id": params.get("file_id"),
-                "file_unique_id": "u",
-                "file_size": 4,
-                "file_path": "photos/file.jpg",
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(data),
+                "file_path": path,
             }
         return True
 
     async def _file(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        for data, known in self.files.values():
+            if known == path:
+                return web.Response(body=data)
         return web.Response(body=b"\xff\xd8\xff\xe0fake")
 
 

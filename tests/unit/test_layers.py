@@ -71,4 +71,4 @@ def test_the_core_uses_only_the_standard_library() -> None:
 
 def test_neonize_is_imported_only_by_the_backend_protos_and_simulator() -> None:
     users = {p.relative_to(ROOT).as_posix() for p in sources() if "neonize" in imports(p)}
-    assert users <= {"whatsapp/neonize_backend.py", "whatsapp/protos.py"}
+    assert users <= {"whatsapp/neonize_backend.py", "whatsapp/outbound.py", "whatsapp/protos.py"}
