@@ -27,8 +27,12 @@ MAX_UPLOAD = 20 * 1024 * 1024  # what the public Bot API lets a bot download
 
 
 async def _outgoing(message: Message, chat: Chat, quoted: StoredMessage | None) -> OutgoingMessage:
-    quote = (
-        {"quoted_id": quoted.wa_id, "quoted_sender": quoted.sender, "quoted_text": quoted.body}
+    quote = (  # the quote bubble shows what was written, never a voice note's transcript
+        {
+            "quoted_id": quoted.wa_id,
+            "quoted_sender": quoted.sender,
+            "quoted_text": quoted.text or quoted.caption,
+        }
         if quoted
         else {}
     )
