@@ -78,6 +78,8 @@ class DigestView:
 
 def _snippet(msg: StoredMessage) -> str:
     body = msg.body.replace("\n", " ").strip() or f"[{msg.kind.value}]"
+    if msg.transcript and not (msg.text or msg.caption):
+        body = f"🎤 {body}"  # what a voice note says
     if len(body) > SNIPPET:
         body = body[: SNIPPET - 1] + "…"
     return html.escape(body)

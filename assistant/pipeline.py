@@ -60,6 +60,14 @@ URGENT_AFTER_CALLS = timedelta(hours=2)
 WAITING = Importance(1, "waiting for WhatsApp to resend it")
 
 
+class VoiceConsumer(Protocol):
+    """Whatever transcribes voice notes (assistant/voice.py)."""
+
+    def wants(self, msg: StoredMessage) -> bool: ...
+
+    async def transcribe(self, msg: StoredMessage, chat: Chat) -> StoredMessage: ...
+
+
 class ReplyConsumer(Protocol):
     """Whatever decides on AI replies (assistant/replies.py)."""
 
@@ -119,6 +127,8 @@ class IngestService:
         self._storage_down_since: float | None = None
         self.on_storage_problem: Notice | None = None
         self.replies: ReplyConsumer | None = None
+        #: Transcribes voice notes before they are triaged; None when TRANSCRIBE_BASE_URL is unset.
+        self.voice: VoiceConsumer | None = None
         #: chat id → (missed calls in a row, when the last was): its next message is urgent.
         self.called: dict[int, tuple[int, datetime]] = {}
 
@@ -268,9 +278,31 @@ class IngestService:
         for msg in stored:
             if msg.media_state == MediaState.PENDING:
                 await self.fetch_media(msg)
+        paired = await self._with_chats(stored)
+        if self.voice is not None:
+            voice = self.voice
+            for msg, chat in paired:
+                if voice.wants(msg):  # triaged once its words are known
+                    self.side_tasks.spawn(self._after_transcript(msg, chat), "transcribe")
+            paired = [(m, c) for m, c in paired if not voice.wants(m)]
+        await self._triage(paired)
+
+    async def _after_transcript(self, msg: StoredMessage, chat: Chat) -> None:
+        """Transcribe a voice note in the background, then triage it with its words (a
+        failure leaves it untranscribed, with the reason stored, and triaged as it is)."""
+        try:
+            msg = await self.voice.transcribe(msg, chat)  # type: ignore[union-attr]
+        except StorageError:
+            raise
+        except Exception:
+            logger.exception("transcribing voice note %d failed", msg.id)
+        await self._triage(await self._with_chats([msg]))  # the chat as it is now
+
+    async def _triage(self, paired: list[tuple[StoredMessage, Chat]]) -> None:
+        """Score, queue forwards and LLM looks, and consider replies."""
         scored = [
             (m, c, WAITING if m.kind == MessageKind.WAITING else self._score(m, c))
-            for m, c in await self._with_chats(stored)
+            for m, c in paired
         ]
         later = []
         for msg, chat, importance in scored:

@@ -41,6 +41,7 @@ class Preferences:
     media_day_mb: int = 500  # media downloaded by itself per day (UTC) ...
     media_total_mb: int = 10_000  # ... and in all; past either, only on request
     read_on_reply: bool = True  # answering from Telegram marks the message read on WhatsApp
+    voice_max_seconds: int = 300  # longer voice notes are not sent for transcription
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -103,6 +104,10 @@ def _parse(key: str, raw: str) -> Any:
         if not raw.isdigit() or not 0 <= int(raw) <= 10_000_000:
             raise InvalidInput(f"{key} must be a number of MB (0 downloads nothing by itself)")
         return int(raw)
+    if key == "voice_max_seconds":
+        if not raw.isdigit() or not 0 <= int(raw) <= 7200:
+            raise InvalidInput("voice_max_seconds must be 0–7200 (0 transcribes nothing)")
+        return int(raw)
     if key == "unanswered_hours":
         if not raw.isdigit() or not 1 <= int(raw) <= 168:
             raise InvalidInput("unanswered_hours must be 1–168")
@@ -130,6 +135,7 @@ EDITABLE = (
     "llm_day_tokens",
     "media_day_mb",
     "media_total_mb",
+    "voice_max_seconds",
 )
 
 

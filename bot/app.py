@@ -39,6 +39,7 @@ from assistant.sending import SendingService, SendOutcome, SendStatus
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules, load_scorer
+from assistant.voice import Transcriber, VoiceService
 from bot import callbacks, commands, datadir, keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
@@ -74,6 +75,14 @@ def make_llm(s: Settings) -> LLMProvider:
     from assistant.llm.none import NoLLM
 
     return NoLLM()
+
+
+def make_transcriber(s: Settings) -> Transcriber:
+    """The speech-to-text endpoint (TRANSCRIBE_BASE_URL must be set)."""
+    from assistant.llm.transcribe import OpenAITranscriber  # openai only when used
+
+    key = s.transcribe_api_key.get_secret_value() if s.transcribe_api_key else None
+    return OpenAITranscriber(s.transcribe_base_url or "", s.transcribe_model, key)
 
 
 def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
@@ -290,6 +299,12 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     sending = SendingService(storage, gateway, s.data_dir, clock)
     notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
     llm = GuardedLLM(make_llm(s), clock, notify=notifier.notice)
+    if s.transcribe_base_url:
+        app.bot_data["voice"] = VoiceService(
+            storage,
+            make_transcriber(s),
+            lambda: prefs.current.voice_max_seconds,  # read for each note: applies at once
+        )
     services = Services(
         storage=storage,
         gateway=gateway,
@@ -337,6 +352,7 @@ def wire(app: Application, s: Settings, services: Services) -> None:  # type: ig
     triage.on_decided = ingest.llm_decided
     ingest.llm_triage = triage
     ingest.replies = services.replies
+    ingest.voice = app.bot_data.get("voice")
     app.bot_data["llm_triage"] = triage
 
     async def late(item: OutboxItem, outcome: SendOutcome) -> None:
@@ -432,6 +448,9 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         if triage is not None:
             await triage.tasks.cancel_all()
         await services.llm.aclose()
+        voice: VoiceService | None = app.bot_data.pop("voice", None)
+        if voice is not None:
+            await voice.transcriber.aclose()
         await close_storage()
     lock = app.bot_data.pop("lock", None)
     if lock is not None:

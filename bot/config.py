@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     ollama_host: str = "http://localhost:11434"
     ollama_model: str = "llama3.2"
+    transcribe_base_url: str | None = None
+    transcribe_model: str = "whisper-1"
+    transcribe_api_key: SecretStr | None = None
     digest_time: time = Field(default=time(8, 0))
     timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -90,7 +93,14 @@ class Settings(BaseSettings):
             raise ValueError("must be numeric Telegram user ids separated by commas")
         return tuple(dict.fromkeys(int(p) for p in parts))
 
-    @field_validator("telegram_api_base_url", "ollama_host", "openai_base_url")
+    @field_validator("transcribe_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "telegram_api_base_url", "ollama_host", "openai_base_url", "transcribe_base_url"
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
@@ -153,13 +163,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'secretary.db').resolve()}"
 
     def secret_values(self) -> tuple[str, ...]:
-        """The values logs must never show: the bot token, the API key, and any credentials
-        written into DATABASE_URL, OPENAI_BASE_URL or OLLAMA_HOST (user:password@, or a
-        key in the query string)."""
+        """The values logs must never show: the bot token, the API keys, and any credentials
+        written into DATABASE_URL, OPENAI_BASE_URL, OLLAMA_HOST or TRANSCRIBE_BASE_URL
+        (user:password@, or a key in the query string)."""
         values = [self.telegram_bot_token.get_secret_value()]
-        if self.openai_api_key is not None:
-            values.append(self.openai_api_key.get_secret_value())
-        urls = [self.openai_base_url, self.ollama_host]
+        for key in (self.openai_api_key, self.transcribe_api_key):
+            if key is not None:
+                values.append(key.get_secret_value())
+        urls = [self.openai_base_url, self.ollama_host, self.transcribe_base_url]
         if self.database_url is not None:
             urls.append(self.db_url)
         for url in filter(None, urls):

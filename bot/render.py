@@ -192,6 +192,8 @@ def body_text(msg: StoredMessage, limit: int | None = None) -> str:
         shown += f"… <i>({more} more characters: /chat shows it all)</i>"
     if msg.media_state in NOT_DOWNLOADED:
         shown += f" <i>(file not downloaded: {esc(msg.media_error or msg.media_state.value)})</i>"
+    if msg.transcript_error and not msg.transcript:
+        shown += f" <i>(not transcribed: {esc(msg.transcript_error)})</i>"
     deleted = " <i>(deleted by admin)</i>" if msg.deleted_by == "admin" else " <i>(deleted)</i>"
     flags = (" <i>(edited)</i>" if msg.edited else "") + (deleted if msg.deleted else "")
     return f"{icon} {shown}{flags}".strip()

@@ -89,11 +89,14 @@ class StoredMessage:
     reason: str = ""
     deleted_by: str = ""  # "sender" or "admin"
     edits: tuple[str, ...] = ()  # the earlier texts, oldest first
+    transcript: str = ""  # what a voice note says ("" until transcribed, or never)
+    transcript_error: str = ""  # why a voice note has no transcript
 
     @property
     def body(self) -> str:
-        """Return the readable text: the text, else the caption."""
-        return self.text or self.caption
+        """Return the readable text: the text, else the caption, else a voice note's
+        transcript (triage, digests, search hits and forwards read this)."""
+        return self.text or self.caption or self.transcript
 
 
 class ChangeOutcome(StrEnum):

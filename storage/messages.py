@@ -19,6 +19,7 @@ from storage.chats import is_group_admin, resolve_id, same_person
 from storage.db import db, in_thread, is_postgres
 from storage.domain import ChangeOutcome, MediaState, StoredMessage
 from storage.ingest import CHUNK, Scorer, StoreCall, store
+from storage.migrations import POSTGRES_FTS_V8
 from storage.models import (
     MessageLinkRecord,
     MessageRecord,
@@ -58,6 +59,8 @@ def to_stored(rec: MessageRecord) -> StoredMessage:
         reason=rec.reason,
         deleted_by=rec.deleted_by,
         edits=tuple(json.loads(rec.edits or "[]")),
+        transcript=rec.transcript,
+        transcript_error=rec.transcript_error,
     )
 
 
@@ -285,6 +288,14 @@ class PeeweeMessageRepository:
         ]
 
     @in_thread
+    def set_transcript(self, message_id: int, transcript: str, error: str) -> None:
+        """Store a voice note's transcript, or why it has none (both cleaned: the endpoint's
+        answer is as untrusted as the message)."""
+        MessageRecord.update(
+            transcript=clean.text(transcript), transcript_error=clean.text(error, 256)
+        ).where(MessageRecord.id == message_id).execute()
+
+    @in_thread
     def begin_media(self, message_id: int) -> None:
         """Count a download attempt before it starts: a download that kills the process
         (and so is retried at every start) stops after the attempts allowed."""
@@ -391,7 +402,7 @@ class PeeweeMessageRepository:
         if is_postgres():
             query = " & ".join(f"{w}:*" for w in words)
             rows = MessageRecord.raw(
-                "SELECT * FROM messages WHERE to_tsvector('simple', text || ' ' || caption) "
+                f"SELECT * FROM messages WHERE {POSTGRES_FTS_V8} "
                 "@@ to_tsquery('simple', %s) ORDER BY id DESC LIMIT %s",
                 query,
                 limit,

@@ -197,6 +197,58 @@ def _step_7_names() -> None:
     )
 
 
+#: Step 8: full-text search covers the transcripts of voice notes too.
+SQLITE_FTS_V8 = [
+    "CREATE VIRTUAL TABLE messages_fts USING fts5("
+    "text, caption, transcript, content='messages', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN "
+    "INSERT INTO messages_fts(rowid, text, caption, transcript) "
+    "VALUES (new.id, new.text, new.caption, new.transcript); END",
+    "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, text, caption, transcript) "
+    "VALUES ('delete', old.id, old.text, old.caption, old.transcript); END",
+    "CREATE TRIGGER messages_fts_au AFTER UPDATE OF text, caption, transcript ON messages "
+    "BEGIN INSERT INTO messages_fts(messages_fts, rowid, text, caption, transcript) "
+    "VALUES ('delete', old.id, old.text, old.caption, old.transcript); "
+    "INSERT INTO messages_fts(rowid, text, caption, transcript) "
+    "VALUES (new.id, new.text, new.caption, new.transcript); END",
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+]
+#: The PostgreSQL expression the search query repeats word for word (so the index is used).
+POSTGRES_FTS_V8 = "to_tsvector('simple', text || ' ' || caption || ' ' || transcript)"
+
+
+def _step_8_transcripts() -> None:
+    """Voice notes keep their transcript, or why there is none; full-text search (the
+    SQLite FTS5 table, the PostgreSQL index) covers transcripts too."""
+    from playhouse.migrate import SchemaMigrator
+    from playhouse.migrate import migrate as alter
+
+    migrator = SchemaMigrator.from_database(db.obj)
+    have = {c.name for c in db.get_columns("messages")}
+    empty = peewee.SQL("DEFAULT ''")
+    alter(
+        *(
+            migrator.add_column("messages", n, peewee.TextField(default="", constraints=[empty]))
+            for n in ("transcript", "transcript_error")
+            if n not in have
+        )
+    )
+    if is_postgres():
+        db.execute_sql("DROP INDEX IF EXISTS messages_fts_idx")
+        db.execute_sql(
+            f"CREATE INDEX IF NOT EXISTS messages_fts_v8_idx ON messages USING GIN "
+            f"({POSTGRES_FTS_V8})"
+        )
+        return
+    for trigger in ("messages_fts_ai", "messages_fts_ad", "messages_fts_au"):
+        db.execute_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute_sql("DROP TABLE IF EXISTS messages_fts")
+    for sql in SQLITE_FTS_V8:
+        db.execute_sql(sql)
+
+
 def _step_9_ticks() -> None:
     """Sent messages remember their best receipt and the ticks shown on their Telegram
     confirmation (and which message that is); receipts find them by WhatsApp id."""
@@ -226,7 +278,8 @@ MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (5, _step_5_edit_history_and_admins),
     (6, _step_6_owner_wrote),
     (7, _step_7_names),
-    (9, _step_9_ticks),  # 8 is reserved for another issue
+    (8, _step_8_transcripts),
+    (9, _step_9_ticks),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

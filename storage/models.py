@@ -139,6 +139,10 @@ class MessageRecord(BaseRecord):
     )
     #: Step 7. A call's state (JSON: state, video, group); "" for every other message.
     call_info = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
+    #: Step 8. What a voice note says (from the transcription endpoint), or why it has no
+    #: transcript ("too long", "local-only chat", "endpoint: HTTP 500", ...).
+    transcript = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
+    transcript_error = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
     class Meta:
         table_name = "messages"

@@ -115,7 +115,11 @@ async def on_reply(update: Update, context: BotContext) -> None:
         )
         return
     chat, quoted = target
-    quote = {"quoted_id": quoted.wa_id, "quoted_sender": quoted.sender, "quoted_text": quoted.body}
+    quote = {  # the quote bubble shows what was written, never a voice note's transcript
+        "quoted_id": quoted.wa_id,
+        "quoted_sender": quoted.sender,
+        "quoted_text": quoted.text or quoted.caption,
+    }
     try:
         outs = await outgoing.from_telegram(message, chat.jid, quote)
     except outgoing.Refused as exc:

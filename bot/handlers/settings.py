@@ -29,6 +29,7 @@ def settings_text(p: Preferences) -> str:
             f"vip = {render.esc(', '.join(p.vip)) or '—'}",
             f"keywords = {render.esc(', '.join(p.keywords)) or '—'}",
             f"unanswered_hours = {p.unanswered_hours}",
+            f"voice_max_seconds = {p.voice_max_seconds} (longer voice notes are not transcribed)",
             "",
             "Change one with <code>/settings key value</code>, e.g. "
             "<code>/settings digest_time 07:30</code> or "

@@ -13,7 +13,14 @@ from storage import Storage, close_storage, open_storage
 from storage import db as storage_db
 from storage.chats import NAME_CONTACT
 from storage.domain import OutboxState
-from storage.migrations import LATEST_VERSION, MIGRATIONS, current_version, migrate
+from storage.migrations import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    POSTGRES_FTS,
+    SQLITE_FTS,
+    current_version,
+    migrate,
+)
 from storage.models import SchemaVersionRecord
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -377,3 +384,44 @@ async def test_migration_7_keys_and_renames_chats_of_the_old_release(storage: St
     # The group's rank moved up with the others: a push name cannot rename it.
     await storage.chats.ensure(GROUP, name="Someone", rank=NAME_CONTACT)
     assert (await storage.chats.by_jid(GROUP)).name == "Book club"
+
+
+async def test_migration_8_transcripts_are_stored_and_searchable(storage: Storage) -> None:
+    """Data of the release before transcripts: no transcript columns, the full-text index
+    over text and caption only. After step 8 the old messages are still found, and a voice
+    note's transcript is found by /search as soon as it is stored."""
+    voice = msg(2, text="", kind=MessageKind.VOICE)
+    [old_text, note] = await storage.messages.store([msg(1, text="the plumber comes"), voice])
+
+    def old_release() -> None:
+        db = storage_db.db
+        if storage_db.is_postgres():
+            db.execute_sql("DROP INDEX IF EXISTS messages_fts_v8_idx")
+            db.execute_sql(POSTGRES_FTS[0])
+        else:
+            for trigger in ("messages_fts_ai", "messages_fts_ad", "messages_fts_au"):
+                db.execute_sql(f"DROP TRIGGER {trigger}")
+            db.execute_sql("DROP TABLE messages_fts")
+            for sql in SQLITE_FTS:
+                db.execute_sql(sql)
+            db.execute_sql("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+        for column in ("transcript", "transcript_error"):
+            db.execute_sql(f"ALTER TABLE messages DROP COLUMN {column}")
+        SchemaVersionRecord.delete().where(SchemaVersionRecord.version >= 8).execute()
+        migrate()
+
+    await storage_db.run(old_release)
+    assert await storage_db.run(current_version) == LATEST_VERSION
+    found = await storage.messages.search("plumber")
+    assert [m.id for m in found] == [old_text.id]
+    kept = await storage.messages.get(note.id)
+    assert kept is not None and kept.transcript == "" and kept.transcript_error == ""
+    await storage.messages.set_transcript(note.id, "the kitchen is flooding\x00 help", "")
+    heard = await storage.messages.get(note.id)
+    assert heard.transcript == "the kitchen is flooding help" and heard.body == heard.transcript
+    assert [m.id for m in await storage.messages.search("flooding")] == [note.id]
+    assert [m.id for m in await storage.messages.search("kitch")] == [note.id]  # prefix
+    await storage.messages.set_transcript(note.id, "", "too long: 412 s (voice_max_seconds 300)")
+    failed = await storage.messages.get(note.id)
+    assert failed.transcript == "" and failed.transcript_error.startswith("too long")
+    assert await storage.messages.search("flooding") == []  # the index follows the update

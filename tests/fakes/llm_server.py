@@ -1,8 +1,15 @@
-"""A fake LLM server on 127.0.0.1 speaking both the OpenAI and the Ollama HTTP APIs.
+"""A fake LLM server on 127.0.0.1 speaking both the OpenAI and the Ollama HTTP APIs,
+including OpenAI's ``/audio/transcriptions``.
 
 The real ``openai`` and ``ollama`` clients talk to it. Every request is recorded (so tests
 can assert what text was and was not sent), answers come from a test-supplied responder,
 and faults (status codes, malformed bodies) can be injected.
+
+Transcriptions: ``speech`` maps the exact bytes of an audio file to the words it "says";
+other bytes are refused with 400, as a real server refuses what it cannot decode. The
+server also answers as an HTTP proxy (absolute-form request lines), so a test can give the
+bot a cloud-looking TRANSCRIBE_BASE_URL (HTTP_PROXY pointing here) and see which host each
+upload was meant for (``Transcription.host``).
 """
 
 from __future__ import annotations
@@ -31,12 +38,25 @@ class LLMRequest:
         return "\n".join(str(m.get("content", "")) for m in self.messages)
 
 
+@dataclass
+class Transcription:
+    """One upload to ``/audio/transcriptions``."""
+
+    host: str
+    model: str
+    file_name: str
+    audio: bytes
+    authorization: str = ""
+
+
 class FakeLLMServer:
     """``openai_url`` → OPENAI_BASE_URL, ``ollama_url`` → OLLAMA_HOST."""
 
     def __init__(self, responder: Responder | None = None) -> None:
         self.responder: Responder = responder or (lambda messages: '{"ok": true}')
         self.requests: list[LLMRequest] = []
+        self.speech: dict[bytes, str] = {}
+        self.transcriptions: list[Transcription] = []
         self.fail_next: list[int] = []
         self.tokens_in = 0
         self.tokens_out = 0
@@ -54,6 +74,7 @@ class FakeLLMServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai_chat)
+        app.router.add_post("/v1/audio/transcriptions", self._openai_transcribe)
         app.router.add_get("/v1/models", self._openai_models)
         app.router.add_post("/api/chat", self._ollama_chat)
         app.router.add_get("/api/tags", self._ollama_tags)
@@ -103,6 +124,27 @@ class FakeLLMServer:
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
         )
+
+    async def _openai_transcribe(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"error": {"message": "file is required"}}, status=400)
+        audio = upload.file.read()
+        self.transcriptions.append(
+            Transcription(
+                request.headers.get("Host", ""),
+                str(form.get("model", "")),
+                upload.filename,
+                audio,
+                request.headers.get("Authorization", ""),
+            )
+        )
+        if (fault := self._fault()) is not None:
+            return fault
+        if audio not in self.speech:
+            return web.json_response({"error": {"message": "could not decode audio"}}, status=400)
+        return web.json_response({"text": self.speech[audio]})
 
     async def _openai_models(self, request: web.Request) -> web.Response:
         return web.json_response(

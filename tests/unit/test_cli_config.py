@@ -27,6 +27,7 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
                 "LLM_",
                 "OPENAI_",
                 "OLLAMA_",
+                "TRANSCRIBE_",
                 "DATABASE_URL",
                 "DATA_DIR",
                 "DIGEST_",
@@ -86,6 +87,23 @@ def test_every_invalid_value_is_reported_at_once() -> None:
     ):
         assert var in names
     assert "nope" not in names  # a secret's value is never echoed
+
+
+def test_transcription_is_off_until_its_url_is_set_and_its_key_is_a_secret() -> None:
+    base = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_ADMIN_IDS": "1"}
+    off = load_settings({**base, "TRANSCRIBE_BASE_URL": "  "})
+    assert off.transcribe_base_url is None and off.transcribe_model == "whisper-1"
+    on = load_settings(
+        {
+            **base,
+            "TRANSCRIBE_BASE_URL": "https://user:pw-in-url@speech.example.com/v1",
+            "TRANSCRIBE_API_KEY": "sk-transcribe-key",
+        }
+    )
+    assert "sk-transcribe-key" not in repr(on)
+    assert {"sk-transcribe-key", "pw-in-url"} <= set(on.secret_values())
+    with pytest.raises(ConfigError, match="TRANSCRIBE_BASE_URL"):
+        load_settings({**base, "TRANSCRIBE_BASE_URL": "speech.example.com"})
 
 
 def test_secrets_are_masked_and_derived_values(tmp_path: Path) -> None:
