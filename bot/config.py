@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage import names
 from whatsapp.errors import ConfigError
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     health_port: int | None = Field(default=None, ge=1, le=65535)
     health_host: str = "127.0.0.1"
+    default_region: str | None = None
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -124,6 +126,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("unknown time zone; use an IANA name like Europe/Berlin") from exc
         return value
+
+    @field_validator("default_region", mode="before")
+    @classmethod
+    def _region(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not names.is_region(value):
+            raise ValueError("must be a two-letter country code, e.g. DE or US")
+        return value.strip().upper()
 
     @field_validator("health_port", mode="before")
     @classmethod

@@ -62,7 +62,7 @@ HELP = """<b>WhatsApp Secretary</b> — your WhatsApp, run from Telegram.
 /logout — unlink this bot from WhatsApp (asks first)
 /chats [search] — your chats by last activity; tap one for its card
 /chat &lt;name&gt; — the last messages of a chat
-/send &lt;name&gt; &lt;text&gt; — send a WhatsApp message
+/send &lt;name or number&gt; &lt;text&gt; — send a WhatsApp message (any number: +49 151 …, 0151 …)
 /search &lt;text&gt; — full-text search over stored messages
 /status_updates — who posted WhatsApp status updates in the last 24 hours (they are not chats)
 /digest — a digest of everything since the last one (/digest last shows it again)

@@ -73,6 +73,12 @@ def backoff_delay(
     return raw * (0.8 + 0.4 * rnd())
 
 
+def checkable_numbers(numbers: tuple[str, ...] | list[str]) -> list[str]:
+    """The numbers worth asking WhatsApp about: international digits, 7 to 15 of them,
+    each once (anything else is dropped)."""
+    return [n for n in dict.fromkeys(numbers) if n.isascii() and n.isdigit() and 7 <= len(n) <= 15]
+
+
 class WhatsAppGateway(Protocol):
     """What the rest of the app may ask of WhatsApp."""
 
@@ -88,6 +94,7 @@ class WhatsAppGateway(Protocol):
     async def request_login(self) -> None: ...
     async def pair_phone(self, phone: str) -> str: ...
     async def logout(self) -> None: ...
+    async def is_on_whatsapp(self, *numbers: str) -> dict[str, ChatJid | None]: ...
     async def refresh_address_book(self, only: ChatJid | None = None) -> int: ...
     async def send(self, message: OutgoingMessage) -> SendReceipt: ...
     async def react(

@@ -30,11 +30,12 @@ from neonize.utils.enum import ReceiptType
 
 from whatsapp import convert, protos
 from whatsapp.errors import GatewayError, NotConnected, SendFailed
-from whatsapp.gateway import GatewayBase, backoff_delay
+from whatsapp.gateway import GatewayBase, backoff_delay, checkable_numbers
 from whatsapp.journal import EventJournal
 from whatsapp.media import split_media_ref
 from whatsapp.tasks import Clock
 from whatsapp.types import (
+    PERSON_SERVER,
     TERMINAL_STATES,
     ChatJid,
     ConnectionState,
@@ -405,6 +406,33 @@ class NeonizeGateway(GatewayBase):
             # What the phone shows in the quote bubble until it finds the original.
             context.quotedMessage.CopyFrom(E2E.Message(conversation=message.quoted_text))
         return built
+
+    async def is_on_whatsapp(self, *numbers: str) -> dict[str, ChatJid | None]:
+        """Ask WhatsApp which of these numbers (international digits) have an account; the
+        value is the JID to write to (WhatsApp's own, which may differ from the digits)."""
+        client = self._live()
+        asked = checkable_numbers(numbers)
+        found: dict[str, ChatJid | None] = dict.fromkeys(asked)
+        if not asked:
+            return found
+        try:
+            answers = await client.is_on_whatsapp(*("+" + n for n in asked))
+        except NeonizeError as exc:
+            text = str(exc)
+            if "returned nothing" in text:  # Go's answer to an empty result
+                return found
+            if "not connected" in text or "client is nil" in text:
+                raise NotConnected(text[:200]) from exc
+            raise GatewayError(f"could not ask WhatsApp about the number: {text[:150]}") from exc
+        for answer in answers[: len(asked)]:
+            query = "".join(ch for ch in answer.Query[:64] if ch.isdigit())
+            if query not in found or not answer.IsIn:
+                continue
+            jid = convert.jid_str(answer.JID)
+            user, _, server = jid.partition("@")
+            usable = server == PERSON_SERVER and user.isdigit() and len(user) <= 15
+            found[query] = ChatJid(jid) if usable else ChatJid(f"{query}@{PERSON_SERVER}")
+        return found
 
     async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
         client = self._live()
