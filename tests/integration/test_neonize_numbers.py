@@ -131,3 +131,16 @@ async def test_send_to_a_new_number_writes_to_the_jid_whatsapp_gives(
     with pytest.raises(NotOnWhatsApp, match="is not on WhatsApp"):
         await recipients.split("+49 151 9999 9999 Hallo")
     assert await storage.chats.count() == 2
+
+
+async def test_default_region_reads_local_numbers_whatever_the_own_number(
+    live, storage: Storage
+) -> None:
+    gateway, go = live
+    gateway._own_jid = "15550001111@s.whatsapp.net"  # a US account, living in Germany
+    chats = ChatService(storage, FakeClock(), ZoneInfo("Europe/Berlin"))
+    assert RecipientService(storage, gateway, chats).region == "US"
+    recipients = RecipientService(storage, gateway, chats, default_region="de")
+    chat, body = await recipients.split("0151 12345678 Hallo")
+    assert chat.jid == "4915112345678@s.whatsapp.net" and body == "Hallo"
+    assert go.asked == ["+4915112345678"]
