@@ -94,7 +94,8 @@ async def test_new_qr_after_the_window_ended_starts_a_fresh_login(live) -> None:
     await gateway.request_login()  # the "New QR" button
     await until(lambda: len(codes(events)) == 4)
     assert codes(events)[2:] == ["2@LOGIN2CODE1", "2@LOGIN2CODE2"]
-    assert go.logins == 2 and go.stops == [gateway.client.uuid]
+    # (Other stops may be recorded: clients of earlier tests stop themselves when collected.)
+    assert go.logins == 2 and go.stops.count(gateway.client.uuid) == 1
     fresh = [e for e in events if isinstance(e, QrIssued)][2]
     assert fresh.index == 0 and fresh.window_ends_at > clock.now()  # a new window
     assert gateway.state == ConnectionState.WAITING_FOR_QR and not gateway.login_expired
