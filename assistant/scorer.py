@@ -116,7 +116,7 @@ class Scorer:
         """A token's summed weights, its folded form ("" for a mark) and the pair weights of
         the words that may follow it. Every number of a length reads the same ("00"), so
         numbers share one entry."""
-        if token.isdigit():
+        if token.isascii() and token.isdigit():  # fold() turns ASCII digits only into 0
             token = "0" * len(token)
             hit = self._words.get(token)
             if hit is not None:

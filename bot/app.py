@@ -34,6 +34,7 @@ from assistant.llm.guard import GuardedLLM
 from assistant.llm_triage import LLMTriage
 from assistant.pipeline import HistoryProgress, IngestService
 from assistant.preferences import Preferences, PreferenceService
+from assistant.recipients import RecipientService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService, SendOutcome, SendStatus
 from assistant.status import StatusService
@@ -297,6 +298,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     prefs = PreferenceService(storage, defaults, rules, vet=functools.partial(vet_setting, s))
     await prefs.load()
     sending = SendingService(storage, gateway, s.data_dir, clock)
+    chat_service = ChatService(storage, clock, s.tz)
     notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
     llm = GuardedLLM(make_llm(s), clock, notify=notifier.notice)
     if s.transcribe_base_url:
@@ -317,7 +319,8 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             media_budget=lambda: (prefs.current.media_day_mb, prefs.current.media_total_mb),
             scorer=scorer,
         ),
-        chats=ChatService(storage, clock, s.tz),
+        chats=chat_service,
+        recipients=RecipientService(storage, gateway, chat_service, s.default_region),
         sending=sending,
         digests=DigestService(
             storage,

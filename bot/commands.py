@@ -56,7 +56,12 @@ COMMANDS = (
     Command(
         "chat", "Last messages of a chat: /chat name", "the last messages of a chat", "<name>"
     ),
-    Command("send", "Send a message: /send name text", "send a WhatsApp message", "<name> <text>"),
+    Command(
+        "send",
+        "Send a message: /send name-or-number text",
+        "send a WhatsApp message (any number: +49 151 …, 0151 …)",
+        "<name or number> <text>",
+    ),
     Command("search", "Search stored messages", "full-text search over stored messages", "<text>"),
     Command(
         "status_updates",

@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
+from storage import names
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
 TOKEN_RE = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,}$")
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     health_port: int | None = Field(default=None, ge=1, le=65535)
     health_host: str = "127.0.0.1"
+    default_region: str | None = None
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -134,6 +136,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("unknown time zone; use an IANA name like Europe/Berlin") from exc
         return value
+
+    @field_validator("default_region", mode="before")
+    @classmethod
+    def _region(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not names.is_region(value):
+            raise ValueError("must be a two-letter country code, e.g. DE or US")
+        return value.strip().upper()
 
     @field_validator("health_port", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from assistant.learning import TriageLearner
 from assistant.llm.guard import GuardedLLM
 from assistant.pipeline import IngestService
 from assistant.preferences import PreferenceService
+from assistant.recipients import RecipientService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.status import StatusService
@@ -42,6 +43,7 @@ class Services:
     gateway: WhatsAppGateway
     ingest: IngestService
     chats: ChatService
+    recipients: RecipientService
     sending: SendingService
     digests: DigestService
     status: StatusService

@@ -107,12 +107,24 @@ def start_text(state: ConnectionState) -> str:
     )
 
 
+def session_line(
+    state: ConnectionState, since: datetime, last_event_age: timedelta | None, tz: ZoneInfo
+) -> str:
+    """The session in one line: "connected since Fri 04 Dec 07:00 · last WhatsApp event
+    12 s ago"."""
+    if last_event_age is None:
+        last = "no WhatsApp event yet"
+    else:
+        last = f"last WhatsApp event {ago(last_event_age)} ago"
+    return f"{STATE_WORDS[state]} since {when(since, tz)} · {last}"
+
+
 def status_text(s: Status, tz: ZoneInfo) -> str:
     return "\n".join(
         [
-            f"<b>Status</b>: {STATE_WORDS[s.state]} since {when(s.state_since, tz)}",
+            f"<b>Status</b>: {session_line(s.state, s.state_since, s.last_event_age, tz)}",
             f"Account: {esc(phone_of(s.own_jid))}",
-            f"Uptime: {ago(s.uptime)}, last WhatsApp event {ago(s.last_event_age)} ago",
+            f"Uptime: {ago(s.uptime)}",
             f"Reconnects: {s.reconnects}",
             f"Messages today: {s.messages_today} in {s.chats} chat(s) known",
             f"Outbox: {s.telegram_outbox} to Telegram, {s.whatsapp_outbox} to WhatsApp",

@@ -111,3 +111,42 @@ def needles(query: str) -> list[str]:
         return [digits.lstrip("0") or digits]
     folded = fold(text)
     return [folded] if folded else []
+
+
+#: A phone number is never longer than this as typed (15 digits plus spaces and signs).
+TYPED_NUMBER_LIMIT = 40
+
+
+def is_region(code: str) -> bool:
+    """Whether ``code`` is a region the numbering plans know ("DE", "us")."""
+    return code.strip().upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def region_for(digits: str) -> str | None:
+    """The main region of a number's country code (``4915…`` → ``DE``); None when unknown."""
+    if not digits.isdigit():
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    return None if region == phonenumbers.UNKNOWN_REGION else region
+
+
+def parse_phone(text: str, region: str | None = None) -> str | None:
+    """The international digits (``4915112345678``) of a phone number written in any common
+    notation — ``+49 151 1234 5678``, ``+49-151-1234-5678``, ``004915112345678``, or
+    ``0151 12345678`` read in ``region`` (e.g. ``DE``); None when it is no valid number."""
+    text = text.strip()
+    if not text or len(text) > TYPED_NUMBER_LIMIT or "\x00" in text:
+        return None
+    if text.startswith("00"):  # the international prefix most of the world dials
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]

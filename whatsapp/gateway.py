@@ -63,6 +63,12 @@ REASONS = {
 LOGOUT_REASONS = {2, 4, 5}  # ConnectFailureReason LOGGED_OUT, MAIN_DEVICE_GONE, UNKNOWN_LOGOUT
 
 
+def checkable_numbers(numbers: tuple[str, ...] | list[str]) -> list[str]:
+    """The numbers worth asking WhatsApp about: international digits, 7 to 15 of them,
+    each once (anything else is dropped)."""
+    return [n for n in dict.fromkeys(numbers) if n.isascii() and n.isdigit() and 7 <= len(n) <= 15]
+
+
 class GatewayBase:
     """Subscribers, state, the ordered event consumer, the QR timer and the watchdog."""
 

@@ -30,10 +30,10 @@ from neonize.utils.enum import ReceiptType
 
 from core.errors import GatewayError, NotConnected, SendFailed
 from core.events import OutgoingMessage, PairingCodeIssued, SendReceipt
-from core.ids import TERMINAL_STATES, ChatJid, ConnectionState, WaMessageId
+from core.ids import PERSON_SERVER, TERMINAL_STATES, ChatJid, ConnectionState, WaMessageId
 from core.tasks import Clock, backoff_delay
 from whatsapp import convert, outbound, protos
-from whatsapp.gateway import GatewayBase
+from whatsapp.gateway import GatewayBase, checkable_numbers
 from whatsapp.journal import EventJournal
 from whatsapp.media import split_media_ref
 
@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 MAX_CONNECT_FAILURES = 100
 STOP_TIMEOUT = 20.0
 HARD_EXIT_AFTER = 10.0
+#: Fresh logins after an unused QR window, per process: each leaves one thread parked in Go.
+MAX_FRESH_LOGINS = 3
 #: How long Go waits for a handler (journal + fsync) before it acknowledges anyway.
 HANDLER_TIMEOUT = 30.0
 #: neonize event classes, by the names GatewayBase dispatches on.
@@ -104,7 +106,13 @@ class NeonizeGateway(GatewayBase):
         self.device_name = device_name
         self.failures = 0
         self.gave_up = False
-        self.restart_required = False
+        #: The QR window ended unused: Go's login call now waits for good (see
+        #: ``_on_qr_window_ended``); the next request_login starts a fresh one.
+        self.login_expired = False
+        self.fresh_logins = 0
+        #: Connect tasks of expired logins: their Go call never returns.
+        self._parked: list[asyncio.Task[Any]] = []
+        self._parked_refs: list[Any] = []  # the callbacks those Go calls still hold
         self.client: NewAClient | None = None
         self._connect_task: asyncio.Task[Any] | None = None
         self._supervisor: asyncio.Task[Any] | None = None
@@ -158,7 +166,9 @@ class NeonizeGateway(GatewayBase):
                 async with self._lock:
                     self._attempted = True
                     self._connect_task = await self.client.connect()
-                await self._connect_task
+                # Shielded: dropping a supervisor (a fresh login) must not cancel the Go call
+                # under it — neonize would answer a cancel with a Stop of the new client.
+                await asyncio.shield(self._connect_task)
             except NeonizeError as exc:
                 self.failures += 1
                 logger.warning(
@@ -209,7 +219,8 @@ class NeonizeGateway(GatewayBase):
         if self._connect_task is not None and not self._connect_task.done():
             with contextlib.suppress(TimeoutError, NeonizeError):
                 await asyncio.wait_for(asyncio.shield(self._connect_task), 5)
-        if self._connect_task is not None and not self._connect_task.done():
+        stuck = [t for t in (self._connect_task, *self._parked) if t and not t.done()]
+        if stuck:
             # Go is stuck (e.g. FetchMe after a QR timeout): the interpreter would hang
             # joining its executor thread at exit.
             logger.error("neonize is stuck; the process will hard-exit in %.0f s", HARD_EXIT_AFTER)
@@ -229,8 +240,10 @@ class NeonizeGateway(GatewayBase):
         self.tasks.spawn(self._stop_client(), "stop-after-terminal")
 
     async def _on_qr_window_ended(self) -> None:
-        # whatsmeow now spins in FetchMe and ignores stop(); only a restart gives a new QR.
-        self.restart_required = True
+        # whatsmeow disconnected after its last code, and neonize's Go call now waits in
+        # FetchMe for a login that cannot come (it ignores stop()): the supervisor would
+        # wait on it for good. request_login leaves that call behind and starts a new one.
+        self.login_expired = True
 
     async def _phone_for_lid(self, lid: ChatJid) -> ChatJid | None:
         if self.client is None or not self._attempted or self._stopping:
@@ -314,15 +327,37 @@ class NeonizeGateway(GatewayBase):
         """Start a fresh login (after a logout) so a new QR arrives."""
         if self.state == ConnectionState.CONNECTED:
             return
-        if self.restart_required:
-            raise GatewayError(
-                "the last QR window ended; restart wa-secretary for a new QR "
-                "(neonize cannot restart a login in-process)"
-            )
+        if self.login_expired:
+            await self._fresh_login()
+            return
         if self.state in TERMINAL_STATES or self._supervisor is None or self._supervisor.done():
             await self._stop_client()
             self._state = ConnectionState.STARTING
             self._supervisor = self.tasks.spawn(self._supervise(), "supervisor")
+
+    async def _fresh_login(self) -> None:
+        """A new login after an unused QR window: forget the Go client (Stop: disconnect,
+        cancel, drop it from Go's maps), leave its call parked in FetchMe — it holds only
+        its own device store, never read again — and connect anew: a blank device, new QR."""
+        if self.fresh_logins >= MAX_FRESH_LOGINS:
+            raise GatewayError(
+                f"{self.fresh_logins} login windows ended unused since the start; restart "
+                "wa-secretary for a new QR (each unused window leaves a thread behind)"
+            )
+        await self._stop_client()
+        if self._connect_task is not None and not self._connect_task.done():
+            self._parked.append(self._connect_task)
+            if self.client is not None:  # Go may still call them: keep them alive
+                self._parked_refs.append(getattr(self.client, "_connect_refs", None))
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        self.fresh_logins += 1
+        self.login_expired = False
+        self._connect_task = None
+        await self._set_state(ConnectionState.CONNECTING, "Starting a new login.")
+        self._supervisor = self.tasks.spawn(self._supervise(), "supervisor")
 
     async def pair_phone(self, phone: str) -> str:
         """Request a pairing code; valid only after connect and the first QR (whatsmeow rule)."""
@@ -369,6 +404,33 @@ class NeonizeGateway(GatewayBase):
             why = f"the {message.kind.value} could not be prepared: {exc}"
             raise SendFailed(why[:200]) from exc
         return SendReceipt(WaMessageId(resp.ID), convert.from_s(int(resp.Timestamp)))
+
+    async def is_on_whatsapp(self, *numbers: str) -> dict[str, ChatJid | None]:
+        """Ask WhatsApp which of these numbers (international digits) have an account; the
+        value is the JID to write to (WhatsApp's own, which may differ from the digits)."""
+        client = self._live()
+        asked = checkable_numbers(numbers)
+        found: dict[str, ChatJid | None] = dict.fromkeys(asked)
+        if not asked:
+            return found
+        try:
+            answers = await client.is_on_whatsapp(*("+" + n for n in asked))
+        except NeonizeError as exc:
+            text = str(exc)
+            if "returned nothing" in text:  # Go's answer to an empty result
+                return found
+            if "not connected" in text or "client is nil" in text:
+                raise NotConnected(text[:200]) from exc
+            raise GatewayError(f"could not ask WhatsApp about the number: {text[:150]}") from exc
+        for answer in answers[: len(asked)]:
+            query = "".join(ch for ch in answer.Query[:64] if ch.isdigit())
+            if query not in found or not answer.IsIn:
+                continue
+            jid = convert.jid_str(answer.JID)
+            user, _, server = jid.partition("@")
+            usable = server == PERSON_SERVER and user.isdigit() and len(user) <= 15
+            found[query] = ChatJid(jid) if usable else ChatJid(f"{query}@{PERSON_SERVER}")
+        return found
 
     async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
         client = self._live()

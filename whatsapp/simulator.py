@@ -24,7 +24,7 @@ from core.ids import ChatJid, ConnectionState, MessageKind, WaMessageId
 from core.media import webp_info
 from core.tasks import Clock
 from whatsapp import protos
-from whatsapp.gateway import GatewayBase
+from whatsapp.gateway import GatewayBase, checkable_numbers
 from whatsapp.journal import EventJournal
 from whatsapp.media import split_media_ref
 
@@ -102,6 +102,9 @@ class SimulatedGateway(GatewayBase):
         self._book: dict[str, Any] = {}  # JID → contact-store entry (protobuf)
         self._lid_map: dict[str, ChatJid] = {}  # LID → phone JID, as whatsmeow's lid map
         self._subjects: dict[str, str] = {}  # group JID → the subject last announced
+        #: The numbers (digits) the simulated WhatsApp knows as registered: every person in
+        #: the feed, and those an ``on_whatsapp`` line lists.
+        self.registered: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -157,7 +160,12 @@ class SimulatedGateway(GatewayBase):
             logger.exception("feed line %d skipped: unexpected error", number)
 
     async def play(self, obj: dict[str, Any]) -> None:
-        """Turn one feed object into neonize events and submit them."""
+        """Turn one feed object into neonize events and submit them; the person numbers of
+        a line played without error count as on WhatsApp."""
+        await self._play(obj)
+        self._learn_numbers(obj)
+
+    async def _play(self, obj: dict[str, Any]) -> None:
         event = obj.get("event")
         if event == "sleep":
             await asyncio.sleep(min(float(obj.get("seconds", 0)), 3600))
@@ -200,6 +208,14 @@ class SimulatedGateway(GatewayBase):
                 ts_ms=int(ts * 1000) if ts is not None else None,
             )
             await self.receive("undecryptable", protos.roundtrip(ev))
+        elif event == "on_whatsapp":
+            self._warn_unknown(obj, {"event", "numbers", "account"})
+            numbers = obj.get("numbers")
+            if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
+                raise ValueError("on_whatsapp needs numbers: a list of strings")
+            for number in numbers[:10_000]:
+                digits = "".join(ch for ch in number.partition("@")[0] if ch.isdigit())
+                self.registered.update(checkable_numbers([digits]))
         elif event == "group":
             members = obj.get("participants") or []
             if not isinstance(members, list):
@@ -295,6 +311,22 @@ class SimulatedGateway(GatewayBase):
         self._book[jid] = protos.roundtrip(entry)
         self.submit("address_book", ([self._book[jid]], []))
 
+    def _learn_numbers(self, obj: dict[str, Any]) -> None:
+        """Remember every person JID a feed line names as a number on WhatsApp."""
+        found: list[Any] = [obj.get(k) for k in ("jid", "chat", "sender", "sender_alt")]
+        for key in ("participants", "messages"):
+            items = obj.get(key)
+            if isinstance(items, list):
+                found += items[:10_000]
+        for item in found:
+            if isinstance(item, dict):
+                found_in = [item.get(k) for k in ("chat", "sender", "sender_alt")]
+            else:
+                found_in = [item]
+            for jid in found_in:
+                if isinstance(jid, str) and jid.endswith("@s.whatsapp.net"):
+                    self.registered.update(checkable_numbers([jid.partition("@")[0]]))
+
     @staticmethod
     def _warn_unknown(obj: dict[str, Any], known: set[str]) -> None:
         unknown = sorted(set(obj) - known)
@@ -386,6 +418,14 @@ class SimulatedGateway(GatewayBase):
             }
         )
         return receipt
+
+    async def is_on_whatsapp(self, *numbers: str) -> dict[str, ChatJid | None]:
+        """Which of these numbers (international digits) the simulated WhatsApp knows."""
+        self._require_connected()
+        return {
+            n: ChatJid(f"{n}@s.whatsapp.net") if n in self.registered else None
+            for n in checkable_numbers(numbers)
+        }
 
     async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
         self._require_connected()

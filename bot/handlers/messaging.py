@@ -131,13 +131,17 @@ async def on_reply(update: Update, context: BotContext) -> None:
 
 
 async def cmd_send(update: Update, context: BotContext) -> None:
+    """/send <name|number> <text>: to a chat by name, or to any phone number."""
     words = context.args or []
     if len(words) < 2:
-        await update.effective_message.reply_text("Usage: /send &lt;name&gt; &lt;text&gt;")
+        await update.effective_message.reply_text(
+            "Usage: /send &lt;name or number&gt; &lt;text&gt;, e.g. /send Anna Hi or "
+            "/send +49 151 12345678 Hi"
+        )
         return
     text = update.effective_message.text.split(None, 1)[1] if update.effective_message.text else ""
     try:
-        chat, body = await context.services.chats.split_target(text)
+        chat, body = await context.services.recipients.split(text)
     except Ambiguous as exc:
         await update.effective_message.reply_text(
             f"Several chats match “{render.esc(exc.name)}”. Which one? Tap it, then reply "
@@ -147,6 +151,9 @@ async def cmd_send(update: Update, context: BotContext) -> None:
         return
     except NotFound as exc:
         await update.effective_message.reply_text(render.esc(str(exc)))
+        return
+    except AppError as exc:  # not a readable number, or WhatsApp cannot be asked now
+        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
         return
     if len(body) > MAX_TEXT:
         await update.effective_message.reply_text(

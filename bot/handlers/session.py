@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import timedelta
 
 import segno
 from telegram import Bot, InputMediaPhoto, Update
@@ -54,8 +55,8 @@ async def cmd_login(update: Update, context: BotContext) -> None:
     chat_id = update.effective_chat.id
     if s.gateway.state == ConnectionState.CONNECTED:
         await update.effective_message.reply_text(
-            f"Already connected as {render.esc(render.phone_of(s.gateway.own_jid))}. "
-            "Use /logout first to link another account."
+            f"Already connected as {render.esc(render.phone_of(s.gateway.own_jid))}: "
+            f"{session_line(s)}.\nUse /logout first to link another account."
         )
         return
     s.logins[chat_id] = LoginView(chat_id)
@@ -65,6 +66,15 @@ async def cmd_login(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
         return
     await update.effective_message.reply_text("Waiting for a login QR from WhatsApp…")
+
+
+def session_line(s: Services) -> str:
+    """The session's state, since when, and how long ago WhatsApp last sent anything."""
+    g = s.gateway
+    age = None
+    if g.last_event_at is not None:
+        age = timedelta(seconds=max(0.0, s.clock.monotonic() - g.last_event_at))
+    return render.session_line(g.state, g.state_since, age, s.tz)
 
 
 async def cmd_pair(update: Update, context: BotContext) -> None:

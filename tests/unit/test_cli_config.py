@@ -73,6 +73,7 @@ def test_every_invalid_value_is_reported_at_once() -> None:
                 "WHATSAPP_BACKEND": "telepathy",
                 "LLM_PROVIDER": "gpt",
                 "TELEGRAM_API_BASE_URL": "ftp://x",
+                "DEFAULT_REGION": "Germany",
             }
         )
     names = " ".join(info.value.problems)
@@ -84,6 +85,7 @@ def test_every_invalid_value_is_reported_at_once() -> None:
         "WHATSAPP_BACKEND",
         "LLM_PROVIDER",
         "TELEGRAM_API_BASE_URL",
+        "DEFAULT_REGION",
     ):
         assert var in names
     assert "nope" not in names  # a secret's value is never echoed
@@ -114,8 +116,10 @@ def test_secrets_are_masked_and_derived_values(tmp_path: Path) -> None:
             "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
             "OPENAI_API_KEY": "sk-secret-value",
             "DATA_DIR": str(tmp_path),
+            "DEFAULT_REGION": " de ",
         }
     )
+    assert s.default_region == "DE"
     assert s.owner_ids == {1, 2}
     assert TOKEN not in repr(s) and "sk-secret-value" not in repr(s)
     assert s.telegram_file_base_url == "http://127.0.0.1:9/file/bot"
