@@ -97,8 +97,6 @@ class VoiceService:
         self.transcriber = transcriber
         self.max_seconds = max_seconds
         self._slots = asyncio.Semaphore(MAX_AT_ONCE)
-        self.transcribed = 0
-        self.skipped = 0
 
     def wants(self, msg: StoredMessage) -> bool:
         """True for an incoming live voice note or audio file not handled yet."""
@@ -129,10 +127,8 @@ class VoiceService:
             if not why and not text:
                 why = "no words recognised"
         if why:
-            self.skipped += 1
             logger.warning("voice note %d not transcribed: %s", msg.id, why)
         else:
-            self.transcribed += 1
             logger.info("voice note %d transcribed (%d characters)", msg.id, len(text))
             logger.debug("voice note %d says: %s", msg.id, text)
         await self.storage.messages.set_transcript(msg.id, text, why)
