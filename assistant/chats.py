@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.errors import InvalidInput, NotFound
+from core.ids import jid_user
+from core.tasks import Clock
 from storage import Storage
 from storage.chats import MATCH_EXACT, MATCH_WORD
 from storage.domain import Chat, Page, StoredMessage
-from whatsapp.errors import InvalidInput, NotFound
-from whatsapp.tasks import Clock
-from whatsapp.types import jid_user
 
 FLAG_OF = {
     "trusted": "trusted",

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from assistant import scam
 from assistant.summarize import ChatText, Summarizer, pick_lines
 from assistant.triage import SCAM_MARK, TriageRules, is_question, is_scam_reason, mentions_me
+from core.ids import STATUS_BROADCAST
+from core.tasks import Clock
 from storage import Storage
 from storage.domain import Chat, Digest, StoredMessage
-from whatsapp.tasks import Clock
-from whatsapp.types import STATUS_BROADCAST
 
 TOP_PER_CHAT = 3
 MAX_SECTIONS = 25

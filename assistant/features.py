@@ -17,11 +17,19 @@ from dataclasses import dataclass
 #: Only this much of a text is read: the start of a message carries its point, and a
 #: 60 000-character chain letter must not cost more than a long text.
 TEXT_LIMIT = 500
-TOKEN = re.compile(r"\w+|[^\w\s]")
+#: A word, or one other non-space character (a mark or an emoji).
+TOKEN = re.compile(r"\w+|\S")
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:[a-z]{2,6})/\S", re.ASCII)
-CLOCK = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,3} ?(?:min|mins|minutes|minuten|minutos|мин)")
-MONEY = re.compile(r"[€$£₽]|\d ?(?:eur|euro|usd|rub|руб|reais|r\$)")
+#: A clock time (9:30, 14h00) or minutes (20 min). It means "\b\d{1,2}[:.h]\d{2}\b" or
+#: "\b\d{1,3} ?min…", written to start with a digit: the regex engine then skips to digits.
+CLOCK = re.compile(
+    r"\d(?<!\w\d)(?:\d?[:.h]\d{2}\b|\d{0,2} ?(?:min|mins|minutes|minuten|minutos|мин))"
+)
+CURRENCY_SIGNS = ("€", "$", "£", "₽")
+MONEY_WORD = re.compile(r"\d ?(?:eur|euro|usd|rub|руб|reais|r\$)")
 DIGIT = re.compile(r"\d")
+#: A phone number to call back: seven or more digits, spaces, dots and dashes allowed.
+PHONE_NUMBER = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 _DIGIT = str.maketrans("0123456789", "0000000000")
 
 
@@ -73,12 +81,12 @@ def structural(low: str, facts: Facts) -> list[str]:
         out.append("s:h" + ("night", "morning", "day", "evening")[min(facts.hour, 23) // 6])
     if "?" in low or "¿" in low:
         out.append("s:q_" + out[0][2:])
-    if ("." in low or "/" in low) and LINK.search(low):
+    if ("/" in low or "www" in low) and LINK.search(low):  # every LINK match has one
         out += ["s:link", "s:link_" + out[1][2:]]
     if DIGIT.search(low) is not None:  # both need a digit: most texts skip two scans
         if CLOCK.search(low):
             out.append("s:clock")
-        if MONEY.search(low):
+        if any(sign in low for sign in CURRENCY_SIGNS) or MONEY_WORD.search(low):
             out.append("s:money")
     n = len(low)
     out.append("s:len" + ("0" if n < 12 else "1" if n < 40 else "2" if n < 120 else "3"))

@@ -12,8 +12,8 @@ from assistant import prompts
 from assistant.llm.base import LLMError, json_entries
 from assistant.llm.guard import GuardedLLM
 from assistant.triage import SCAM_MARK, Importance, is_scam_reason
+from core.tasks import Clock, TaskGroup
 from storage.domain import Chat, StoredMessage
-from whatsapp.tasks import Clock, TaskGroup
 
 logger = logging.getLogger(__name__)
 

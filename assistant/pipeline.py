@@ -18,32 +18,30 @@ from typing import Protocol
 from assistant.llm_triage import LLMTriage, Pending, eligible
 from assistant.scorer import Scorer
 from assistant.triage import Importance, TriageRules, score_message
-from storage import Storage
-from storage.calls import CallRecorded
-from storage.chats import NAME_GROUP
-from storage.domain import ChangeOutcome, Chat, MediaState, StoredMessage
-from whatsapp.errors import StorageError
-from whatsapp.gateway import WhatsAppGateway
-from whatsapp.tasks import Clock, TaskGroup
-from whatsapp.types import (
-    OWN_SENDER,
+from core.errors import StorageError
+from core.events import (
     AddressBookRead,
     CallSeen,
     ConnectionChanged,
-    ConnectionState,
     ContactSeen,
     GatewayEvent,
     GroupSeen,
     HistoryBatchReceived,
     IdentityLinked,
     MessageEdited,
-    MessageKind,
     MessageReceived,
     MessageRevoked,
     ReactionReceived,
     ReceiptReceived,
     WaMessage,
 )
+from core.ids import OWN_SENDER, ConnectionState, MessageKind
+from core.tasks import Clock, TaskGroup
+from core.transport import WhatsAppGateway
+from storage import Storage
+from storage.calls import CallRecorded
+from storage.chats import NAME_GROUP
+from storage.domain import ChangeOutcome, Chat, MediaState, StoredMessage
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from assistant.prompts import DEFAULT_REPLY_SYSTEM
 from assistant.triage import TriageRules
+from core.errors import InvalidInput
 from storage import Storage
-from whatsapp.errors import InvalidInput
 
 Listener = Callable[["Preferences"], Awaitable[None]]
 Vet = Callable[[str, Any], Awaitable[None]]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 from assistant.chats import ChatService
+from core.errors import InvalidInput, NotConnected, NotFound
+from core.ids import PERSON_SERVER, ChatJid
+from core.transport import WhatsAppGateway
 from storage import Storage, names
 from storage.domain import Chat
-from whatsapp.errors import InvalidInput, NotConnected, NotFound
-from whatsapp.gateway import WhatsAppGateway
-from whatsapp.types import PERSON_SERVER, ChatJid
 
 #: One word of a typed phone number: digits and the signs people write between them.
 NUMBER_WORD = re.compile(r"\+?[\d()./-]+")

@@ -16,10 +16,11 @@ from assistant.llm.guard import GuardedLLM
 from assistant.preferences import PreferenceService
 from assistant.sending import SendingService, SendOutcome
 from assistant.triage import TriageRules, mentions_me
+from core.events import OutgoingMessage
+from core.ids import is_broadcast_jid
+from core.tasks import Clock
 from storage import Storage
 from storage.domain import Chat, Draft, StoredMessage
-from whatsapp.tasks import Clock
-from whatsapp.types import OutgoingMessage, is_broadcast_jid
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ of the labelled corpus and shipped as ``assistant/data/triage-model.json.gz``.
 It answers, for one message, how likely each label is: urgent (interrupt the owner now),
 important (today), normal, noise. Scoring is pure Python and fast because a word's whole
 contribution (the word and its character 4-grams) is summed once and cached; the owner's
-corrections (``Corrections``) are a small second table added on top of the shipped one.
+corrections (``assistant/learning.py``) are a small second table added on top of the shipped one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 from assistant.features import Facts, fold, is_word, structural, tokens, word_features
 
@@ -30,6 +31,11 @@ CACHE_LIMIT = 50_000
 
 Vector = tuple[float, float, float, float]
 ZERO: Vector = (0.0, 0.0, 0.0, 0.0)
+#: No word pair starts here (after a mark, or a word no pair begins with).
+NO_PAIRS: Mapping[str, Vector] = MappingProxyType({})
+#: A cached token: its summed weights, its folded word ("" for a mark) and the pair weights
+#: of the words that may follow it.
+Entry = tuple[float, float, float, float, str, Mapping[str, Vector]]
 
 
 class ModelError(Exception):
@@ -81,7 +87,7 @@ class Scorer:
         #: chosen on the dev part by cross-validation.
         self.forward_at = forward_at
         self._extra: dict[str, Vector] = dict(extra or {})
-        self._words: dict[str, tuple[float, float, float, float, str]] = {}
+        self._words: dict[str, Entry] = {}
         self._pairs = _pairs(weights, self._extra)
 
     @classmethod
@@ -106,9 +112,10 @@ class Scorer:
         e = self._extra.get(feature)
         return add(w, e) if e is not None else w
 
-    def _word(self, token: str) -> tuple[float, float, float, float, str]:
-        """A token's summed weights, and its folded form for word pairs ("" for a mark).
-        Every number of a length reads the same ("00"), so numbers share one entry."""
+    def _word(self, token: str) -> Entry:
+        """A token's summed weights, its folded form ("" for a mark) and the pair weights of
+        the words that may follow it. Every number of a length reads the same ("00"), so
+        numbers share one entry."""
         if token.isdigit():
             token = "0" * len(token)
             hit = self._words.get(token)
@@ -123,7 +130,9 @@ class Scorer:
             x += w[3]
         if len(self._words) >= CACHE_LIMIT:
             self._words.clear()
-        entry = self._words[token] = (u, i, n, x, fold(token) if is_word(token) else "")
+        word = fold(token) if is_word(token) else ""
+        after = self._pairs.get(word, NO_PAIRS) if word else NO_PAIRS
+        entry = self._words[token] = (u, i, n, x, word, after)
         return entry
 
     def logits(self, text: str, facts: Facts) -> Vector:
@@ -131,8 +140,7 @@ class Scorer:
         low, toks = tokens(text)
         u, i, n, x = self.bias
         cache = self._words
-        pairs = self._pairs
-        prev = ""
+        follows: Mapping[str, Vector] = NO_PAIRS  # pair weights after the previous word
         for tok in toks:
             w = cache.get(tok)
             if w is None:
@@ -141,15 +149,12 @@ class Scorer:
             i += w[1]
             n += w[2]
             x += w[3]
-            word = w[4]
-            if word and prev:
-                after = pairs.get(prev)
-                if after is not None and (p := after.get(word)) is not None:
-                    u += p[0]
-                    i += p[1]
-                    n += p[2]
-                    x += p[3]
-            prev = word
+            if follows and (p := follows.get(w[4])) is not None:
+                u += p[0]
+                i += p[1]
+                n += p[2]
+                x += p[3]
+            follows = w[5]
         weights, extra = self.weights, self._extra
         for f in structural(low, facts):
             w = weights.get(f)

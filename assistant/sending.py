@@ -13,20 +13,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from core.errors import GatewayError, NotConnected, SendFailed
+from core.events import OutgoingMessage, WaMessage
+from core.ids import OWN_SENDER, ChatJid, MessageKind, WaMessageId, mentions_in
+from core.tasks import Clock, backoff_delay
+from core.transport import WhatsAppGateway
 from storage import Storage
 from storage.domain import OutboxItem, OutboxState
-from whatsapp.errors import GatewayError, NotConnected, SendFailed
-from whatsapp.gateway import WhatsAppGateway, backoff_delay
-from whatsapp.tasks import Clock
-from whatsapp.types import (
-    OWN_SENDER,
-    ChatJid,
-    MessageKind,
-    OutgoingMessage,
-    WaMessage,
-    WaMessageId,
-    mentions_in,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from assistant.learning import TriageLearner
 from assistant.llm.guard import GuardedLLM
+from core.ids import ChatJid, ConnectionState
+from core.tasks import Clock
+from core.transport import WhatsAppGateway
 from storage import Storage
 from storage.ingest import UNSTORABLE_KEY
-from whatsapp.gateway import GatewayBase
-from whatsapp.tasks import Clock
-from whatsapp.types import ChatJid, ConnectionState
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class StatusService:
     def __init__(
         self,
         storage: Storage,
-        gateway: GatewayBase,
+        gateway: WhatsAppGateway,
         clock: Clock,
         tz: ZoneInfo,
         llm: GuardedLLM,

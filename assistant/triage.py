@@ -19,11 +19,11 @@ from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 from assistant import scam
-from assistant.features import Facts
+from assistant.features import PHONE_NUMBER, Facts
 from assistant.lexicon import Lexicon, words_of
 from assistant.scorer import ModelError, Scorer, Verdict
+from core.ids import MessageKind, jid_user
 from storage.domain import Chat
-from whatsapp.types import MessageKind, jid_user
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,10 @@ CALL_ME = Lexicon(
     "ruf an|ruf mich an|rückruf|anrufen|"
     "llámame|llamame|llámanos|me liga|me ligue|ligação|"
     "позвони*|перезвони*|набери",
+)
+#: Asking the readers of a group to do something: in a group, a request may be to me.
+PLEASE = Lexicon(
+    "please|pls|plz|bitte|por favor|porfa|pfv|por gentileza|пожалуйста|плиз|просим|прошу"
 )
 #: Saying outright that it is urgent: a precise rule on top of the model (scams that say it
 #: are held back by the scam check).
@@ -197,7 +201,11 @@ def score_message(
             reasons.append((RULE_POINTS, "says it is urgent"))
         elif CALL_ME.found(low, words):
             reasons.append((RULE_POINTS, "asks for a call"))
-        look = mentioned if chat.is_group else verdict.noise < CLEAR_NOISE
+        if chat.is_group:
+            # A question or a request to the group may be to me without an @mention.
+            look = mentioned or is_question(text) or PLEASE.found(low, words)
+        else:
+            look = asks_in_person(verdict, text)
     elif text:
         base = 1 if chat.is_group else 4
         reasons += _heuristic_reasons(msg, chat, text, low, mentioned)
@@ -225,6 +233,13 @@ def score_message(
     positive = [why for p, why in sorted(reasons, key=_points, reverse=True) if p > 0 and why]
     reason = ", ".join(positive[:3]) or ("group chatter" if chat.is_group else "ordinary message")
     return Importance(score, reason, look=look or score in UNDECIDED)
+
+
+def asks_in_person(verdict: Verdict, text: str) -> bool:
+    """Whether an LLM should see a person-chat message: anything the model does not call
+    clearly noise, and, whatever the model says, a question to me or a number to call back
+    (a relative's hospital or bank calling looks like a scam to the model; the LLM decides)."""
+    return verdict.noise < CLEAR_NOISE or is_question(text) or bool(PHONE_NUMBER.search(text))
 
 
 def facts_of(msg: Scorable, chat: Chat, rules: TriageRules, low: str | None = None) -> Facts:

@@ -27,11 +27,12 @@ from assistant.pipeline import IngestService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules
 from bench.common import table
+from core.events import WaMessage
+from core.ids import ChatJid, WaMessageId
+from core.tasks import Clock
 from storage import close_storage, open_storage
 from tests.fakes.llm_server import FakeLLMServer
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.tasks import Clock
-from whatsapp.types import ChatJid, WaMessage, WaMessageId
 
 ME = "15550001111@s.whatsapp.net"
 TEXTS = [

@@ -39,8 +39,8 @@ from assistant.triage import (
     is_scam_reason,
     score_message,
 )
+from core.ids import ChatJid, MessageKind, WaMessageId
 from storage.domain import Chat, StoredMessage
-from whatsapp.types import ChatJid, MessageKind, WaMessageId
 
 ME = "15550001111@s.whatsapp.net"
 RULES = TriageRules(own_jids={ME}, timezone=UTC)

@@ -12,7 +12,7 @@ import functools
 import logging
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -40,7 +40,7 @@ from assistant.sending import SendingService, SendOutcome
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules, load_scorer
-from bot import callbacks, datadir, keyboards, render
+from bot import callbacks, commands, datadir, keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.handlers import access, chats, digest, messaging, replies, session, settings
@@ -48,33 +48,17 @@ from bot.health import HealthEndpoint, HealthMonitor
 from bot.lifecycle import serve
 from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
+from core.errors import InvalidInput
+from core.tasks import Clock, TaskGroup
 from storage import close_storage, open_storage
 from storage.domain import Chat, Draft, OutboxItem, StoredMessage
-from whatsapp.errors import InvalidInput
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
 from whatsapp.session import DataDirLock, session_store
-from whatsapp.tasks import Clock, TaskGroup
 
 logger = logging.getLogger(__name__)
 
 EXIT_GAVE_UP = 3
-COMMANDS = [
-    BotCommand("start", "Greeting, connection state and next step"),
-    BotCommand("status", "Connection, traffic, queues, next digest"),
-    BotCommand("login", "Link WhatsApp with a QR"),
-    BotCommand("pair", "Link WhatsApp with a code: /pair +phone"),
-    BotCommand("logout", "Unlink WhatsApp"),
-    BotCommand("chats", "Chats by last activity: /chats [search]"),
-    BotCommand("chat", "Last messages of a chat: /chat name"),
-    BotCommand("send", "Send a message: /send name-or-number text"),
-    BotCommand("search", "Search stored messages"),
-    BotCommand("status_updates", "Who posted WhatsApp status updates today"),
-    BotCommand("digest", "Digest since the last one"),
-    BotCommand("catchup", "What I missed: /catchup [hours]"),
-    BotCommand("settings", "Threshold, digest, AI switch"),
-    BotCommand("help", "What each command does"),
-]
 
 
 def make_llm(s: Settings) -> LLMProvider:
@@ -161,7 +145,7 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
     if update.effective_message is None or update.effective_message.text is None:
         return
     command = update.effective_message.text.split()[0][:40]
-    known = {f"/{c.command}" for c in COMMANDS}
+    known = {f"/{c.name}" for c in commands.COMMANDS}
     if command.split("@")[0] not in known:
         await update.effective_message.reply_text(
             f"Unknown command {render.esc(command)}. See /help."
@@ -277,7 +261,7 @@ async def start_telegram(app: Application) -> None:  # type: ignore[type-arg]
     tasks.spawn(services.notifier.run(), "telegram-outbox")
     app.bot_data["tasks"] = tasks
     try:
-        await app.bot.set_my_commands(COMMANDS)
+        await app.bot.set_my_commands(commands.menu())
     except TelegramError as exc:
         logger.warning("could not register the command menu: %s", exc.message[:200])
     logger.info("Telegram connected")

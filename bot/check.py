@@ -6,7 +6,7 @@ import sys
 
 from bot import datadir
 from bot.config import Settings
-from whatsapp.errors import AppError
+from core.errors import AppError
 
 
 def _line(ok: bool | None, what: str, detail: str) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from whatsapp.errors import AppError, ConfigError
+from core.errors import AppError, ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 

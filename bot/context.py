@@ -18,9 +18,9 @@ from assistant.recipients import RecipientService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.status import StatusService
+from core.tasks import Clock
+from core.transport import WhatsAppGateway
 from storage import Storage
-from whatsapp.gateway import GatewayBase
-from whatsapp.tasks import Clock
 
 if TYPE_CHECKING:
     from bot.notifier import TelegramNotifier
@@ -40,7 +40,7 @@ class Services:
     """Everything handlers may call, built once in app.py."""
 
     storage: Storage
-    gateway: GatewayBase
+    gateway: WhatsAppGateway
     ingest: IngestService
     chats: ChatService
     recipients: RecipientService

@@ -24,8 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, State
 from prometheus_client.registry import Collector
 
 from bot.context import Services
-from whatsapp.errors import StorageError
-from whatsapp.types import TERMINAL_STATES, ConnectionState
+from core.errors import StorageError
+from core.ids import TERMINAL_STATES, ConnectionState
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
-from whatsapp.errors import ConfigError
-from whatsapp.tasks import Clock
+from core.errors import ConfigError
+from core.tasks import Clock
 
 logger = logging.getLogger(__name__)
 

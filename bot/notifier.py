@@ -30,11 +30,10 @@ from telegram.error import (
 )
 
 from bot import keyboards, render, telegram_html
+from core.ids import MessageKind
+from core.tasks import Clock, backoff_delay
 from storage import Storage
 from storage.domain import Chat, MediaState, OutboxItem, StoredMessage
-from whatsapp.gateway import backoff_delay
-from whatsapp.tasks import Clock
-from whatsapp.types import MessageKind
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 from assistant.status import Status
 from bot import telegram_html
+from core.events import QrIssued
+from core.ids import ConnectionState, MessageKind
 from storage import names
 from storage.domain import Chat, MediaState, StoredMessage
-from whatsapp.types import ConnectionState, MessageKind, QrIssued
 
 LIMIT = 4096
 #: A forward shows this much of a message; the rest is one /chat away (a 64 000-character
@@ -52,27 +53,6 @@ KIND_ICON = {
     MessageKind.CONTACT: "👤",
     MessageKind.POLL: "📊",
 }
-
-HELP = """<b>WhatsApp Secretary</b> — your WhatsApp, run from Telegram.
-
-/start — greeting, connection state and the next step
-/status — connection, uptime, traffic, queues, LLM, next digest
-/login — link WhatsApp: shows a QR to scan in WhatsApp → Linked devices
-/pair &lt;phone&gt; — link with an 8-character code instead of a QR
-/logout — unlink this bot from WhatsApp (asks first)
-/chats [search] — your chats by last activity; tap one for its card
-/chat &lt;name&gt; — the last messages of a chat
-/send &lt;name or number&gt; &lt;text&gt; — send a WhatsApp message (any number: +49 151 …, 0151 …)
-/search &lt;text&gt; — full-text search over stored messages
-/status_updates — who posted WhatsApp status updates in the last 24 hours (they are not chats)
-/digest — a digest of everything since the last one (/digest last shows it again)
-/catchup [hours] — what you missed in the last hours (default 8)
-/settings — threshold, digest time, AI switch, VIPs, keywords
-/help — this list
-
-Reply (Telegram reply) to a forwarded message to answer it in WhatsApp; photos and
-documents sent as replies go too. Chat cards have <b>Trusted</b> and <b>AI</b> toggles."""
-
 
 def split(text: str, limit: int = LIMIT) -> list[str]:
     """Split Telegram HTML into pages ≤ ``limit``, never inside a tag or entity."""

@@ -11,13 +11,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.events import CallSeen, WaMessage
+from core.ids import CallState, MessageKind, WaMessageId
 from storage import clean
 from storage.chats import load_chats, resolve_id
 from storage.db import db
 from storage.domain import Chat
 from storage.ingest import StoreCall, store
 from storage.models import MessageRecord
-from whatsapp.types import CallSeen, CallState, MessageKind, WaMessage, WaMessageId
 
 #: Calls of one chat this close together are one burst: merged, and counted.
 CALL_WINDOW = timedelta(minutes=15)

@@ -9,6 +9,9 @@ from datetime import datetime
 
 import peewee
 
+from core.errors import NotFound
+from core.events import ContactSeen
+from core.ids import OWN_SENDER, STATUS_BROADCAST, ChatJid, is_group_jid
 from storage import clean, contacts, names
 from storage.db import db, in_thread
 from storage.domain import Chat, Contact, Page
@@ -21,8 +24,6 @@ from storage.names import (  # re-exported: callers name ranks from here
     NAME_PUSH,
     fallback_name,
 )
-from whatsapp.errors import NotFound
-from whatsapp.types import OWN_SENDER, STATUS_BROADCAST, ChatJid, ContactSeen, is_group_jid
 
 __all__ = [
     "NAME_BUSINESS",

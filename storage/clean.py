@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from whatsapp.types import ChatJid, MediaInfo, WaMessage, WaMessageId
+from core.events import MediaInfo, WaMessage
+from core.ids import ChatJid, WaMessageId
 
 #: Text and captions are kept up to this many characters (the rest is cut off).
 MAX_TEXT = 64_000

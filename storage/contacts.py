@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from core.events import ContactSeen
 from storage import clean, names
 from storage.db import db
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, utcnow
-from whatsapp.types import ContactSeen
 
 #: Contact columns read to name a chat, in this order.
 _NAME_COLUMNS = "jid, lid, phone_jid, full_name, first_name, business_name, push_name"

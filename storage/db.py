@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
-from whatsapp.errors import StorageError
+from core.errors import StorageError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from whatsapp.types import ChatJid, MessageKind, WaMessageId
+from core.ids import ChatJid, MessageKind, WaMessageId
 
 T = TypeVar("T")
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from core.events import WaMessage
+from core.ids import MEDIA_KINDS, OWN_SENDER, ChatJid, MessageKind, is_group_jid
 from storage import clean, contacts, names
 from storage.chats import (
     NAME_FALLBACK,
@@ -27,14 +29,6 @@ from storage.chats import (
 from storage.db import REFUSED, TRANSIENT, db
 from storage.domain import Chat, MediaState, StoredMessage
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, SettingRecord
-from whatsapp.types import (
-    MEDIA_KINDS,
-    OWN_SENDER,
-    ChatJid,
-    MessageKind,
-    WaMessage,
-    is_group_jid,
-)
 
 #: Rows per INSERT statement; a history batch is split into transactions of this size so a
 #: live message never waits long behind it.

@@ -11,6 +11,8 @@ from typing import Any
 
 import peewee
 
+from core.events import CallSeen, WaMessage
+from core.ids import STATUS_BROADCAST, ChatJid, MessageKind, WaMessageId
 from storage import clean
 from storage.calls import CallRecorded, missed_calls, record_call
 from storage.chats import is_group_admin, resolve_id, same_person
@@ -24,14 +26,6 @@ from storage.models import (
     SettingRecord,
 )
 from storage.outbox import queue_telegram
-from whatsapp.types import (
-    STATUS_BROADCAST,
-    CallSeen,
-    ChatJid,
-    MessageKind,
-    WaMessage,
-    WaMessageId,
-)
 
 
 def to_stored(rec: MessageRecord) -> StoredMessage:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import peewee
 
+from core.errors import StorageError
+from core.ids import OWN_SENDER
 from storage.db import db, is_postgres
 from storage.models import TABLES_V1, DraftRecord, RejectedEventRecord, SchemaVersionRecord
-from whatsapp.errors import StorageError
-from whatsapp.types import OWN_SENDER
 
 logger = logging.getLogger(__name__)
 

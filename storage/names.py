@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import phonenumbers
 
-from whatsapp.types import PERSON_SERVER, jid_server, jid_user
+from core.ids import PERSON_SERVER, jid_server, jid_user
 
 # How sure a chat's name is; a name is only replaced by one at least as sure.
 NAME_FALLBACK, NAME_PUSH, NAME_BUSINESS, NAME_CONTACT, NAME_GROUP = 0, 1, 2, 3, 4

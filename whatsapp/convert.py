@@ -15,25 +15,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from whatsapp.types import (
-    GROUP_SERVER,
-    LID_SERVER,
-    PERSON_SERVER,
+from core.events import (
     CallSeen,
     CallState,
-    ChatJid,
     ContactSeen,
     GatewayEvent,
     GroupSeen,
     MediaInfo,
     MessageEdited,
-    MessageKind,
     MessageReceived,
     MessageRevoked,
     ReactionReceived,
-    ReceiptKind,
     ReceiptReceived,
     WaMessage,
+)
+from core.ids import (
+    GROUP_SERVER,
+    LID_SERVER,
+    PERSON_SERVER,
+    ChatJid,
+    MessageKind,
+    ReceiptKind,
     WaMessageId,
     is_group_jid,
     jid_server,

@@ -10,41 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from whatsapp import convert, history
-from whatsapp.errors import GatewayError, StorageError
-from whatsapp.journal import JOURNALED, EventJournal
-from whatsapp.media import MEDIA_LIMIT_BYTES, media_file, write_atomic
-from whatsapp.memory import release_freed_memory
-from whatsapp.tasks import Clock, TaskGroup
-from whatsapp.types import (
-    TERMINAL_STATES,
+from core.errors import GatewayError, StorageError
+from core.events import (
     AddressBookRead,
-    ChatJid,
     ConnectionChanged,
-    ConnectionState,
     GatewayEvent,
     HistoryBatchReceived,
     MediaDownloaded,
     MessageReceived,
-    OutgoingMessage,
     QrIssued,
     QrWindowEnded,
-    SendReceipt,
+)
+from core.ids import (
+    TERMINAL_STATES,
+    ChatJid,
+    ConnectionState,
     WaMessageId,
     is_group_jid,
     is_lid_jid,
 )
+from core.tasks import Clock, TaskGroup
+from core.transport import Handler
+from whatsapp import convert, history
+from whatsapp.journal import JOURNALED, EventJournal
+from whatsapp.media import MEDIA_LIMIT_BYTES, media_file, write_atomic
+from whatsapp.memory import release_freed_memory
 
 logger = logging.getLogger(__name__)
-
-Handler = Callable[[GatewayEvent], Awaitable[None]]
 
 QR_FIRST_SECONDS = 60.0
 QR_NEXT_SECONDS = 20.0
@@ -65,46 +63,10 @@ REASONS = {
 LOGOUT_REASONS = {2, 4, 5}  # ConnectFailureReason LOGGED_OUT, MAIN_DEVICE_GONE, UNKNOWN_LOGOUT
 
 
-def backoff_delay(
-    failures: int, base: float = 1.0, cap: float = 300.0, rnd: Callable[[], float] = random.random
-) -> float:
-    """Return the wait before reconnect attempt ``failures`` (1-based): capped doubling, ±20%."""
-    raw = min(cap, base * 2 ** max(0, failures - 1))
-    return raw * (0.8 + 0.4 * rnd())
-
-
 def checkable_numbers(numbers: tuple[str, ...] | list[str]) -> list[str]:
     """The numbers worth asking WhatsApp about: international digits, 7 to 15 of them,
     each once (anything else is dropped)."""
     return [n for n in dict.fromkeys(numbers) if n.isascii() and n.isdigit() and 7 <= len(n) <= 15]
-
-
-class WhatsAppGateway(Protocol):
-    """What the rest of the app may ask of WhatsApp."""
-
-    @property
-    def state(self) -> ConnectionState: ...
-    @property
-    def own_jid(self) -> ChatJid | None: ...
-    @property
-    def media_limit(self) -> int: ...
-    def subscribe(self, handler: Handler) -> None: ...
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    async def request_login(self) -> None: ...
-    async def pair_phone(self, phone: str) -> str: ...
-    async def logout(self) -> None: ...
-    async def is_on_whatsapp(self, *numbers: str) -> dict[str, ChatJid | None]: ...
-    async def refresh_address_book(self, only: ChatJid | None = None) -> int: ...
-    async def send(self, message: OutgoingMessage) -> SendReceipt: ...
-    async def react(
-        self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str
-    ) -> None: ...
-    async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None: ...
-    async def edit(self, chat: ChatJid, target: WaMessageId, text: str) -> None: ...
-    async def fetch_media(
-        self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId, ref: bytes, mimetype: str
-    ) -> MediaDownloaded: ...
 
 
 class GatewayBase:

@@ -14,20 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from whatsapp.convert import Body, from_s, read_body, unwrap
-from whatsapp.types import (
+from core.events import ContactSeen, GroupSeen, IdentityLinked, WaMessage
+from core.ids import (
     OWN_SENDER,
     ChatJid,
-    ContactSeen,
-    GroupSeen,
-    IdentityLinked,
     MessageKind,
-    WaMessage,
     WaMessageId,
     is_group_jid,
     is_lid_jid,
     jid_user,
 )
+from whatsapp.convert import Body, from_s, read_body, unwrap
 
 
 @dataclass(frozen=True, slots=True)

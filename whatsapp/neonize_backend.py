@@ -28,23 +28,21 @@ from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DevicePr
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 from neonize.utils.enum import ReceiptType
 
-from whatsapp import convert, protos
-from whatsapp.errors import GatewayError, NotConnected, SendFailed
-from whatsapp.gateway import GatewayBase, backoff_delay, checkable_numbers
-from whatsapp.journal import EventJournal
-from whatsapp.media import split_media_ref
-from whatsapp.tasks import Clock
-from whatsapp.types import (
+from core.errors import GatewayError, NotConnected, SendFailed
+from core.events import OutgoingMessage, PairingCodeIssued, SendReceipt
+from core.ids import (
     PERSON_SERVER,
     TERMINAL_STATES,
     ChatJid,
     ConnectionState,
     MessageKind,
-    OutgoingMessage,
-    PairingCodeIssued,
-    SendReceipt,
     WaMessageId,
 )
+from core.tasks import Clock, backoff_delay
+from whatsapp import convert, protos
+from whatsapp.gateway import GatewayBase, checkable_numbers
+from whatsapp.journal import EventJournal
+from whatsapp.media import split_media_ref
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import IO
 
-from whatsapp.errors import AppError
+from core.errors import AppError
 
 
 class AlreadyRunning(AppError):

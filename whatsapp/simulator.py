@@ -18,20 +18,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from core.errors import GatewayError, NotConnected
+from core.events import OutgoingMessage, PairingCodeIssued, SendReceipt
+from core.ids import ChatJid, ConnectionState, WaMessageId
+from core.tasks import Clock
 from whatsapp import protos
-from whatsapp.errors import GatewayError, NotConnected
 from whatsapp.gateway import GatewayBase, checkable_numbers
 from whatsapp.journal import EventJournal
 from whatsapp.media import split_media_ref
-from whatsapp.tasks import Clock
-from whatsapp.types import (
-    ChatJid,
-    ConnectionState,
-    OutgoingMessage,
-    PairingCodeIssued,
-    SendReceipt,
-    WaMessageId,
-)
 
 logger = logging.getLogger(__name__)
 

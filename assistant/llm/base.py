@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from whatsapp.errors import LLMError
+from core.errors import LLMError
 
 __all__ = ["ChatMessage", "LLMError", "LLMProvider", "json_entries"]
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from assistant.llm.base import ChatMessage, LLMError, LLMProvider
-from whatsapp.tasks import Clock
+from core.tasks import Clock
 
 logger = logging.getLogger(__name__)
 

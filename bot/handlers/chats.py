@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import keyboards, render
 from bot.callbacks import ChatAction, ChatList, InvalidCallback
 from bot.context import BotContext
-from whatsapp.errors import NotFound
+from core.errors import NotFound
 
 
 async def _edit(update: Update, text: str, markup: object = None) -> None:

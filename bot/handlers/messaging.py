@@ -19,9 +19,10 @@ from assistant.sending import MAX_TEXT, EditChance, SendOutcome
 from bot import keyboards, render
 from bot.callbacks import REACTIONS, EditAction, ForwardAction, InvalidCallback
 from bot.context import BotContext
+from core.errors import AppError, NotFound
+from core.events import OutgoingMessage
+from core.ids import MessageKind
 from storage.domain import Chat, MediaState, StoredMessage
-from whatsapp.errors import AppError, NotFound
-from whatsapp.types import MessageKind, OutgoingMessage
 
 MAX_UPLOAD = 20 * 1024 * 1024  # what the public Bot API lets a bot download
 

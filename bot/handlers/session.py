@@ -11,17 +11,12 @@ from telegram import Bot, InputMediaPhoto, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import keyboards, render
+from bot import commands, keyboards, render
 from bot.callbacks import InvalidCallback, SessionAction
 from bot.context import BotContext, LoginView, Services
-from whatsapp.errors import AppError
-from whatsapp.types import (
-    ConnectionChanged,
-    ConnectionState,
-    GatewayEvent,
-    QrIssued,
-    QrWindowEnded,
-)
+from core.errors import AppError
+from core.events import ConnectionChanged, GatewayEvent, QrIssued, QrWindowEnded
+from core.ids import ConnectionState
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +39,7 @@ async def cmd_start(update: Update, context: BotContext) -> None:
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(render.HELP)
+    await update.effective_message.reply_text(commands.help_text())
 
 
 async def cmd_status(update: Update, context: BotContext) -> None:

@@ -10,7 +10,7 @@ from assistant.preferences import EDITABLE, Preferences
 from bot import keyboards, render
 from bot.callbacks import InvalidCallback, SettingAction
 from bot.context import BotContext
-from whatsapp.errors import InvalidInput
+from core.errors import InvalidInput
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -9,8 +9,8 @@ import urllib.error
 import urllib.request
 
 from bot.health import HealthEndpoint, HealthMonitor, HealthReport, verdict
+from core.ids import ConnectionState
 from tests.bot.conftest import ADMIN, ME, Env
-from whatsapp.types import ConnectionState
 
 
 def fetch(port: int, path: str) -> tuple[int, str]:

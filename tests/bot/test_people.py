@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 
+from core.events import QrIssued
 from storage.names import format_phone
 from tests.bot.conftest import ADMIN, Env
 from tests.bot.people import CHAT_COUNT, GROUPS, ME, PEOPLE, STRANGERS, day_feed, pn
 from tests.fakes.recorder import Recorder
-from whatsapp.types import QrIssued
 
 
 async def play_day(env: Env) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from bot.render import phone_of
+from core.ids import ConnectionState
 from tests.bot.conftest import ADMIN, ME, Env
-from whatsapp.types import ConnectionState
 
 
 async def test_login_and_status_show_connected_since_and_the_last_event(env: Env) -> None:

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.events import MediaInfo, WaMessage
+from core.ids import ChatJid, MessageKind, WaMessageId
 from storage import Storage, clean, ingest
 from storage import db as storage_db
 from storage.clean import ID_LIMIT
 from storage.ingest import UNSTORABLE_KEY
-from whatsapp.types import ChatJid, MediaInfo, MessageKind, WaMessage, WaMessageId
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 EXAMPLE = itertools.count()

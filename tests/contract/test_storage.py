@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.errors import StorageError
+from core.events import WaMessage
+from core.ids import OWN_SENDER, ChatJid, MessageKind, WaMessageId
 from storage import Storage, close_storage, open_storage
 from storage import db as storage_db
 from storage.chats import NAME_CONTACT
 from storage.domain import OutboxState
 from storage.migrations import LATEST_VERSION, current_version, migrate
 from storage.models import SchemaVersionRecord
-from whatsapp.errors import StorageError
-from whatsapp.types import OWN_SENDER, ChatJid, MessageKind, WaMessage, WaMessageId
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 ALICE = ChatJid("15550000002@s.whatsapp.net")
@@ -194,7 +195,7 @@ async def test_edit_revoke_reaction_and_delivery(storage: Storage) -> None:
 
 
 async def test_media_state_and_retry_list(storage: Storage) -> None:
-    from whatsapp.types import MediaInfo
+    from core.events import MediaInfo
 
     image = msg(
         1,

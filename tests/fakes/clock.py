@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from whatsapp.tasks import Clock
+from core.tasks import Clock
 
 
 class FakeClock(Clock):

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from whatsapp.types import (
-    ConnectionChanged,
-    ConnectionState,
-    HistoryBatchReceived,
-    MessageReceived,
-)
+from core.events import ConnectionChanged, HistoryBatchReceived, MessageReceived
+from core.ids import ConnectionState
 
 
 class Recorder:

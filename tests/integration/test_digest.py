@@ -9,15 +9,10 @@ from assistant.digest import DigestService
 from assistant.pipeline import IngestService
 from assistant.triage import TriageRules
 from bot.handlers.digest import pages
+from core.events import HistoryBatchReceived, MessageReceived, WaMessage
+from core.ids import ChatJid, WaMessageId
 from storage import Storage
 from tests.fakes.clock import FakeClock
-from whatsapp.types import (
-    ChatJid,
-    HistoryBatchReceived,
-    MessageReceived,
-    WaMessage,
-    WaMessageId,
-)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ME = ChatJid("15550001111@s.whatsapp.net")

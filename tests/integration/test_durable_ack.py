@@ -13,10 +13,10 @@ from pathlib import Path
 from neonize.aioze import events as neonize_events
 from neonize.events import EVENT_TO_INT
 
+from core.events import MessageReceived
 from whatsapp import protos
 from whatsapp.journal import EventJournal
 from whatsapp.neonize_backend import NeonizeGateway
-from whatsapp.types import MessageReceived
 
 ALICE = "15550000002@s.whatsapp.net"
 

@@ -12,13 +12,14 @@ from peewee import fn
 
 from assistant.pipeline import IngestService
 from assistant.sending import SendingService, SendStatus
+from core.events import OutgoingMessage, WaMessage
+from core.ids import ChatJid, MessageKind, WaMessageId
 from storage import Storage
 from storage import db as storage_db
 from storage.models import MessageRecord
 from tests.fakes.clock import FakeClock
 from tests.texts import urgent
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.types import ChatJid, MessageKind, OutgoingMessage, WaMessage, WaMessageId
 
 ME = "15550001111@s.whatsapp.net"
 ALICE = "15550000002@s.whatsapp.net"

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from assistant.features import Facts
 from assistant.learning import CAP, TriageLearner
 from assistant.triage import TriageRules
+from core.ids import ChatJid, MessageKind, WaMessageId
 from storage import Storage
 from storage.domain import Chat, StoredMessage
 from tests.unit.test_scorer import TEXTS, model_for
-from whatsapp.types import ChatJid, MessageKind, WaMessageId
 
 ALICE = ChatJid("15550000002@s.whatsapp.net")
 CHAT = Chat(1, ALICE, "Alice", False, known=True)

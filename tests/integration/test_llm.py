@@ -23,13 +23,13 @@ from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.summarize import parse_summaries
 from assistant.triage import Importance, TriageRules
+from core.ids import MessageKind
 from storage import Storage
 from storage.domain import Chat, StoredMessage
 from tests.fakes.clock import FakeClock
 from tests.fakes.llm_server import FakeLLMServer
 from tests.texts import quiet
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.types import MessageKind
 
 ME = "15550001111@s.whatsapp.net"
 ALICE = "15550000002@s.whatsapp.net"

@@ -16,10 +16,11 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 from PIL import Image
 
+from core.errors import GatewayError, NotConnected, SendFailed
+from core.events import OutgoingMessage
+from core.ids import ConnectionState, MessageKind, WaMessageId
 from whatsapp import convert, protos
-from whatsapp.errors import GatewayError, NotConnected, SendFailed
 from whatsapp.neonize_backend import NeonizeGateway
-from whatsapp.types import ConnectionState, MessageKind, OutgoingMessage, WaMessageId
 
 ALICE = "15550000002@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"

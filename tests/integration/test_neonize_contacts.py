@@ -15,10 +15,11 @@ from neonize.aioze.client import NewAClient
 from neonize.proto import Neonize_pb2 as N
 
 from assistant.pipeline import IngestService
+from core.events import AddressBookRead, GroupSeen
+from core.ids import ConnectionState
 from storage import Storage
 from whatsapp import protos
 from whatsapp.neonize_backend import NeonizeGateway
-from whatsapp.types import AddressBookRead, ConnectionState, GroupSeen
 
 MOM = "4915112345678@s.whatsapp.net"
 SHOP = "4930111222333@s.whatsapp.net"

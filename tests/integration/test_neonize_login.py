@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from neonize.aioze import client as neonize_client
 
+from core.errors import GatewayError
+from core.events import QrIssued, QrWindowEnded
+from core.ids import ConnectionState
 from tests.fakes.clock import FakeClock
 from whatsapp import gateway as gateway_module
-from whatsapp.errors import GatewayError
 from whatsapp.neonize_backend import MAX_FRESH_LOGINS, NeonizeGateway
-from whatsapp.types import ConnectionState, QrIssued, QrWindowEnded
 
 
 class FakeGo:

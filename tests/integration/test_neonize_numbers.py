@@ -17,12 +17,13 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 from assistant.chats import ChatService
 from assistant.recipients import NotOnWhatsApp, RecipientService
 from assistant.sending import SendingService, SendStatus
+from core.errors import GatewayError, NotConnected
+from core.events import OutgoingMessage
+from core.ids import ConnectionState
 from storage import Storage
 from tests.fakes.clock import FakeClock
 from whatsapp import protos
-from whatsapp.errors import GatewayError, NotConnected
 from whatsapp.neonize_backend import NeonizeGateway
-from whatsapp.types import ConnectionState, OutgoingMessage
 
 TIMINGS = N.MessageDebugTimings(**{f.name: 0 for f in N.MessageDebugTimings.DESCRIPTOR.fields})
 # WhatsApp knows this São Paulo number under its old form, without the ninth digit.

@@ -7,10 +7,11 @@ import asyncio
 import time
 from pathlib import Path
 
+from core.errors import NotConnected
+from core.events import ConnectionChanged, OutgoingMessage
+from core.ids import ConnectionState
 from tests.fakes.clock import FakeClock
-from whatsapp.errors import NotConnected
 from whatsapp.neonize_backend import NeonizeGateway
-from whatsapp.types import ConnectionChanged, ConnectionState, OutgoingMessage
 
 
 async def wait_for(predicate, timeout: float = 15.0) -> None:

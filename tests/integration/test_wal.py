@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import storage as storage_pkg
+from core.events import WaMessage
+from core.ids import ChatJid, WaMessageId
 from storage import close_storage, open_storage, wal
 from storage import db as storage_db
-from whatsapp.types import ChatJid, WaMessage, WaMessageId
 
 ALICE = ChatJid("15550000002@s.whatsapp.net")
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from assistant.pipeline import IngestService
+from core.events import MessageReceived
 from storage import close_storage, open_storage
 from whatsapp.journal import EventJournal
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.types import MessageReceived
 
 
 async def main(data: Path, count: int, stall_after: int, prefix: str) -> None:

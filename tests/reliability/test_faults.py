@@ -10,11 +10,11 @@ import re
 import pytest
 
 from bot.callbacks import ChatAction, ChatList, DigestAction, ForwardAction, SessionAction
+from core.events import OutgoingMessage
 from tests.bot.conftest import ADMIN, ME, STRANGER, Env
 from tests.fakes.bot_api import CHAOS_KINDS
 from tests.texts import urgent
 from whatsapp import protos
-from whatsapp.types import OutgoingMessage
 
 ALICE = "15550000002@s.whatsapp.net"
 CHATS = [f"1555700{i:04d}@s.whatsapp.net" for i in range(3)]
@@ -267,7 +267,7 @@ async def test_oversized_send_is_refused_with_a_clear_answer(env: Env) -> None:
 
 
 async def test_full_disk_is_reported_and_nothing_is_lost_when_space_returns(env: Env) -> None:
-    from whatsapp.errors import StorageError
+    from core.errors import StorageError
 
     await connect(env)
     repo = env.services.storage.messages

@@ -9,8 +9,8 @@ import pytest
 
 from bot import render
 from bot.callbacks import ChatAction, ChatList, ForwardAction, InvalidCallback, SessionAction
+from core.ids import ChatJid, MessageKind, WaMessageId, mentions_in
 from storage.domain import Chat, StoredMessage
-from whatsapp.types import ChatJid, MessageKind, WaMessageId, mentions_in
 
 
 def test_callback_data_roundtrips_and_fits_64_bytes() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from core.errors import ConfigError
 from storage.migrations import LATEST_VERSION
-from whatsapp.errors import ConfigError
 
 TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmnop"
 

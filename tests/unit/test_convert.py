@@ -6,17 +6,10 @@ from datetime import UTC, datetime
 
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 
+from core.events import MessageEdited, MessageReceived, MessageRevoked, ReactionReceived
+from core.ids import OWN_SENDER, MessageKind, ReceiptKind
 from whatsapp import convert, history
 from whatsapp import protos as P
-from whatsapp.types import (
-    OWN_SENDER,
-    MessageEdited,
-    MessageKind,
-    MessageReceived,
-    MessageRevoked,
-    ReactionReceived,
-    ReceiptKind,
-)
 
 ALICE = "15550000002@s.whatsapp.net"
 ALICE_LID = "987654321012345@lid"

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from neonize.proto import Neonize_pb2 as N
 
+from core.ids import CallState, MessageKind
 from whatsapp import convert, protos
-from whatsapp.types import CallState, MessageKind
 
 MOM = "4915112345678@s.whatsapp.net"
 MOM_LID = "201000000000001@lid"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.events import MessageReceived
 from whatsapp import convert, history, protos
-from whatsapp.types import MessageReceived
 
 TEXT = st.text(max_size=300) | st.sampled_from(["", "\x00", "a" * 70_000, "💥" * 100])
 USER = st.text(alphabet="0123456789abcdef:.", min_size=0, max_size=30)

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from core.events import ConnectionChanged, QrIssued, QrWindowEnded
+from core.ids import ConnectionState
+from core.tasks import backoff_delay
 from tests.fakes.clock import FakeClock
 from tests.fakes.recorder import Recorder
 from whatsapp import gateway as gw
 from whatsapp.simulator import SimulatedGateway
-from whatsapp.types import ConnectionChanged, ConnectionState, QrIssued, QrWindowEnded
 
 
 @pytest.fixture
@@ -25,10 +27,10 @@ async def sim(tmp_path: Path):
 
 
 def test_backoff_doubles_is_capped_and_jittered() -> None:
-    mid = [gw.backoff_delay(n, rnd=lambda: 0.5) for n in range(1, 12)]
+    mid = [backoff_delay(n, rnd=lambda: 0.5) for n in range(1, 12)]
     assert mid[:5] == [1, 2, 4, 8, 16] and mid[-1] == 300
-    assert gw.backoff_delay(3, rnd=lambda: 0.0) == pytest.approx(3.2)
-    assert gw.backoff_delay(3, rnd=lambda: 1.0) == pytest.approx(4.8)
+    assert backoff_delay(3, rnd=lambda: 0.0) == pytest.approx(3.2)
+    assert backoff_delay(3, rnd=lambda: 1.0) == pytest.approx(4.8)
 
 
 async def test_qr_refreshes_and_window_ends_without_scan(sim) -> None:

@@ -1,4 +1,5 @@
-"""Imports flow one way (whatsapp ← storage ← assistant ← bot); each library lives in one place."""
+"""Imports flow one way: everything may use ``core``; ``storage`` ← ``assistant`` ← ``bot``; the
+``whatsapp`` transport is used only by the wiring in ``bot``; each library lives in one place."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ["whatsapp", "storage", "assistant", "bot"]
+#: What each package may import of this project.
+ALLOWED = {
+    "core": {"core"},
+    "whatsapp": {"core", "whatsapp"},
+    "storage": {"core", "storage"},
+    "assistant": {"core", "storage", "assistant"},
+    "bot": {"core", "storage", "assistant", "bot", "whatsapp"},
+}
+#: The wiring: the only modules that may import the transport.
+WIRING = {"bot/app.py", "bot/check.py"}
 OWNERS = {
     "neonize": "whatsapp/",
     "peewee": "storage/",
@@ -34,19 +44,29 @@ def imports(path: Path) -> set[str]:
 
 
 def sources() -> list[Path]:
-    return [p for layer in LAYERS for p in (ROOT / layer).rglob("*.py")]
+    return [p for package in ALLOWED for p in (ROOT / package).rglob("*.py")]
 
 
 @pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_layering_and_library_ownership(path: Path) -> None:
     rel = path.relative_to(ROOT).as_posix()
-    layer = LAYERS.index(rel.split("/")[0])
+    package = rel.split("/")[0]
     used = imports(path)
-    higher = {name for name in LAYERS[layer + 1 :] if name in used}
-    assert not higher, f"{rel} imports a higher layer: {higher}"
+    ours = used & set(ALLOWED)
+    assert ours <= ALLOWED[package], f"{rel} imports {ours - ALLOWED[package]}"
+    if "whatsapp" in used and package == "bot":
+        assert rel in WIRING, f"{rel} imports the whatsapp transport; only the wiring may"
     for lib, owner in OWNERS.items():
         if lib in used:
             assert rel.startswith(owner), f"{rel} imports {lib}, which belongs in {owner}"
+
+
+def test_the_core_uses_only_the_standard_library() -> None:
+    import sys
+
+    for path in (ROOT / "core").rglob("*.py"):
+        outside = {m for m in imports(path) if m not in sys.stdlib_module_names and m != "core"}
+        assert not outside, f"{path.name} imports {outside}"
 
 
 def test_neonize_is_imported_only_by_the_backend_protos_and_simulator() -> None:

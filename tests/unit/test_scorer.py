@@ -4,12 +4,13 @@ and without the owner's corrections, for any text; the model file round-trips.""
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.features import Facts, features
+from assistant.features import Facts, features, structural, tokens
 from assistant.scorer import CLASSES, Scorer, save, softmax
 
 TEXTS = [
@@ -85,3 +86,23 @@ def test_the_shipped_model_loads_and_is_small() -> None:
     assert len(scorer.weights) > 1000
     v = scorer.verdict("hi", Facts())
     assert 0 < v.urgent < 1
+
+
+# The facts as first written (and as the shipped model was trained on them); features.py
+# spells them to be fast, and must mean the same.
+PLAIN_CLOCK = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,3} ?(?:min|mins|minutes|minuten|minutos|мин)")
+PLAIN_MONEY = re.compile(r"[€$£₽]|\d ?(?:eur|euro|usd|rub|руб|reais|r\$)")
+PLAIN_LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:[a-z]{2,6})/\S", re.ASCII)
+PLAIN_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("09 1:.h,mineurs$€£₽r/wthps?é٣")), max_size=30) | st.text(max_size=60))
+def test_fast_facts_mean_what_the_plain_patterns_say(text: str) -> None:
+    low, toks = tokens(text)
+    assert toks == PLAIN_TOKEN.findall(low)
+    found = set(structural(low, Facts()))
+    digit = re.search(r"\d", low) is not None
+    assert ("s:clock" in found) == (digit and PLAIN_CLOCK.search(low) is not None)
+    assert ("s:money" in found) == (digit and PLAIN_MONEY.search(low) is not None)
+    assert ("s:link" in found) == (PLAIN_LINK.search(low) is not None)

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import render, telegram_html
+from core.ids import MessageKind
 from storage.domain import Chat, StoredMessage
 from tests.fakes.telegram_html_rules import problems
-from whatsapp.types import MessageKind
 
 TAGS = st.sampled_from([None, "b", "i", "code", "u", "s", "tg-spoiler"])
 WORDS = st.text(alphabet=st.characters(codec="utf-8"), max_size=700) | st.sampled_from(

@@ -10,10 +10,10 @@ import pytest
 
 from assistant import triage
 from assistant.triage import DEFAULT_THRESHOLD, TriageRules, is_scam_reason, score_message
+from core.ids import ChatJid, MessageKind, WaMessageId
 from storage.domain import Chat, StoredMessage
 from tests.fixtures.triage_labelled import IMPORTANT, ORDINARY
 from tests.texts import quiet, urgent
-from whatsapp.types import ChatJid, MessageKind, WaMessageId
 
 ME = "15550001111@s.whatsapp.net"
 RULES = TriageRules(own_jids={ME})
@@ -121,6 +121,44 @@ def test_mentions_add_points_and_groups_ask_an_llm_only_when_i_am_mentioned() ->
     assert mentioned.look
     if plain.score < DEFAULT_THRESHOLD:
         assert not plain.look or plain.undecided
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("we are all meeting by the lake at noon, bring snacks", False),
+        ("bitte alle bis 11:30 die Kinder abholen, die Schule schließt", True),
+        ("пожалуйста заберите детей до 11:30", True),
+        ("does anyone know when the school closes today?", True),
+    ],
+)
+def test_groups_show_an_llm_questions_and_requests_not_chatter(
+    text: str, asks: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.scorer import Verdict
+
+    chatter = Verdict(urgent=0.0, important=0.0, normal=0.99, noise=0.01)
+    monkeypatch.setattr(triage.Scorer, "verdict", lambda self, text, facts: chatter)
+    importance = score_message(*stored(text, True, False), RULES)
+    assert not importance.undecided and importance.score < DEFAULT_THRESHOLD, importance
+    assert importance.look is asks, importance
+
+
+def test_a_person_asking_to_be_called_back_reaches_an_llm_whatever_the_model_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assistant.scorer import Verdict
+
+    sure_noise = Verdict(urgent=0.0, important=0.0, normal=0.01, noise=0.99)
+    monkeypatch.setattr(triage.Scorer, "verdict", lambda self, text, facts: sure_noise)
+    cases = {
+        "Ward 3 of the city hospital, please call the duty doctor on +44 20 7946 0958": True,
+        "did you buy something with the joint card": True,
+        "Weekly newsletter: our best deals of the season": False,
+    }
+    for text, looks in cases.items():
+        importance = score_message(*stored(text, False, False, known=False), RULES)
+        assert importance.look is looks or importance.undecided, (text, importance)
 
 
 @pytest.mark.parametrize("known", [False, True])

@@ -1,13 +1,15 @@
 """Background tasks that are kept referenced, logged when they fail, and cancelled on stop.
 
-Also the injectable ``Clock`` that everything time-based uses, so tests never sleep.
+Also the injectable ``Clock`` that everything time-based uses, so tests never sleep, and the
+backoff every retry loop waits by.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+import random
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,3 +66,11 @@ class TaskGroup:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+def backoff_delay(
+    failures: int, base: float = 1.0, cap: float = 300.0, rnd: Callable[[], float] = random.random
+) -> float:
+    """Return the wait before reconnect attempt ``failures`` (1-based): capped doubling, ±20%."""
+    raw = min(cap, base * 2 ** max(0, failures - 1))
+    return raw * (0.8 + 0.4 * rnd())
