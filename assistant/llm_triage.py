@@ -81,12 +81,14 @@ class LLMTriage:
         clock: Clock,
         batch_size: int = BATCH_SIZE,
         max_wait: float = MAX_WAIT_SECONDS,
+        on_decided: Decided | None = None,
     ) -> None:
+        """``on_decided`` gets each batch's new scores (live traffic, from ``add``)."""
         self.llm = llm
         self.clock = clock
         self.batch_size = batch_size
         self.max_wait = max_wait
-        self.on_decided: Decided | None = None
+        self.on_decided = on_decided
         self.tasks = TaskGroup("llm-triage")
         self._pending: list[Pending] = []
         self._timer = False

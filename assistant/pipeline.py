@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from assistant.llm_triage import LLMTriage, Pending, eligible
+from assistant.llm.guard import GuardedLLM
+from assistant.llm_triage import BATCH_SIZE, MAX_WAIT_SECONDS, LLMTriage, Pending, eligible
 from assistant.scorer import Scorer
 from assistant.triage import Importance, TriageRules, score_message
 from core.errors import StorageError
@@ -85,6 +86,33 @@ class HistoryProgress:
     percent: int
 
 
+@dataclass(frozen=True)
+class IngestHooks:
+    """Whom ingest tells what happened; each may be left out (tests and benches leave most)."""
+
+    #: A forward or notice was queued in the Telegram outbox.
+    wake_notifier: Wake = lambda: None
+    #: History sync made progress.
+    on_progress: Progress | None = None
+    #: WhatsApp (re)connected: queued sends may go.
+    on_connected: Reconnected | None = None
+    #: The database refused a write for a while: tell the owner directly.
+    on_storage_problem: Notice | None = None
+    #: AI replies consider each new message.
+    replies: ReplyConsumer | None = None
+    #: Transcribes voice notes before they are triaged; None when transcription is off.
+    voice: VoiceConsumer | None = None
+
+
+@dataclass(frozen=True)
+class LLMBatches:
+    """An LLM to rescore undecided messages: batches of ``size``, at most ``max_wait`` s late."""
+
+    llm: GuardedLLM
+    size: int = BATCH_SIZE
+    max_wait: float = MAX_WAIT_SECONDS
+
+
 def _log_change(kind: str, outcome: ChangeOutcome) -> None:
     if outcome == ChangeOutcome.REJECTED:
         logger.warning("%s of another sender's message rejected (kept aside, not applied)", kind)
@@ -104,9 +132,11 @@ class IngestService:
         clock: Clock | None = None,
         media_budget: MediaBudget = lambda: (DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB),
         scorer: Scorer | None = None,
+        hooks: IngestHooks = IngestHooks(),
+        llm: LLMBatches | None = None,
     ) -> None:
         """``scorer`` is the learned model with the owner's corrections (the shipped model
-        alone when None)."""
+        alone when None); ``llm`` rescores undecided messages when given."""
         self.storage = storage
         self.scorer = scorer
         self.gateway = gateway
@@ -117,20 +147,25 @@ class IngestService:
         self.clock = clock or Clock()
         self.tasks = TaskGroup("ingest")
         self.side_tasks = TaskGroup("ingest-side")
-        self.wake_notifier: Wake = lambda: None
-        self.on_progress: Progress | None = None
-        self.on_connected: Reconnected | None = None
+        self.hooks = hooks
         self._history = HistoryProgress(0, 0, 0, 0, 0)
         self.forwards_queued = 0
-        self.llm_triage: LLMTriage | None = None
+        self.llm_triage = (
+            LLMTriage(llm.llm, self.clock, llm.size, llm.max_wait, on_decided=self.llm_decided)
+            if llm is not None
+            else None
+        )
         self._post: asyncio.Queue[list[StoredMessage]] | None = None
         self._storage_down_since: float | None = None
-        self.on_storage_problem: Notice | None = None
-        self.replies: ReplyConsumer | None = None
-        #: Transcribes voice notes before they are triaged; None when TRANSCRIBE_BASE_URL is unset.
-        self.voice: VoiceConsumer | None = None
         #: chat id → (missed calls in a row, when the last was): its next message is urgent.
         self.called: dict[int, tuple[int, datetime]] = {}
+
+    async def stop(self) -> None:
+        """Cancel what is still running: storing, scoring, downloads and LLM batches."""
+        await self.tasks.cancel_all()
+        await self.side_tasks.cancel_all()
+        if self.llm_triage is not None:
+            await self.llm_triage.tasks.cancel_all()
 
     async def on_event(self, event: GatewayEvent) -> None:
         """Handle one gateway event (subscribed first, awaited in order)."""
@@ -141,15 +176,17 @@ class IngestService:
             raise
         if self._storage_down_since is not None:
             self._storage_down_since = None
-            if self.on_storage_problem is not None:
-                await self.on_storage_problem("✅ The database works again; nothing was lost.")
+            if self.hooks.on_storage_problem is not None:
+                await self.hooks.on_storage_problem(
+                    "✅ The database works again; nothing was lost."
+                )
 
     async def _storage_problem(self, exc: StorageError) -> None:
         if self._storage_down_since is None:
             self._storage_down_since = self.clock.monotonic()
             logger.error("storage failed: %s", exc)
-            if self.on_storage_problem is not None:
-                await self.on_storage_problem(
+            if self.hooks.on_storage_problem is not None:
+                await self.hooks.on_storage_problem(
                     f"⚠️ I cannot write to the database ({str(exc)[:120]}). WhatsApp messages "
                     "are kept in the event journal and stored as soon as it works again "
                     "(full disk? free some space)."
@@ -185,7 +222,7 @@ class IngestService:
             case ReceiptReceived(chat=chat, message_ids=ids, kind=kind):
                 await self.storage.messages.set_delivery(chat, list(ids), kind.value)
                 if await self.storage.ticks.receipt(chat, list(ids), kind.value):
-                    self.wake_notifier()
+                    self.hooks.wake_notifier()
             case IdentityLinked(phone_jid=phone, lid=lid):
                 await self.storage.chats.link_identity(phone, lid)
             case ContactSeen():
@@ -203,8 +240,8 @@ class IngestService:
             case ConnectionChanged(state=ConnectionState.CONNECTED, own_jid=own):
                 if own:
                     self.rules.own_jids.add(own)
-                if self.on_connected is not None:
-                    self.side_tasks.spawn(self.on_connected(), "reconnected")
+                if self.hooks.on_connected is not None:
+                    self.side_tasks.spawn(self.hooks.on_connected(), "reconnected")
             case _:
                 pass
 
@@ -221,7 +258,7 @@ class IngestService:
         await self.storage.telegram_outbox.add_many(
             [(a, "call", payload, f"call:{chat.id}") for a in sorted(self.admin_ids)]
         )
-        self.wake_notifier()
+        self.hooks.wake_notifier()
 
     def _after_calls(self, msg: StoredMessage, chat: Chat, importance: Importance) -> Importance:
         """The first message after repeated calls from a chat is urgent."""
@@ -279,8 +316,8 @@ class IngestService:
             if msg.media_state == MediaState.PENDING:
                 await self.fetch_media(msg)
         paired = await self._with_chats(stored)
-        if self.voice is not None:
-            voice = self.voice
+        if self.hooks.voice is not None:
+            voice = self.hooks.voice
             for msg, chat in paired:
                 if voice.wants(msg):  # triaged once its words are known
                     self.side_tasks.spawn(self._after_transcript(msg, chat), "transcribe")
@@ -291,7 +328,7 @@ class IngestService:
         """Transcribe a voice note in the background, then triage it with its words (a
         failure leaves it untranscribed, with the reason stored, and triaged as it is)."""
         try:
-            msg = await self.voice.transcribe(msg, chat)  # type: ignore[union-attr]
+            msg = await self.hooks.voice.transcribe(msg, chat)  # type: ignore[union-attr]
         except StorageError:
             raise
         except Exception:
@@ -316,10 +353,10 @@ class IngestService:
         await self._record(scored, decided={p.message.id for p in later})
         for pending in later:
             await self.llm_triage.add(pending)  # type: ignore[union-attr]
-        if self.replies is not None:
+        if self.hooks.replies is not None:
             for msg, chat, _ in scored:
                 if msg.kind != MessageKind.WAITING:
-                    await self.replies.consider(msg, chat)
+                    await self.hooks.replies.consider(msg, chat)
 
     def _score(self, msg: StoredMessage, chat: Chat) -> Importance:
         return self._after_calls(msg, chat, score_message(msg, chat, self.rules, self.scorer))
@@ -345,7 +382,7 @@ class IngestService:
         await self.storage.messages.set_importance(scores, forwards)
         if forwards:
             self.forwards_queued += len(forwards)
-            self.wake_notifier()
+            self.hooks.wake_notifier()
 
     async def _with_chats(self, stored: list[StoredMessage]) -> list[tuple[StoredMessage, Chat]]:
         """Pair messages with their chats. A message whose chat was merged into another since
@@ -439,5 +476,5 @@ class IngestService:
             event.progress,
         )
         logger.info("history batch: %d message(s), %d new", len(event.messages), new)
-        if self.on_progress is not None:
-            await self.on_progress(self._history)
+        if self.hooks.on_progress is not None:
+            await self.hooks.on_progress(self._history)

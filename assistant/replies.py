@@ -45,7 +45,11 @@ class ReplyService:
         clock: Clock,
         tz: ZoneInfo,
         daily_cap: int = 5,
+        on_draft: DraftReady | None = None,
+        on_auto: AutoSent | None = None,
     ) -> None:
+        """``on_draft`` shows the owner a draft to approve; ``on_auto`` tells them what was
+        sent on their behalf."""
         self.storage = storage
         self.llm = llm
         self.sending = sending
@@ -54,8 +58,8 @@ class ReplyService:
         self.clock = clock
         self.tz = tz
         self.daily_cap = daily_cap
-        self.on_draft: DraftReady | None = None
-        self.on_auto: AutoSent | None = None
+        self.on_draft = on_draft
+        self.on_auto = on_auto
 
     def skip_reason(self, msg: StoredMessage, chat: Chat) -> str | None:
         """Return why no AI reply is made, or None when one may be."""

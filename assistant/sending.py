@@ -100,17 +100,15 @@ class SendingService:
         gateway: WhatsAppGateway,
         data_dir: Path,
         clock: Clock | None = None,
+        on_late: Delivered | None = None,
     ) -> None:
+        """``on_late`` hears when a queued message is finally sent or given up."""
         self.storage = storage
         self.gateway = gateway
         self.outgoing_dir = data_dir / "outgoing"
         self.clock = clock or Clock()
         self._lock = asyncio.Lock()
-        self._listeners: list[Delivered] = []
-
-    def on_late_delivery(self, listener: Delivered) -> None:
-        """Call ``listener`` when a queued message is finally sent or given up."""
-        self._listeners.append(listener)
+        self._listeners: list[Delivered] = [on_late] if on_late is not None else []
 
     async def send(self, msg: OutgoingMessage, origin: str = "") -> SendOutcome:
         """Store the message in the outbox, then try to deliver it (and anything older) now."""

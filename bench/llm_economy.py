@@ -22,8 +22,7 @@ from zoneinfo import ZoneInfo
 from assistant.digest import DigestService
 from assistant.llm.guard import GuardedLLM
 from assistant.llm.openai import OpenAIProvider
-from assistant.llm_triage import LLMTriage
-from assistant.pipeline import IngestService
+from assistant.pipeline import IngestService, LLMBatches
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules
 from bench.common import table
@@ -79,10 +78,11 @@ async def run(n: int, digest_n: int) -> dict[str, float]:
     llm = GuardedLLM(OpenAIProvider("gpt-4o-mini", "k", server.openai_url), clock)
     gateway = SimulatedGateway(tmp, None, clock)
     rules = TriageRules(own_jids={ME})
-    ingest = IngestService(storage, gateway, frozenset({1}), rules, clock)
-    triage = LLMTriage(llm, clock, max_wait=3600)  # batches fill up; flushed at the end
-    triage.on_decided = ingest.llm_decided
-    ingest.llm_triage = triage
+    ingest = IngestService(  # batches fill up; flushed at the end
+        storage, gateway, frozenset({1}), rules, clock, llm=LLMBatches(llm, max_wait=3600)
+    )
+    triage = ingest.llm_triage
+    assert triage is not None
     gateway.subscribe(ingest.on_event)
     await gateway.start()
     await gateway.play({"event": "connected", "jid": ME})

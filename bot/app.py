@@ -31,8 +31,7 @@ from assistant.digest import DigestService
 from assistant.learning import TriageLearner
 from assistant.llm.base import LLMError, LLMProvider
 from assistant.llm.guard import GuardedLLM
-from assistant.llm_triage import LLMTriage
-from assistant.pipeline import HistoryProgress, IngestService
+from assistant.pipeline import HistoryProgress, IngestHooks, IngestService, LLMBatches
 from assistant.preferences import Preferences, PreferenceService
 from assistant.recipients import RecipientService
 from assistant.replies import ReplyService
@@ -233,7 +232,6 @@ async def start_core(app: Application) -> None:  # type: ignore[type-arg]
         lock.acquire()
         app.bot_data["lock"] = lock
     services = await build_services(app, s, clock)
-    wire(app, s, services)
     await apply_llm_prefs(s, services.llm, services.prefs.current)
     services.gateway.subscribe(services.ingest.on_event)  # first: stored before anyone reacts
     services.gateway.subscribe(session.SessionNotices(app.bot, services).on_event)
@@ -297,16 +295,52 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     defaults = Preferences(digest_time=s.digest_time.strftime("%H:%M"))
     prefs = PreferenceService(storage, defaults, rules, vet=functools.partial(vet_setting, s))
     await prefs.load()
-    sending = SendingService(storage, gateway, s.data_dir, clock)
     chat_service = ChatService(storage, clock, s.tz)
     notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
     llm = GuardedLLM(make_llm(s), clock, notify=notifier.notice)
-    if s.transcribe_base_url:
-        app.bot_data["voice"] = VoiceService(
+
+    async def late(item: OutboxItem, outcome: SendOutcome) -> None:
+        """A queued message went out or was given up: its confirmation's ticks move on; a
+        message without one, and every failure, also gets a notice that makes a sound."""
+        if await storage.ticks.settled(item.id):
+            notifier.wake()
+            if outcome.status == SendStatus.SENT:
+                return
+        await notifier.notice(
+            f"Queued WhatsApp message #{item.id}: "
+            f"{render.send_result(outcome.status.value, outcome.error)}"
+        )
+
+    async def draft_ready(draft: Draft, chat: Chat, msg: StoredMessage) -> None:
+        """Show the owner an AI draft with its buttons."""
+        text = render.draft_text(chat, msg, draft.text, s.tz)
+        payload = {
+            "text": text,
+            "markup": keyboards.draft(draft.id).to_dict(),
+            "message_id": msg.id,
+        }
+        await storage.telegram_outbox.add_many(
+            [(a, "draft", payload, None) for a in sorted(s.owner_ids)]
+        )
+        notifier.wake()
+
+    async def auto_sent(chat: Chat, text: str, outcome: SendOutcome) -> None:
+        await notifier.notice(render.auto_text(chat, text, outcome.status.value, outcome.error))
+
+    sending = SendingService(storage, gateway, s.data_dir, clock, on_late=late)
+    voice = (
+        VoiceService(
             storage,
             make_transcriber(s),
             lambda: prefs.current.voice_max_seconds,  # read for each note: applies at once
         )
+        if s.transcribe_base_url
+        else None
+    )
+    replies = ReplyService(
+        storage, llm, sending, prefs, rules, clock, s.tz, on_draft=draft_ready, on_auto=auto_sent
+    )
+    app.bot_data["voice"] = voice  # closed on shutdown
     services = Services(
         storage=storage,
         gateway=gateway,
@@ -318,6 +352,15 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             clock,
             media_budget=lambda: (prefs.current.media_day_mb, prefs.current.media_total_mb),
             scorer=scorer,
+            hooks=IngestHooks(
+                wake_notifier=notifier.wake,
+                on_progress=HistoryReporter(app, s.owner_ids),
+                on_connected=sending.flush,
+                on_storage_problem=notifier.direct,
+                replies=replies,
+                voice=voice,
+            ),
+            llm=LLMBatches(llm),
         ),
         chats=chat_service,
         recipients=RecipientService(storage, gateway, chat_service, s.default_region),
@@ -332,7 +375,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         ),
         status=StatusService(storage, gateway, clock, s.tz, llm, learner),
         prefs=prefs,
-        replies=ReplyService(storage, llm, sending, prefs, rules, clock, s.tz),
+        replies=replies,
         llm=llm,
         learner=learner,
         notifier=notifier,
@@ -342,52 +385,6 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     )
     app.bot_data["services"] = services
     return services
-
-
-def wire(app: Application, s: Settings, services: Services) -> None:  # type: ignore[type-arg]
-    """Connect the services' callbacks: forwards, progress, late sends, LLM triage, replies."""
-    ingest, notifier = services.ingest, services.notifier
-    ingest.wake_notifier = notifier.wake
-    ingest.on_connected = services.sending.flush
-    ingest.on_storage_problem = notifier.direct
-    ingest.on_progress = HistoryReporter(app, s.owner_ids)
-    triage = LLMTriage(services.llm, services.clock)
-    triage.on_decided = ingest.llm_decided
-    ingest.llm_triage = triage
-    ingest.replies = services.replies
-    ingest.voice = app.bot_data.get("voice")
-    app.bot_data["llm_triage"] = triage
-
-    async def late(item: OutboxItem, outcome: SendOutcome) -> None:
-        """A queued message went out or was given up: its confirmation's ticks move on; a
-        message without one, and every failure, also gets a notice that makes a sound."""
-        if await services.storage.ticks.settled(item.id):
-            notifier.wake()
-            if outcome.status == SendStatus.SENT:
-                return
-        await notifier.notice(
-            f"Queued WhatsApp message #{item.id}: "
-            f"{render.send_result(outcome.status.value, outcome.error)}"
-        )
-
-    async def draft_ready(draft: Draft, chat: Chat, msg: StoredMessage) -> None:
-        text = render.draft_text(chat, msg, draft.text, services.tz)
-        payload = {
-            "text": text,
-            "markup": keyboards.draft(draft.id).to_dict(),
-            "message_id": msg.id,
-        }
-        await services.storage.telegram_outbox.add_many(
-            [(a, "draft", payload, None) for a in sorted(services.owner_ids)]
-        )
-        notifier.wake()
-
-    async def auto_sent(chat: Chat, text: str, outcome: SendOutcome) -> None:
-        await notifier.notice(render.auto_text(chat, text, outcome.status.value, outcome.error))
-
-    services.sending.on_late_delivery(late)
-    services.replies.on_draft = draft_ready
-    services.replies.on_auto = auto_sent
 
 
 async def vet_setting(s: Settings, key: str, value: object) -> None:
@@ -445,11 +442,7 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         tasks: TaskGroup | None = app.bot_data.get("tasks")
         if tasks is not None:
             await tasks.cancel_all()
-        await services.ingest.tasks.cancel_all()
-        await services.ingest.side_tasks.cancel_all()
-        triage = app.bot_data.get("llm_triage")
-        if triage is not None:
-            await triage.tasks.cancel_all()
+        await services.ingest.stop()
         await services.llm.aclose()
         voice: VoiceService | None = app.bot_data.pop("voice", None)
         if voice is not None:

@@ -31,7 +31,7 @@ async def test_send_to_a_new_number_in_any_notation_reaches_one_chat(env: Env) -
     typed = ["+49 151 1234 5678", "0151 12345678", "004915112345678", "+49-151-1234-5678"]
     for n, number in enumerate(typed):
         answer = await reply_after(env, f"/send {number} Hello {n}")
-        assert answer == f"✅ Sent. → {SHOWN}", answer
+        assert answer == f"✓ Sent → {SHOWN}", answer
     sent = env.sent()
     assert [s["to"] for s in sent] == [NEW] * 4
     assert [s["text"] for s in sent] == [f"Hello {n}" for n in range(4)]
@@ -41,7 +41,7 @@ async def test_send_to_a_new_number_in_any_notation_reaches_one_chat(env: Env) -
     assert any(SHOWN in label for label in labels), labels
     # The chat made for the number is an ordinary chat from now on: found by name too.
     answer = await reply_after(env, "/send 15112345678 once more")
-    assert "✅ Sent." in answer and env.sent()[-1]["to"] == NEW
+    assert "✓ Sent" in answer and env.sent()[-1]["to"] == NEW
 
 
 async def test_a_number_without_whatsapp_is_said_so_and_nothing_is_sent(env: Env) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from peewee import fn
 
-from assistant.pipeline import IngestService
+from assistant.pipeline import IngestHooks, IngestService
 from assistant.sending import SendingService, SendStatus
 from core.events import OutgoingMessage, WaMessage
 from core.ids import ChatJid, MessageKind, WaMessageId
+from core.tasks import Clock
 from storage import Storage
 from storage import db as storage_db
 from storage.models import MessageRecord
@@ -29,16 +30,35 @@ GROUP = "120363000000000001@g.us"
 ADMIN = 42
 
 
+NO_HOOKS = IngestHooks()
+
+
 @pytest.fixture
-async def wired(storage: Storage, tmp_path: Path):
-    gateway = SimulatedGateway(tmp_path, None, FakeClock())
-    ingest = IngestService(storage, gateway, frozenset({ADMIN}))
-    gateway.subscribe(ingest.on_event)
-    await gateway.start()
-    await gateway.play({"event": "connected", "jid": ME})
-    yield gateway, ingest
-    await gateway.stop()
-    await ingest.tasks.cancel_all()
+async def wire(storage: Storage, tmp_path: Path):
+    """Make a connected simulated gateway with ingest subscribed (``hooks`` as given)."""
+    made: list[tuple[SimulatedGateway, IngestService]] = []
+
+    async def make(
+        hooks: IngestHooks = NO_HOOKS, gateway: SimulatedGateway | None = None
+    ) -> tuple[SimulatedGateway, IngestService]:
+        gateway = gateway or SimulatedGateway(tmp_path, None, FakeClock())
+        ingest = IngestService(storage, gateway, frozenset({ADMIN}), hooks=hooks)
+        gateway.subscribe(ingest.on_event)
+        await gateway.start()
+        await gateway.play({"event": "connected", "jid": ME})
+        await gateway.drain()
+        made.append((gateway, ingest))
+        return gateway, ingest
+
+    yield make
+    for gateway, ingest in made:
+        await gateway.stop()
+        await ingest.stop()
+
+
+@pytest.fixture
+async def wired(wire):
+    return await wire()
 
 
 async def settle(gateway: SimulatedGateway, ingest: IngestService) -> None:
@@ -189,14 +209,13 @@ async def test_failed_media_is_recorded_and_retried(storage, wired, tmp_path) ->
     assert again.media_state == "done" and again.media_path.endswith(".pdf")
 
 
-async def test_history_sync_is_stored_in_bulk_without_forwards(storage, wired) -> None:
-    gateway, ingest = wired
+async def test_history_sync_is_stored_in_bulk_without_forwards(storage, wire) -> None:
     progress = []
 
     async def on_progress(p):
         progress.append(p)
 
-    ingest.on_progress = on_progress
+    gateway, ingest = await wire(IngestHooks(on_progress=on_progress))
     items = [
         {
             "id": f"H{i}",
@@ -220,17 +239,16 @@ async def test_history_sync_is_stored_in_bulk_without_forwards(storage, wired) -
 
 
 async def test_sends_queue_while_disconnected_and_flush_in_order_once(
-    storage, wired, tmp_path
+    storage, wire, tmp_path
 ) -> None:
-    gateway, ingest = wired
-    sending = SendingService(storage, gateway, tmp_path, ingest.clock)
-    ingest.on_connected = sending.flush
+    gateway = SimulatedGateway(tmp_path, None, FakeClock())
     late = []
 
     async def on_late(item, outcome):
         late.append((item.id, outcome.status))
 
-    sending.on_late_delivery(on_late)
+    sending = SendingService(storage, gateway, tmp_path, Clock(), on_late=on_late)
+    gateway, ingest = await wire(IngestHooks(on_connected=sending.flush), gateway)
     ok = await sending.send(OutgoingMessage(to=ALICE, text="first"))
     assert ok.status == SendStatus.SENT and ok.wa_id
     await gateway.play({"event": "disconnected"})

@@ -17,7 +17,7 @@ from assistant.llm.guard import GuardedLLM
 from assistant.llm.ollama import OllamaProvider
 from assistant.llm.openai import OpenAIProvider
 from assistant.llm_triage import LLMTriage, Pending, parse_scores
-from assistant.pipeline import IngestService
+from assistant.pipeline import IngestHooks, IngestService, LLMBatches
 from assistant.preferences import Preferences, PreferenceService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
@@ -150,19 +150,25 @@ async def world(storage: Storage, tmp_path: Path, llm_server: FakeLLMServer):
     llm = GuardedLLM(
         OpenAIProvider("gpt-4o-mini", "sk-test", llm_server.openai_url), clock, notify=notify
     )
-    ingest = IngestService(storage, gateway, frozenset({1}), rules, clock)
-    triage = LLMTriage(llm, clock, batch_size=25, max_wait=5)
-    triage.on_decided = ingest.llm_decided
-    ingest.llm_triage = triage
     sending = SendingService(storage, gateway, tmp_path, clock)
-    replies = ReplyService(storage, llm, sending, prefs, rules, clock, clock.now().tzinfo)
     drafts: list[tuple[int, str]] = []
 
     async def on_draft(draft, chat, msg) -> None:
         drafts.append((chat.id, draft.text))
 
-    replies.on_draft = on_draft
-    ingest.replies = replies
+    replies = ReplyService(
+        storage, llm, sending, prefs, rules, clock, clock.now().tzinfo, on_draft=on_draft
+    )
+    ingest = IngestService(
+        storage,
+        gateway,
+        frozenset({1}),
+        rules,
+        clock,
+        hooks=IngestHooks(replies=replies),
+        llm=LLMBatches(llm, size=25, max_wait=5),
+    )
+    triage = ingest.llm_triage
     gateway.subscribe(ingest.on_event)
     await gateway.start()
     await gateway.play({"event": "connected", "jid": ME})
