@@ -40,7 +40,7 @@ from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules, load_scorer
 from assistant.voice import Transcriber, VoiceService
-from bot import callbacks, commands, datadir, keyboards, render
+from bot import buttons, callbacks, commands, datadir, keyboards, render
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.handlers import access, chats, digest, messaging, replies, session, settings
@@ -138,7 +138,7 @@ def build_application(s: Settings, clock: Clock | None = None) -> Application:  
     settings.register(app)
     app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command), group=1)
     unknown = "|".join(callbacks.KNOWN_PREFIXES)
-    app.add_handler(CallbackQueryHandler(on_unknown_button, pattern=f"^(?!({unknown}):)"))
+    app.add_handler(CallbackQueryHandler(buttons.expired, pattern=f"^(?!({unknown}):)"))
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.REPLY, on_plain_text
@@ -158,11 +158,6 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(
             f"Unknown command {render.esc(command)}. See /help."
         )
-
-
-async def on_unknown_button(update: Update, context: BotContext) -> None:
-    """A button no handler knows (forged, or from an older release): say it expired."""
-    await update.callback_query.answer("This menu expired.")
 
 
 async def on_plain_text(update: Update, context: BotContext) -> None:

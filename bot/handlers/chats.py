@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import keyboards, render
-from bot.callbacks import ChatAction, ChatList, InvalidCallback
+from bot.buttons import button
+from bot.callbacks import ChatAction, ChatList
 from bot.context import BotContext
 from core.errors import NotFound
 
@@ -91,13 +92,8 @@ async def ask_which_urgent(update: Update, context: BotContext, chat_id: int) ->
     )
 
 
-async def on_chat_list(update: Update, context: BotContext) -> None:
+async def on_chat_list(update: Update, context: BotContext, data: ChatList) -> None:
     query = update.callback_query
-    try:
-        data = ChatList.unpack(query.data or "")
-    except InvalidCallback:
-        await query.answer("This menu expired.")
-        return
     await query.answer()
     page = await context.services.chats.page(data.search, data.page)
     await _edit(
@@ -107,27 +103,22 @@ async def on_chat_list(update: Update, context: BotContext) -> None:
     )
 
 
-async def on_chat_action(update: Update, context: BotContext) -> None:
+async def on_chat_action(update: Update, context: BotContext, data: ChatAction) -> None:
     query = update.callback_query
     s = context.services
-    try:
-        data = ChatAction.unpack(query.data or "")
-        if data.action == "open":
-            chat = await s.chats.get(data.chat_id)
-        elif data.action.startswith(("mute", "unmute")):
-            chat = await s.chats.mute(data.chat_id, data.action)
-        elif data.action == "last":
-            await query.answer()
-            await show_last(update, context, data.chat_id, reply=False)
-            return
-        elif data.action == "urgent":
-            await ask_which_urgent(update, context, data.chat_id)
-            return
-        else:
-            chat = await s.chats.toggle(data.chat_id, data.action)
-    except (InvalidCallback, NotFound):
-        await query.answer("This menu expired.")
+    if data.action == "open":
+        chat = await s.chats.get(data.chat_id)
+    elif data.action.startswith(("mute", "unmute")):
+        chat = await s.chats.mute(data.chat_id, data.action)
+    elif data.action == "last":
+        await query.answer()
+        await show_last(update, context, data.chat_id, reply=False)
         return
+    elif data.action == "urgent":
+        await ask_which_urgent(update, context, data.chat_id)
+        return
+    else:
+        chat = await s.chats.toggle(data.chat_id, data.action)
     await query.answer()
     now = s.clock.now()
     await _edit(update, render.card_text(chat, now, s.tz), keyboards.chat_card(chat, now))
@@ -137,5 +128,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("chats", cmd_chats))
     app.add_handler(CommandHandler("chat", cmd_chat))
     app.add_handler(CommandHandler("status_updates", cmd_status_updates))
-    app.add_handler(CallbackQueryHandler(on_chat_list, pattern=f"^{ChatList.PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(on_chat_action, pattern=f"^{ChatAction.PREFIX}:"))
+    app.add_handler(button(ChatList, on_chat_list))
+    app.add_handler(button(ChatAction, on_chat_action))

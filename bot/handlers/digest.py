@@ -6,13 +6,15 @@ import logging
 from datetime import datetime, time, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from assistant.digest import DigestView
 from assistant.preferences import Preferences
 from bot import keyboards, render
-from bot.callbacks import ChatAction, DigestAction, InvalidCallback
+from bot.buttons import button
+from bot.callbacks import ChatAction, DigestAction
 from bot.context import BotContext, Services
+from core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -142,17 +144,11 @@ async def cmd_catchup(update: Update, context: BotContext) -> None:
     await _reply_digest(update, view, confirm=False)
 
 
-async def on_digest(update: Update, context: BotContext) -> None:
+async def on_digest(update: Update, context: BotContext, data: DigestAction) -> None:
     query = update.callback_query
-    try:
-        data = DigestAction.unpack(query.data or "")
-    except InvalidCallback:
-        await query.answer("This menu expired.")
-        return
     digest = await context.services.digests.get(data.digest_id)
     if digest is None:
-        await query.answer("This menu expired.")
-        return
+        raise NotFound("that digest is gone")
     await context.services.digests.mark_sent(digest.id)
     await query.answer("Marked as read: the next digest starts from here.")
 
@@ -160,4 +156,4 @@ async def on_digest(update: Update, context: BotContext) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("digest", cmd_digest))
     app.add_handler(CommandHandler("catchup", cmd_catchup))
-    app.add_handler(CallbackQueryHandler(on_digest, pattern=f"^{DigestAction.PREFIX}:"))
+    app.add_handler(button(DigestAction, on_digest))

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from telegram import ForceReply, Message, Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     MessageReactionHandler,
@@ -18,7 +17,8 @@ from telegram.ext import (
 from assistant.chats import Ambiguous
 from assistant.sending import MAX_TEXT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
 from bot import keyboards, outgoing, render
-from bot.callbacks import REACTIONS, EditAction, ForwardAction, InvalidCallback
+from bot.buttons import button
+from bot.callbacks import REACTIONS, EditAction, ForwardAction
 from bot.context import BotContext
 from core.errors import AppError, NotFound
 from core.events import OutgoingMessage
@@ -59,13 +59,8 @@ async def on_edited(update: Update, context: BotContext, not_sent: str) -> None:
         await edited.reply_text(EDIT_ANSWERS.get(chance, not_sent))
 
 
-async def on_edit_action(update: Update, context: BotContext) -> None:
+async def on_edit_action(update: Update, context: BotContext, data: EditAction) -> None:
     query = update.callback_query
-    try:
-        data = EditAction.unpack(query.data or "")
-    except InvalidCallback:
-        await query.answer("This menu expired.")
-        return
     why = await context.services.sending.apply_edit(data.item_id)
     await query.answer("✅ Edited on WhatsApp." if not why else f"Not edited: {why}"[:200])
 
@@ -176,15 +171,10 @@ async def cmd_search(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(chunk)
 
 
-async def on_forward_action(update: Update, context: BotContext) -> None:
+async def on_forward_action(update: Update, context: BotContext, data: ForwardAction) -> None:
     query = update.callback_query
     s = context.services
-    try:
-        data = ForwardAction.unpack(query.data or "")
-        chat, msg = await s.chats.message(data.message_id)
-    except (InvalidCallback, NotFound):
-        await query.answer("This menu expired.")
-        return
+    chat, msg = await s.chats.message(data.message_id)
     if data.action == "noimp":
         await s.chats.not_important(msg.id)
         if s.learner is not None:
@@ -253,6 +243,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             on_reply,
         )
     )
-    app.add_handler(CallbackQueryHandler(on_forward_action, pattern=f"^{ForwardAction.PREFIX}:"))
-    app.add_handler(CallbackQueryHandler(on_edit_action, pattern=f"^{EditAction.PREFIX}:"))
+    app.add_handler(button(ForwardAction, on_forward_action))
+    app.add_handler(button(EditAction, on_edit_action))
     app.add_handler(MessageReactionHandler(on_reaction))

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from telegram import ForceReply, Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application
 
-from bot.callbacks import DraftAction, InvalidCallback
+from bot.buttons import button
+from bot.callbacks import DraftAction
 from bot.context import BotContext
 from bot.handlers.messaging import confirm
 
 
-async def on_draft(update: Update, context: BotContext) -> None:
+async def on_draft(update: Update, context: BotContext, data: DraftAction) -> None:
     query = update.callback_query
     s = context.services
-    try:
-        data = DraftAction.unpack(query.data or "")
-    except InvalidCallback:
-        await query.answer("This menu expired.")
-        return
     draft = await s.storage.drafts.get(data.draft_id)
     if draft is None or draft.state != "draft":
         await query.answer("This draft was already handled.")
@@ -44,4 +40,4 @@ async def on_draft(update: Update, context: BotContext) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CallbackQueryHandler(on_draft, pattern=f"^{DraftAction.PREFIX}:"))
+    app.add_handler(button(DraftAction, on_draft))

@@ -9,10 +9,11 @@ from datetime import timedelta
 import segno
 from telegram import Bot, InputMediaPhoto, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import commands, keyboards, render
-from bot.callbacks import InvalidCallback, SessionAction
+from bot.buttons import button
+from bot.callbacks import SessionAction
 from bot.context import BotContext, LoginView, Services
 from core.errors import AppError
 from core.events import ConnectionChanged, GatewayEvent, QrIssued, QrWindowEnded
@@ -101,13 +102,8 @@ async def cmd_logout(update: Update, context: BotContext) -> None:
     )
 
 
-async def on_session(update: Update, context: BotContext) -> None:
+async def on_session(update: Update, context: BotContext, action: SessionAction) -> None:
     query = update.callback_query
-    try:
-        action = SessionAction.unpack(query.data or "")
-    except InvalidCallback:
-        await query.answer("This menu expired.")
-        return
     await query.answer()
     s = context.services
     if action.action == "logout_no":
@@ -215,4 +211,4 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("login", cmd_login))
     app.add_handler(CommandHandler("pair", cmd_pair))
     app.add_handler(CommandHandler("logout", cmd_logout))
-    app.add_handler(CallbackQueryHandler(on_session, pattern=f"^{SessionAction.PREFIX}:"))
+    app.add_handler(button(SessionAction, on_session))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from assistant.preferences import EDITABLE, Preferences
 from bot import keyboards, render
-from bot.callbacks import InvalidCallback, SettingAction
+from bot.buttons import button
+from bot.callbacks import SettingAction
 from bot.context import BotContext
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -68,11 +69,10 @@ async def cmd_settings(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(settings_text(p), reply_markup=keyboards.settings(p))
 
 
-async def on_setting(update: Update, context: BotContext) -> None:
+async def on_setting(update: Update, context: BotContext, data: SettingAction) -> None:
     query = update.callback_query
     prefs = context.services.prefs
     try:
-        data = SettingAction.unpack(query.data or "")
         if data.key == "noop":
             await query.answer()
             return
@@ -80,9 +80,8 @@ async def on_setting(update: Update, context: BotContext) -> None:
             await prefs.toggle(data.key)
         else:
             await prefs.set(data.key, data.value)
-    except (InvalidCallback, InvalidInput, KeyError):
-        await query.answer("This menu expired.")
-        return
+    except (InvalidInput, KeyError) as exc:  # a button from before the settings changed
+        raise NotFound(str(exc)) from exc
     await query.answer("Saved.")
     p = prefs.current
     try:
@@ -94,4 +93,4 @@ async def on_setting(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("settings", cmd_settings))
-    app.add_handler(CallbackQueryHandler(on_setting, pattern=f"^{SettingAction.PREFIX}:"))
+    app.add_handler(button(SettingAction, on_setting))
