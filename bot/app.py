@@ -163,7 +163,7 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
 async def on_plain_text(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(
         "To answer a WhatsApp message, reply to its forward. To write to someone: "
-        "/send &lt;name&gt; &lt;text&gt;. All commands: /help"
+        "/send &lt;name or number&gt; &lt;text&gt;. All commands: /help"
     )
 
 

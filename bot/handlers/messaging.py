@@ -106,7 +106,7 @@ async def on_reply(update: Update, context: BotContext) -> None:
     if target is None:
         await message.reply_text(
             "Reply to a forwarded WhatsApp message (or a /chat list) "
-            "to answer it; or use /send &lt;name&gt; &lt;text&gt;."
+            "to answer it; or use /send &lt;name or number&gt; &lt;text&gt;."
         )
         return
     chat, quoted = target

@@ -27,4 +27,4 @@ def test_every_registered_command_is_in_the_menu_and_help_and_back(tmp_path: Pat
     help_page = commands.help_text()
     for name in table:
         assert f"\n/{name}" in help_page
-    assert "&lt;name or number&gt; &lt;text&gt;" in help_page  # arguments escaped for Telegram HTML
+    assert "&lt;name or number&gt; &lt;text&gt;" in help_page  # arguments escaped for HTML
