@@ -103,7 +103,8 @@ class ChatAction(_IdAction):
     action: str = "open"
 
 
-#: The reaction row under a forward: action "r0" reacts with the first, and so on.
+#: The reaction row under a forward: action "r0" reacts with the first, and so on; "rmore"
+#: asks for any other emoji.
 REACTIONS = ("👍", "❤️", "😂", "🙏")
 
 
@@ -115,7 +116,8 @@ class ForwardAction(_IdAction):
 
     PREFIX: ClassVar[str] = "fw"
     ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"reply", "noimp", "mute", "media", "full", "urgent", *(f"r{i}" for i in range(4))}
+        {"reply", "noimp", "mute", "media", "full", "urgent", "rmore"}
+        | {f"r{i}" for i in range(len(REACTIONS))}
     )
     message_id: int
     action: str

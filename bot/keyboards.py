@@ -84,8 +84,11 @@ def forward(
     ]
     rows.append(
         [
-            Button(emoji, callback_data=ForwardAction(message_id, f"r{i}").pack())
-            for i, emoji in enumerate(REACTIONS)
+            *(
+                Button(emoji, callback_data=ForwardAction(message_id, f"r{i}").pack())
+                for i, emoji in enumerate(REACTIONS)
+            ),
+            Button("➕", callback_data=ForwardAction(message_id, "rmore").pack()),
         ]
     )
     extra = []

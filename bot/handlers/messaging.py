@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Awaitable, Callable
 
 from telegram import ForceReply, Message, Update
@@ -22,7 +23,7 @@ from bot.callbacks import REACTIONS, EditAction, ForwardAction
 from bot.context import BotContext
 from core.errors import AppError, NotFound
 from core.events import OutgoingMessage
-from storage.domain import Chat, MediaState
+from storage.domain import Chat, MediaState, StoredMessage
 
 
 def origin_of(tg_chat_id: int, tg_message_id: int) -> str:
@@ -58,6 +59,11 @@ async def on_edited(update: Update, context: BotContext, not_sent: str) -> None:
     else:
         await edited.reply_text(EDIT_ANSWERS.get(chance, not_sent))
 
+
+#: The ➕ prompt starts with this; an answer to it is a reaction, not a message.
+REACT_PROMPT = "React to"
+#: An emoji with skin tone, gender and joiners (a family) stays under this many characters.
+MAX_EMOJI = 16
 
 async def on_edit_action(update: Update, context: BotContext, data: EditAction) -> None:
     query = update.callback_query
@@ -110,6 +116,9 @@ async def on_reply(update: Update, context: BotContext) -> None:
         )
         return
     chat, quoted = target
+    if (message.reply_to_message.text or "").startswith(REACT_PROMPT):
+        await _react_with(message, context, chat, quoted)
+        return
     quote = {  # the quote bubble shows what was written, never a voice note's transcript
         "quoted_id": quoted.wa_id,
         "quoted_sender": quoted.sender,
@@ -123,6 +132,30 @@ async def on_reply(update: Update, context: BotContext) -> None:
     await _send(update, context, outs, chat)
     if context.services.prefs.current.read_on_reply and not quoted.from_me:
         await context.services.sending.mark_read(chat.jid, quoted.sender, [quoted.wa_id])
+
+
+def one_emoji(text: str) -> str | None:
+    """The text when it is one emoji (with its modifiers and joiners), else None."""
+    text = text.strip()
+    if not text or len(text) > MAX_EMOJI or any(c.isalnum() or c.isspace() for c in text):
+        return None
+    if not any(unicodedata.category(c) == "So" for c in text):
+        return None
+    return text
+
+
+async def _react_with(
+    message: Message, context: BotContext, chat: Chat, target: StoredMessage
+) -> None:
+    """The owner answered the ➕ prompt: react on WhatsApp with that emoji."""
+    emoji = one_emoji(message.text or "")
+    if emoji is None:
+        await message.reply_text("That is not one emoji; tap ➕ again and send just the emoji.")
+        return
+    why = await context.services.sending.react(chat.jid, target.sender, target.wa_id, emoji)
+    await message.reply_text(
+        f"Reacted {emoji} on WhatsApp." if not why else f"Not sent: {render.esc(why)}"
+    )
 
 
 async def cmd_send(update: Update, context: BotContext) -> None:
@@ -184,6 +217,13 @@ async def on_forward_action(update: Update, context: BotContext, data: ForwardAc
         emoji = REACTIONS[int(data.action[1:])]
         why = await s.sending.react(chat.jid, msg.sender, msg.wa_id, emoji)
         await query.answer(f"Reacted {emoji} on WhatsApp." if not why else f"Not sent: {why}")
+    elif data.action == "rmore":
+        await query.answer()
+        prompt = await update.effective_chat.send_message(
+            f"{REACT_PROMPT} <b>{render.esc(chat.name)}</b>:",
+            reply_markup=ForceReply(selective=True, input_field_placeholder="One emoji"),
+        )
+        await s.storage.messages.link(prompt.chat.id, prompt.message_id, msg.id)
     elif data.action == "urgent":
         if s.learner is None:
             await query.answer("Triage cannot learn: its model file could not be read.")

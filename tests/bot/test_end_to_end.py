@@ -496,3 +496,19 @@ async def test_the_reaction_row_of_a_forward_reacts_on_whatsapp(env: Env) -> Non
     )
     [reaction] = [s for s in env.sent() if s["kind"] == "reaction"]
     assert (reaction["to"], reaction["text"], reaction["quoted_id"]) == (ALICE, "❤️", "R1")
+
+
+async def test_more_reacts_with_any_emoji_the_owner_sends(env: Env) -> None:
+    await connect(env)
+    env.message("R2", urgent("R2"))
+    fwd = await env.api.wait_for(lambda c: c.method == "sendMessage" and "URGENT R2" in c.text)
+    [more] = [b for b in fwd.buttons() if b["text"] == "➕"]
+    env.api.press(ADMIN, more["callback_data"])
+    prompt = await env.api.wait_for(lambda c: c.method == "sendMessage" and "React to" in c.text)
+    env.api.send_text(ADMIN, "hello", reply_to=prompt.result["message_id"])
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "not one emoji" in c.text)
+    env.api.send_text(ADMIN, "🤦🏽‍♀️", reply_to=prompt.result["message_id"])
+    await env.api.wait_for(lambda c: c.method == "sendMessage" and "Reacted 🤦🏽‍♀️" in c.text)
+    [reaction] = [s for s in env.sent() if s["kind"] == "reaction"]
+    assert (reaction["to"], reaction["text"], reaction["quoted_id"]) == (ALICE, "🤦🏽‍♀️", "R2")
+    assert not [s for s in env.sent() if s["kind"] != "reaction"]  # "hello" was not sent

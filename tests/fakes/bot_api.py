@@ -152,10 +152,17 @@ class FakeBotApi:
                 "date": int(time.time()),
                 "chat": {"id": user_id, "type": "private"},
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Secretary"},
-                "text": "forwarded",
+                "text": self._text_of(reply_to),  # as Telegram does: the message replied to
             }
         self.updates.put_nowait({"update_id": next(self._update_ids), "message": msg})
         return mid
+
+    def _text_of(self, message_id: int) -> str:
+        """The text of a message the bot sent ("forwarded" when the fake never saw it)."""
+        for call in reversed(self.calls):
+            if isinstance(call.result, dict) and call.result.get("message_id") == message_id:
+                return call.text
+        return "forwarded"
 
     def inject(self, kind: str, payload: dict[str, Any]) -> None:
         """Inject any update (``kind`` is its field: edited_message, business_message, ...)."""
