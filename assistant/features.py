@@ -28,8 +28,11 @@ CLOCK = re.compile(
 CURRENCY_SIGNS = ("€", "$", "£", "₽")
 MONEY_WORD = re.compile(r"\d ?(?:eur|euro|usd|rub|руб|reais|r\$)")
 DIGIT = re.compile(r"\d")
-#: A phone number to call back: seven or more digits, spaces, dots and dashes allowed.
-PHONE_NUMBER = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+#: A phone number to call back, as people write one: with its country code (+7 495 …) or a
+#: trunk zero (0151 …, (030) …), or US style 555-123-4567 — not a date, an amount or a score.
+PHONE_NUMBER = re.compile(
+    r"(?<![\w.,:/+-])(?:\+\d|\(?0)[\d ()-]{6,}\d(?![\d.,])|\b\d{3}[ -]\d{3}[ -]\d{4}\b"
+)
 _DIGIT = str.maketrans("0123456789", "0000000000")
 
 

@@ -53,7 +53,7 @@ class Preferences:
 def _parse(key: str, raw: str) -> Any:
     raw = raw.strip()
     if key == "threshold":
-        if not raw.isdigit() or not 0 <= int(raw) <= 10:
+        if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 10:
             raise InvalidInput("threshold must be a number from 0 to 10")
         return int(raw)
     if key in {"digest_enabled", "ai_replies", "read_on_reply"}:
@@ -93,23 +93,23 @@ def _parse(key: str, raw: str) -> Any:
             raise InvalidInput("llm_temperature must be a number from 0 to 2")
         return value
     if key == "llm_max_tokens":
-        if not raw.isdigit() or not 16 <= int(raw) <= 8192:
+        if not (raw.isascii() and raw.isdigit()) or not 16 <= int(raw) <= 8192:
             raise InvalidInput("llm_max_tokens must be 16–8192")
         return int(raw)
     if key in {"llm_day_calls", "llm_day_tokens"}:
-        if not raw.isdigit() or not 0 <= int(raw) <= 1_000_000_000:
+        if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 1_000_000_000:
             raise InvalidInput(f"{key} must be a whole number (0 turns the LLM off)")
         return int(raw)
     if key in {"media_day_mb", "media_total_mb"}:
-        if not raw.isdigit() or not 0 <= int(raw) <= 10_000_000:
+        if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 10_000_000:
             raise InvalidInput(f"{key} must be a number of MB (0 downloads nothing by itself)")
         return int(raw)
     if key == "voice_max_seconds":
-        if not raw.isdigit() or not 0 <= int(raw) <= 7200:
+        if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 7200:
             raise InvalidInput("voice_max_seconds must be 0–7200 (0 transcribes nothing)")
         return int(raw)
     if key == "unanswered_hours":
-        if not raw.isdigit() or not 1 <= int(raw) <= 168:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 168:
             raise InvalidInput("unanswered_hours must be 1–168")
         return int(raw)
     raise InvalidInput(f"unknown setting {key!r}")

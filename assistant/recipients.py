@@ -58,22 +58,38 @@ class RecipientService:
         1234 5678``, ``0151 12345678``, ``004915…``, ``+49-151-…``) wins; otherwise the chat
         is found by name as ``ChatService.split_target`` does."""
         text = text.strip()
+        first, newline, rest = text.partition("\n")
+        if newline and rest.strip() and (number := self._number(first)):
+            return await self._to_number(number), rest.strip()  # the number alone on its line
         words = text.split()
         typed = 0  # how many leading words could be part of a number
         while typed < len(words) - 1 and NUMBER_WORD.fullmatch(words[typed]):
             typed += 1
-        digits = sum(ch.isdigit() for w in words[:typed] for ch in w)
+        digits = sum("0" <= ch <= "9" for w in words[:typed] for ch in w)
         looks_international = typed > 0 and words[0].startswith(("+", "00"))
         if not typed or (digits < MIN_DIGITS and not looks_international):
             return await self.chats.split_target(text)
         region = self.region
-        for k in range(typed, 0, -1):  # the longest leading words that are a number
+        readings = [  # every count of leading words that reads as a valid number
+            (k, number)
+            for k in range(typed, 0, -1)
+            if (number := names.parse_phone(" ".join(words[:k]), region))
+        ]
+        if len(readings) > 1:  # "030 1234567 8 Uhr": is the 8 part of the number?
+            known = [r for r in readings if await self.storage.chats.by_jid(_jid(r[1]))]
+            if len(known) != 1:
+                shown = " or ".join(names.format_phone(n) for _, n in sorted(readings))
+                raise InvalidInput(
+                    f"Is it {shown}? Put the message on a new line after the number."
+                )
+            readings = known
+        if readings:
+            k, number = readings[0]
+            return await self._to_number(number), text.split(None, k)[k].strip()
+        for k in range(typed, 0, -1):
             body = text.split(None, k)[k].strip()
-            number = names.parse_phone(" ".join(words[:k]), region)
-            if number:
-                return await self._to_number(number), body
             if looks_international:  # a number the plans do not know, but a chat has
-                raw = "".join(ch for w in words[:k] for ch in w if ch.isdigit())
+                raw = "".join(ch for w in words[:k] for ch in w if "0" <= ch <= "9")
                 raw = raw[2:] if words[0].startswith("00") else raw
                 chat = await self.storage.chats.by_jid(f"{raw}@{PERSON_SERVER}")
                 if chat is not None:
@@ -90,11 +106,17 @@ class RecipientService:
             f"{hint}, e.g. {EXAMPLE}"
         )
 
+    def _number(self, line: str) -> str | None:
+        """The number a whole line is, if it is one."""
+        words = line.split()
+        if not words or not all(NUMBER_WORD.fullmatch(w) for w in words):
+            return None
+        return names.parse_phone(line, self.region)
+
     async def _to_number(self, digits: str) -> Chat:
         """The chat of a valid number: the existing one, or — when WhatsApp says the number
         has an account — a new one."""
-        jid = ChatJid(f"{digits}@{PERSON_SERVER}")
-        chat = await self.storage.chats.by_jid(jid)
+        chat = await self.storage.chats.by_jid(_jid(digits))
         if chat is not None:
             return chat
         shown = names.format_phone(digits)
@@ -110,3 +132,7 @@ class RecipientService:
             raise NotOnWhatsApp(f"{shown} is not on WhatsApp.")
         existing = await self.storage.chats.by_jid(target)
         return existing or await self.storage.chats.ensure(target)
+
+
+def _jid(digits: str) -> ChatJid:
+    return ChatJid(f"{digits}@{PERSON_SERVER}")

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from assistant.ogg import cut, ogg_seconds
 from core.errors import LLMError
 from core.ids import MessageKind
 from storage import Storage
@@ -29,9 +30,13 @@ DEFAULT_MAX_SECONDS = 300
 MAX_AT_ONCE = 2
 #: OpenAI's upload limit; most compatible servers take at least this much.
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-#: Bytes a second no voice note comes near (WhatsApp records Opus at ~16-32 kbit/s): a file
-#: bigger than this for its limit is too long, whatever its Ogg pages claim.
-MAX_BYTES_PER_SECOND = 16_000
+#: Bytes a second of audio at most (32 kbit/s; WhatsApp records voice notes in Opus at
+#: 16-24 kbit/s): a file bigger than this for its length is refused, and a cut keeps at most
+#: this much a second. Opus at its lowest rate (6 kbit/s) could still hide five times its
+#: claimed length in that — the cost of trusting no header is not measuring at all.
+MAX_BYTES_PER_SECOND = 4_000
+#: Headers and tags a note may carry besides its audio.
+SLACK_BYTES = 64 * 1024
 HEAD, TAIL = 4096, 65_536  # an Ogg page is at most 65 307 bytes
 
 
@@ -45,32 +50,6 @@ class Transcriber(Protocol):
     async def transcribe(self, path: Path) -> str: ...
 
     async def aclose(self) -> None: ...
-
-
-def ogg_seconds(head: bytes, tail: bytes) -> float | None:
-    """The length of an Ogg Opus or Ogg Vorbis stream from its first bytes (the codec
-    header: sample rate, Opus pre-skip) and its last bytes (the granule position of the last
-    page of the same stream); None when the bytes are not such a stream."""
-    if len(head) < 28 or not head.startswith(b"OggS"):
-        return None
-    serial, body = head[14:18], head[27 + head[26] :]
-    if body.startswith(b"OpusHead") and len(body) >= 12:
-        rate, skip = 48_000, int.from_bytes(body[10:12], "little")
-    elif body.startswith(b"\x01vorbis") and len(body) >= 16:
-        rate, skip = int.from_bytes(body[12:16], "little"), 0
-    else:
-        return None
-    if rate <= 0:
-        return None
-    pos = tail.rfind(b"OggS")
-    while pos >= 0:
-        page = tail[pos : pos + 18]
-        if len(page) == 18 and page[14:18] == serial:
-            granule = int.from_bytes(page[6:14], "little", signed=True)
-            if granule >= 0:  # -1: no packet ends on this page
-                return max(0.0, (granule - skip) / rate)
-        pos = tail.rfind(b"OggS", 0, pos)
-    return None
 
 
 def _measure(path: Path) -> tuple[int, float | None]:
@@ -114,18 +93,14 @@ class VoiceService:
         current = await self.storage.messages.get(msg.id) or msg
         if current.media_state != MediaState.DONE or not current.media_path:
             return current
-        why = await self._refusal(current, chat)
+        why, cut_to = await self._plan(current, chat)
         text = ""
         if not why:
-            async with self._slots:
-                try:
-                    text = (await self.transcriber.transcribe(Path(current.media_path))).strip()
-                except LLMError as exc:
-                    why = f"transcription failed: {exc}"
-                except OSError as exc:
-                    why = f"audio file unreadable ({type(exc).__name__})"
+            text, why = await self._send(Path(current.media_path), cut_to)
             if not why and not text:
                 why = "no words recognised"
+            elif text and cut_to is not None:
+                text = f"{text} (the first {cut_to:.0f} s: voice_max_seconds)"
         if why:
             logger.warning("voice note %d not transcribed: %s", msg.id, why)
         else:
@@ -135,19 +110,56 @@ class VoiceService:
         stored = await self.storage.messages.get(msg.id)
         return stored or replace(current, transcript=text, transcript_error=why)
 
-    async def _refusal(self, msg: StoredMessage, chat: Chat) -> str:
-        """Why this note must not be sent ("" when it may)."""
+    async def _send(self, path: Path, cut_to: float | None) -> tuple[str, str]:
+        """The words of the note (of its first ``cut_to`` seconds), or why there are none."""
+        upload: Path | None = path
+        try:
+            if cut_to is not None:
+                upload = await asyncio.to_thread(_cut_copy, path, cut_to)
+                if upload is None:
+                    return "", f"too long, and could not be cut to {cut_to:.0f} s"
+            async with self._slots:
+                return (await self.transcriber.transcribe(upload)).strip(), ""
+        except LLMError as exc:
+            return "", f"transcription failed: {exc}"
+        except OSError as exc:
+            return "", f"audio file unreadable ({type(exc).__name__})"
+        finally:
+            if upload is not None and upload != path:
+                upload.unlink(missing_ok=True)
+
+    async def _plan(self, msg: StoredMessage, chat: Chat) -> tuple[str, float | None]:
+        """Why this note must not be sent ("" when it may), and the seconds to cut it to
+        (None: sent whole)."""
         if not (chat.cloud_llm_allowed or self.transcriber.is_local):
-            return "local-only chat (Cloud LLM allowed is off): not sent to a cloud endpoint"
+            return "local-only chat (Cloud LLM allowed is off): not sent to a cloud endpoint", None
         limit = max(0, self.max_seconds())
+        if limit == 0:
+            return "voice_max_seconds is 0: voice notes are not transcribed", None
         try:
             size, seconds = await asyncio.to_thread(_measure, Path(msg.media_path or ""))
         except OSError as exc:
-            return f"audio file unreadable ({type(exc).__name__})"
-        if size > MAX_UPLOAD_BYTES:
-            return f"too large to send: {size // 1_000_000} MB (the limit is 25 MB)"
+            return f"audio file unreadable ({type(exc).__name__})", None
         if seconds is None:
-            return "length unknown: only Ogg audio (WhatsApp voice notes) is measured"
-        if seconds > limit or size > limit * MAX_BYTES_PER_SECOND:
-            return f"too long: {seconds:.0f} s (voice_max_seconds is {limit})"
-        return ""
+            return "length unknown: only Ogg audio (WhatsApp voice notes) is measured", None
+        if seconds > limit:
+            return "", limit
+        if size > MAX_UPLOAD_BYTES:
+            return f"too large to send: {size // 1_000_000} MB (the limit is 25 MB)", None
+        if size > seconds * MAX_BYTES_PER_SECOND + SLACK_BYTES:  # its pages belie its size
+            return f"too big for its length: {size // 1000} kB for {seconds:.0f} s", None
+        return "", None
+
+
+def _cut_copy(path: Path, seconds: float) -> Path | None:
+    """Write the note's first ``seconds`` beside it; None when that cut is not possible or
+    still too big (the file's pages lie about their length)."""
+    most = int(seconds * MAX_BYTES_PER_SECOND)
+    with path.open("rb") as handle:
+        head = handle.read(most + TAIL)  # the cut needs the start only
+    short = cut(head, seconds)
+    if short is None or len(short) > most:
+        return None
+    target = path.with_name(path.name + ".first.ogg")
+    target.write_bytes(short)
+    return target

@@ -34,7 +34,7 @@ def unpack_parts(raw: str, prefix: str, arity: int) -> list[str]:
 
 
 def _int(value: str) -> int:
-    if not value.isdigit() or len(value) > 12:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise InvalidCallback(value)
     return int(value)
 

@@ -28,7 +28,6 @@ BOT_DOWNLOAD_LIMIT = 20 * MB
 WHATSAPP_MEDIA_LIMIT = 16 * MB
 #: Telegram's own limit for a still sticker; anything larger is not a sticker.
 STICKER_LIMIT = 512 * 1024
-MAX_VCARD = 16 * 1024
 MAX_PLACE = 256  # characters of a venue title or address
 
 WORKS = (
@@ -252,19 +251,16 @@ def _place(message: Message) -> dict[str, Any] | None:
 
 
 def _contact(message: Message) -> dict[str, Any] | None:
-    """A contact card: Telegram's vCard when it has a usable one, else one built here."""
+    """A contact card built from the name and number Telegram shows (never Telegram's own
+    vCard: it can carry another number, several cards or a whole address-book entry)."""
     contact = message.contact
     if contact is None:
         return None
     name = _clean(" ".join(p for p in (contact.first_name, contact.last_name) if p))
-    digits = "".join(ch for ch in contact.phone_number or "" if ch.isdigit())
-    given = contact.vcard or ""
-    if given.startswith("BEGIN:VCARD") and len(given) <= MAX_VCARD and "\x00" not in given:
-        vcard = given
-    elif digits:
-        vcard = vcard_for(name or f"+{digits}", contact.first_name, contact.last_name, digits)
-    else:
+    digits = "".join(ch for ch in contact.phone_number or "" if "0" <= ch <= "9")
+    if not digits:
         raise Refused("That contact has no phone number, so WhatsApp cannot use it.")
+    vcard = vcard_for(name or f"+{digits}", contact.first_name, contact.last_name, digits)
     return {"kind": MessageKind.CONTACT, "name": name or f"+{digits}", "vcard": vcard}
 
 

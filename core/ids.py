@@ -129,7 +129,7 @@ def normalize_jid(raw: str) -> ChatJid:
     """
     text = raw.strip()
     if "@" not in text:
-        digits = "".join(ch for ch in text if ch.isdigit())
+        digits = "".join(ch for ch in text if "0" <= ch <= "9")
         if not digits or len(digits) > 20 or any(ch not in "+0123456789 -()" for ch in text):
             raise ValueError("not a JID or phone number")
         return ChatJid(f"{digits}@{PERSON_SERVER}")

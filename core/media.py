@@ -19,7 +19,7 @@ def webp_info(data: bytes) -> tuple[int, int, bool] | None:
     if chunk == b"VP8 " and body[3:6] == b"\x9d\x01\x2a":
         width = int.from_bytes(body[6:8], "little") & 0x3FFF
         height = int.from_bytes(body[8:10], "little") & 0x3FFF
-        return width, height, False
+        return (width, height, False) if width and height else None
     if chunk == b"VP8L" and body[0] == 0x2F:
         bits = int.from_bytes(body[1:5], "little")
         return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF), False

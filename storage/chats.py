@@ -251,7 +251,8 @@ def match_rank(needle: str, name: str, key: str) -> int:
     parts = [p for p in key.split("|") if p]
     if needle == shown or needle in parts:
         return MATCH_EXACT
-    if needle.isdigit() and any(p.endswith(needle) for p in parts if p.isdigit()):
+    ascii_digits = needle.isascii() and needle.isdigit()
+    if ascii_digits and any(p.endswith(needle) for p in parts if p.isdigit()):
         return MATCH_WORD  # a number without its country code
     words = [w for p in [shown, *parts] for w in p.split()]
     if needle in words or any(p.startswith(needle + " ") for p in [shown, *parts]):

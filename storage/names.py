@@ -40,7 +40,7 @@ def phone_digits(jid: str) -> str:
     if jid_server(jid) != PERSON_SERVER:
         return ""
     user = jid_user(jid)
-    return user if user.isdigit() else ""
+    return user if user.isascii() and user.isdigit() else ""
 
 
 def format_phone(digits: str) -> str:
@@ -106,8 +106,8 @@ def needles(query: str) -> list[str]:
     a phone number (``+49 151 …``, ``0151…``), its digits without a trunk zero."""
     text = query.strip()
     stripped = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    if stripped.lstrip("+").isdigit() and len(stripped.lstrip("+")) >= 3:
-        digits = stripped.lstrip("+")
+    digits = stripped.lstrip("+")
+    if digits.isascii() and digits.isdigit() and len(digits) >= 3:
         return [digits.lstrip("0") or digits]
     folded = fold(text)
     return [folded] if folded else []
@@ -124,7 +124,7 @@ def is_region(code: str) -> bool:
 
 def region_for(digits: str) -> str | None:
     """The main region of a number's country code (``4915…`` → ``DE``); None when unknown."""
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return None
     try:
         number = phonenumbers.parse("+" + digits)

@@ -17,12 +17,30 @@ from core.errors import LLMError
 TIMEOUT_SECONDS = 120.0
 
 
+#: What counts as this machine or its private network: loopback, RFC 1918, IPv6 unique
+#: local and link-local — and nothing else ``is_private`` also admits (Teredo tunnels to
+#: the internet, benchmark and reserved ranges).
+LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+
+
 def is_local_url(url: str) -> bool:
     """True when ``url`` names this machine or a private network by address: ``localhost``,
     127.x, ::1, 10.x, 172.16–31.x, 192.168.x, fc00::/7, link-local. Any other host name
     counts as the cloud (a name could resolve anywhere)."""
     host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         ip = ipaddress.ip_address(host)
@@ -30,7 +48,7 @@ def is_local_url(url: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_loopback or ip.is_private or ip.is_link_local
+    return any(ip in net for net in LOCAL_NETWORKS if net.version == ip.version)
 
 
 class OpenAITranscriber:

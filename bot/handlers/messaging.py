@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Awaitable, Callable
 
 from telegram import ForceReply, Message, Update
@@ -21,6 +20,7 @@ from bot import keyboards, outgoing, render
 from bot.buttons import button
 from bot.callbacks import REACTIONS, EditAction, ForwardAction
 from bot.context import BotContext
+from bot.emoji import one_emoji
 from core.errors import AppError, NotFound
 from core.events import OutgoingMessage
 from storage.domain import Chat, MediaState, StoredMessage
@@ -61,9 +61,8 @@ async def on_edited(update: Update, context: BotContext, not_sent: str) -> None:
 
 
 #: The ➕ prompt starts with this; an answer to it is a reaction, not a message.
-REACT_PROMPT = "React to"
-#: An emoji with skin tone, gender and joiners (a family) stays under this many characters.
-MAX_EMOJI = 16
+REACT_PROMPT = "➕ React to"
+
 
 async def on_edit_action(update: Update, context: BotContext, data: EditAction) -> None:
     query = update.callback_query
@@ -97,6 +96,8 @@ async def _send(
             outcome = await context.services.sending.send(out, origin=origin)
             if worst is None or worst.status == SendStatus.SENT:
                 worst = outcome
+            if outcome.status == SendStatus.FAILED:
+                break  # a caption never goes without its voice note or sticker
     except ValueError as exc:
         await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
         return
@@ -134,16 +135,6 @@ async def on_reply(update: Update, context: BotContext) -> None:
         await context.services.sending.mark_read(chat.jid, quoted.sender, [quoted.wa_id])
 
 
-def one_emoji(text: str) -> str | None:
-    """The text when it is one emoji (with its modifiers and joiners), else None."""
-    text = text.strip()
-    if not text or len(text) > MAX_EMOJI or any(c.isalnum() or c.isspace() for c in text):
-        return None
-    if not any(unicodedata.category(c) == "So" for c in text):
-        return None
-    return text
-
-
 async def _react_with(
     message: Message, context: BotContext, chat: Chat, target: StoredMessage
 ) -> None:
@@ -154,7 +145,7 @@ async def _react_with(
         return
     why = await context.services.sending.react(chat.jid, target.sender, target.wa_id, emoji)
     await message.reply_text(
-        f"Reacted {emoji} on WhatsApp." if not why else f"Not sent: {render.esc(why)}"
+        f"Reacted {render.esc(emoji)} on WhatsApp." if not why else f"Not sent: {render.esc(why)}"
     )
 
 
@@ -213,7 +204,7 @@ async def on_forward_action(update: Update, context: BotContext, data: ForwardAc
         if s.learner is not None:
             await s.learner.learn(msg, chat, "not_important")
         await query.answer(f"Noted: {chat.name} and messages like this will score lower.")
-    elif data.action.startswith("r") and data.action[1:].isdigit():
+    elif data.action in {f"r{i}" for i in range(len(REACTIONS))}:
         emoji = REACTIONS[int(data.action[1:])]
         why = await s.sending.react(chat.jid, msg.sender, msg.wa_id, emoji)
         await query.answer(f"Reacted {emoji} on WhatsApp." if not why else f"Not sent: {why}")

@@ -91,7 +91,7 @@ async def cmd_pair(update: Update, context: BotContext) -> None:
     except (AppError, ValueError) as exc:
         await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
         return
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = "".join(ch for ch in phone if "0" <= ch <= "9")
     await update.effective_message.reply_text(render.pairing_text(code, digits))
 
 

@@ -74,3 +74,20 @@ async def test_checking_a_new_number_needs_the_connection(env: Env) -> None:
     answer = await reply_after(env, "/send +49 151 12345678 Hi")
     assert "WhatsApp is not connected" in answer and SHOWN in answer, answer
     assert env.sent() == []
+
+
+async def test_a_message_starting_with_a_digit_is_never_read_into_the_number(env: Env) -> None:
+    # Berlin numbers vary in length: "030 1234567 8" is a valid number too.
+    await connected_in_germany(env)
+    env.feed_line(event="on_whatsapp", numbers=["+49 30 1234567", "+49 30 12345678"])
+    await env.settle()
+    answer = await reply_after(env, "/send 030 1234567 8 Uhr passt")
+    assert "Is it +49 30 1234567 or +49 30 12345678?" in answer, answer
+    assert "new line" in answer and env.sent() == []
+    answer = await reply_after(env, "/send 030 1234567\n8 Uhr passt")
+    assert answer == f"✓ Sent → {format_phone('49301234567')}", answer
+    assert [(s["to"], s["text"]) for s in env.sent()] == [("49301234567@s.whatsapp.net", "8 Uhr passt")]
+    # Now one reading has a chat: that one is meant.
+    answer = await reply_after(env, "/send 030 1234567 9 Uhr geht auch")
+    assert env.sent()[-1]["to"] == "49301234567@s.whatsapp.net"
+    assert env.sent()[-1]["text"] == "9 Uhr geht auch", answer

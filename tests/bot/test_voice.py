@@ -126,20 +126,24 @@ async def test_a_failed_transcription_keeps_the_note_and_the_reason(
         assert not [c for c in env.api.sent_to(ADMIN) if c.method == "sendVoice"]
 
 
-async def test_a_note_longer_than_voice_max_seconds_is_not_sent(
+async def test_a_note_longer_than_voice_max_seconds_is_cut_to_it(
     tmp_path: Path, speech: FakeLLMServer
 ) -> None:
     async with running(tmp_path, TRANSCRIBE_BASE_URL=speech.openai_url) as env:
         await ask(env, "/settings voice_max_seconds 60", "voice_max_seconds = 60")
         long, short = ogg_opus(90, "long"), ogg_opus(45, "short")
-        speech.speech[long] = speech.speech[short] = "see you at the station at six"
+        first_minute = ogg_opus(60, "long")  # the same note as if recording stopped at 60 s
+        speech.speech[first_minute] = "the boiler is leaking"
+        speech.speech[short] = "see you at the station at six"
         voice_note(env, tmp_path, "V3", long)
         voice_note(env, tmp_path, "V4", short)
         await env.settle()
-        assert [t.audio for t in speech.transcriptions] == [short]
+        assert sorted(t.audio for t in speech.transcriptions) == sorted([first_minute, short])
         text = await ask(env, "/chat Alice", "last 2 message")
-        assert "not transcribed: too long: 90 s (voice_max_seconds is 60)" in text
+        assert "🎤 the boiler is leaking (the first 60 s: voice_max_seconds)" in text
         assert "🎤 see you at the station at six" in text
+        kept = [p for p in (tmp_path / "data").rglob("*.first.ogg")]
+        assert kept == []  # the cut copy is gone; the whole note stays stored
 
 
 async def test_a_local_only_chat_is_never_sent_to_a_cloud_endpoint(

@@ -83,3 +83,13 @@ def test_mentions_are_found_in_outgoing_text() -> None:
         "15550000002@s.whatsapp.net",
         "1555000000@s.whatsapp.net",
     )
+
+
+def test_non_ascii_digits_in_button_data_are_a_stale_button_not_a_crash() -> None:
+    import pytest
+
+    from bot.callbacks import ForwardAction, InvalidCallback
+
+    for raw in ("fw:²:reply", "fw:١٢:reply", "fw:12:r٣"):
+        with pytest.raises(InvalidCallback):
+            ForwardAction.unpack(raw)
