@@ -45,6 +45,7 @@ class Storage:
 
     @property
     def schema_version(self) -> int:
+        """The schema version this code migrates the database to."""
         return LATEST_VERSION
 
 
