@@ -397,21 +397,6 @@ class PeeweeChatRepository:
                 ensure_chat_sync(phone_jid, lid)
 
     @in_thread
-    def upsert_contact(
-        self,
-        jid: ChatJid,
-        full_name: str = "",
-        push_name: str = "",
-        first_name: str = "",
-        business_name: str = "",
-    ) -> None:
-        """Store one contact's names (see ``upsert_contacts``)."""
-        with db.atomic():
-            contacts.upsert_contacts(
-                [ContactSeen(jid, full_name, push_name, None, first_name, business_name)]
-            )
-
-    @in_thread
     def upsert_contacts(self, found: Sequence[ContactSeen]) -> int:
         """Store address-book entries, a few hundred to a transaction; the chats they
         belong to take the saved (or business) name. Return how many chats were renamed

@@ -331,19 +331,6 @@ class PeeweeMessageRepository:
         return int(usage["day_bytes"]), int(usage["total_bytes"])
 
     @in_thread
-    def find_wa(self, chat: str, sender: str, wa_id: str) -> StoredMessage | None:
-        """Return the message WhatsApp knows by (chat, sender, WhatsApp id), or None."""
-        chat_id = resolve_id(chat)
-        if chat_id is None:
-            return None
-        rec = MessageRecord.get_or_none(
-            (MessageRecord.chat == chat_id)
-            & (MessageRecord.sender == sender)
-            & (MessageRecord.wa_id == wa_id)
-        )
-        return to_stored(rec) if rec else None
-
-    @in_thread
     def media_to_retry(self, max_attempts: int = 5, limit: int = 20) -> list[tuple[int, bytes]]:
         """The (message id, media reference) of attachments still to download, fewer than
         ``max_attempts`` tried, oldest first."""

@@ -23,6 +23,8 @@ EXEMPT = {
     "bot/app.py",
 }
 
+#: Decorators whose function is documented by another definition of the same name.
+DOCUMENTED_ELSEWHERE = {"overload", "setter", "deleter"}
 Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
@@ -31,7 +33,7 @@ def _is_overload_or_setter(node: Definition) -> bool:
     for decorator in node.decorator_list:
         if isinstance(decorator, ast.Name) and decorator.id == "overload":
             return True
-        if isinstance(decorator, ast.Attribute) and decorator.attr in {"overload", "setter", "deleter"}:
+        if isinstance(decorator, ast.Attribute) and decorator.attr in DOCUMENTED_ELSEWHERE:
             return True
     return False
 
@@ -71,3 +73,17 @@ def test_public_definitions_have_docstrings(path: Path) -> None:
 def test_exempt_files_still_exist() -> None:
     gone = sorted(rel for rel in EXEMPT if not (ROOT / rel).exists())
     assert not gone, f"remove these from EXEMPT: {gone}"
+
+
+def test_the_rule_sees_methods_and_skips_private_names() -> None:
+    tree = ast.parse(
+        "class A:\n"
+        "    '''An A.'''\n"
+        "    def f(self): pass\n"
+        "    def _g(self): pass\n"
+        "    class Meta: pass\n"
+        "class _B:\n"
+        "    def h(self): pass\n"
+        "async def run(): pass\n"
+    )
+    assert [name for name, _ in public_definitions(tree.body)] == ["A", "A.f", "run"]
