@@ -41,9 +41,12 @@ class ChatService:
         self.tz = tz
 
     async def page(self, search: str = "", page: int = 0) -> Page[Chat]:
+        """One page of the chat list, most recently active first, narrowed to chats matching
+        ``search``."""
         return await self.storage.chats.list_page(search, page, PER_PAGE)
 
     async def get(self, chat_id: int) -> Chat:
+        """Return the chat with this id; raise ``NotFound`` when there is none."""
         return await self.storage.chats.get(chat_id)
 
     async def find_one(self, name: str) -> tuple[Chat | None, list[Chat]]:
@@ -63,6 +66,8 @@ class ChatService:
         return None, [c for _, c in found][:8]
 
     async def toggle(self, chat_id: int, action: str) -> Chat:
+        """Flip one of the chat's switches (an action of ``FLAG_OF``) and return the changed
+        chat."""
         flag = FLAG_OF.get(action)
         if flag is None:
             raise InvalidInput(f"unknown toggle {action!r}")
@@ -70,6 +75,8 @@ class ChatService:
         return await self.storage.chats.set_flag(chat_id, flag, not getattr(chat, flag))
 
     async def mute(self, chat_id: int, option: str) -> Chat:
+        """Mute the chat for 8 hours ("mute8h"), until 08:00 tomorrow ("mutetm"), or unmute it
+        ("unmute"); return the changed chat."""
         now = self.clock.now()
         if option == "mute8h":
             until: datetime | None = now + timedelta(hours=8)
@@ -84,6 +91,8 @@ class ChatService:
         return await self.storage.chats.set_muted_until(chat_id, until)
 
     async def last_messages(self, chat_id: int, n: int = 10) -> tuple[Chat, list[StoredMessage]]:
+        """The chat and its last ``n`` messages, oldest first; the chat counts as read from now
+        on."""
         chat = await self.storage.chats.get(chat_id)
         messages = await self.storage.messages.last(chat_id, n)
         await self.storage.chats.mark_read(chat_id)
@@ -128,6 +137,7 @@ class ChatService:
         return chat, picks[:n]
 
     async def message(self, message_id: int) -> tuple[Chat, StoredMessage]:
+        """The stored message with this id and its chat; raise ``NotFound`` when it is gone."""
         msg = await self.storage.messages.get(message_id)
         if msg is None:
             raise NotFound("that message is no longer stored")
@@ -143,6 +153,8 @@ class ChatService:
         return await self.storage.chats.get(msg.chat_id), msg
 
     async def search(self, text: str) -> list[tuple[Chat, StoredMessage]]:
+        """Up to 15 stored messages containing ``text``, each with its chat; raise
+        ``InvalidInput`` for an empty search."""
         if not text.strip():
             raise InvalidInput("tell me what to search for, e.g. /search invoice")
         found = await self.storage.messages.search(text, limit=15)

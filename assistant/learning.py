@@ -49,6 +49,7 @@ class TriageLearner:
 
     @property
     def state(self) -> LearningState:
+        """How many corrections were learned and how many features they moved."""
         return LearningState(self._count, len(self._extra))
 
     async def load(self) -> LearningState:

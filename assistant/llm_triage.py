@@ -24,6 +24,8 @@ TEXT_LIMIT = 600
 
 @dataclass(frozen=True)
 class Pending:
+    """A message waiting for the LLM, with its chat and the score the heuristics gave it."""
+
     message: StoredMessage
     chat: Chat
     heuristic: Importance
@@ -133,6 +135,7 @@ class LLMTriage:
         return scores
 
     def calls_for(self, n: int) -> int:
+        """How many LLM calls scoring ``n`` messages takes (one per batch)."""
         return math.ceil(n / self.batch_size)
 
     async def add(self, pending: Pending) -> None:
@@ -150,6 +153,7 @@ class LLMTriage:
         await self.flush()
 
     async def flush(self) -> None:
+        """Score the queued messages now and hand the results to ``on_decided``."""
         batch, self._pending = self._pending, []
         if not batch:
             return

@@ -46,6 +46,7 @@ class Preferences:
 
     @property
     def digest_clock(self) -> time:
+        """The time of day of the daily digest (from ``digest_time``, "HH:MM")."""
         hours, minutes = self.digest_time.split(":")
         return time(int(hours), int(minutes))
 
@@ -159,9 +160,11 @@ class PreferenceService:
         self._listeners: list[Listener] = []
 
     def on_change(self, listener: Listener) -> None:
+        """Call ``listener`` with the new settings after each change."""
         self._listeners.append(listener)
 
     async def load(self) -> Preferences:
+        """Read the stored settings over the defaults, apply them and return them."""
         stored = await self.storage.settings.all()
         values = {k: v for k, v in stored.items() if k in EDITABLE}
         for key in ("digest_weekdays", "vip", "keywords"):
@@ -172,6 +175,8 @@ class PreferenceService:
         return self.current
 
     async def set(self, key: str, raw: str) -> Preferences:
+        """Check and store one setting from the owner's text, apply it, tell the listeners;
+        raise ``InvalidInput`` with the reason when it is refused."""
         value = _parse(key, raw)
         if self.vet is not None:
             await self.vet(key, value)  # raises InvalidInput with the reason
@@ -183,6 +188,7 @@ class PreferenceService:
         return self.current
 
     async def toggle(self, key: str) -> Preferences:
+        """Turn an on/off setting over and return the settings."""
         current = asdict(self.current)[key]
         return await self.set(key, "off" if current else "on")
 

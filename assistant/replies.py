@@ -146,4 +146,5 @@ class ReplyService:
         return chat, await self.sending.send(out, origin="ai-draft")
 
     async def discard(self, draft_id: int) -> bool:
+        """Discard a draft; False when it was already sent or discarded."""
         return await self.storage.drafts.settle(draft_id, "discarded")

@@ -199,6 +199,7 @@ class ScamCheck:
 
     @property
     def is_scam(self) -> bool:
+        """Whether the signals make a scam: one strong signal, or any two."""
         strong = {
             "chain letter",
             "new-number request",

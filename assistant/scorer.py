@@ -53,6 +53,7 @@ class Verdict:
 
     @property
     def label(self) -> str:
+        """The most probable label."""
         probs = (self.urgent, self.important, self.normal, self.noise)
         return CLASSES[probs.index(max(probs))]
 
@@ -66,6 +67,7 @@ def softmax(logits: Vector) -> Verdict:
 
 
 def add(a: Vector, b: Vector) -> Vector:
+    """Add two vectors of per-label weights."""
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
 

@@ -43,6 +43,8 @@ class EditChance(StrEnum):
 
 
 class SendStatus(StrEnum):
+    """What became of a send request: sent, still queued (WhatsApp is offline), or failed."""
+
     SENT = "sent"
     QUEUED = "queued"
     FAILED = "failed"

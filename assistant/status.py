@@ -57,6 +57,8 @@ class StatusService:
         self.llm = llm
 
     async def snapshot(self, next_digest: datetime | None = None) -> Status:
+        """What /status shows now: the WhatsApp session, today's messages, the outboxes, the LLM
+        and the next digest."""
         now_mono = self.clock.monotonic()
         local_midnight = (
             self.clock.now().astimezone(self.tz).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -27,6 +27,8 @@ PROMPT_OVERHEAD_TOKENS = 400
 
 @dataclass(frozen=True)
 class ChatText:
+    """The lines of one chat put into a summary prompt, numbered by ``index``."""
+
     index: int
     chat: Chat
     lines: list[str]
@@ -45,6 +47,8 @@ def pick_lines(chat: Chat, messages: Sequence[StoredMessage]) -> list[str]:
 
 
 def parse_summaries(raw: str) -> dict[int, str]:
+    """Read ``{"summaries": [{"i", "summary"}]}`` from an LLM answer defensively: index →
+    summary, skipping what is unusable."""
     out: dict[int, str] = {}
     for entry in json_entries(raw, "summaries"):
         if isinstance(entry.get("summary"), str):

@@ -175,6 +175,7 @@ def train(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Train the model on the dev part of the corpus and write it to ``--out``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)

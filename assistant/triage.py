@@ -100,17 +100,28 @@ class Scorable(Protocol):
     """What triage reads of a message: a stored one, or one just received."""
 
     @property
-    def sender(self) -> str: ...
+    def sender(self) -> str:
+        """The sender's JID."""
+
     @property
-    def kind(self) -> MessageKind: ...
+    def kind(self) -> MessageKind:
+        """What kind of message it is."""
+
     @property
-    def from_me(self) -> bool: ...
+    def from_me(self) -> bool:
+        """Whether the owner sent it."""
+
     @property
-    def mentions(self) -> tuple[str, ...]: ...
+    def mentions(self) -> tuple[str, ...]:
+        """The JIDs the message mentions."""
+
     @property
-    def body(self) -> str: ...
+    def body(self) -> str:
+        """The text to read: the text, the caption or a voice note's transcript."""
+
     @property
-    def timestamp(self) -> datetime: ...
+    def timestamp(self) -> datetime:
+        """When it was sent (aware UTC)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +137,7 @@ class Importance:
 
     @property
     def undecided(self) -> bool:
+        """Whether the score is in the band where an LLM should decide."""
         return self.score in UNDECIDED
 
 

@@ -47,9 +47,11 @@ class Transcriber(Protocol):
     #: True when the audio stays on this machine or its private network.
     is_local: bool
 
-    async def transcribe(self, path: Path) -> str: ...
+    async def transcribe(self, path: Path) -> str:
+        """Return what the voice note at ``path`` says; raise ``LLMError`` on any failure."""
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release the client's connections."""
 
 
 def _measure(path: Path) -> tuple[int, float | None]:

@@ -23,7 +23,9 @@ class Packed(Protocol):
     PREFIX: str
 
     @classmethod
-    def unpack(cls, raw: str) -> Self: ...
+    def unpack(cls, raw: str) -> Self:
+        """Read the button's data back; raise ``InvalidCallback`` when it is stale, forged or
+        malformed."""
 
 
 D = TypeVar("D", bound=Packed)

@@ -68,6 +68,7 @@ class ChatList:
     search: str = ""
 
     def pack(self) -> str:
+        """Pack as ``cp:<page>:<search>``, the search trimmed to fit the 64 bytes."""
         search = self.search.replace(":", " ")
         while len(pack_parts(self.PREFIX, self.page, "").encode()) + len(search.encode()) > 64:
             search = search[:-1]
@@ -75,6 +76,7 @@ class ChatList:
 
     @classmethod
     def unpack(cls, raw: str) -> ChatList:
+        """Read ``cp:<page>:<search>`` back."""
         page, search = unpack_parts(raw, cls.PREFIX, 2)
         return cls(_int(page), search)
 
@@ -132,12 +134,14 @@ class SessionAction:
     action: str
 
     def pack(self) -> str:
+        """Pack as ``ss:<action>``; raise ValueError for an unknown action."""
         if self.action not in self.ACTIONS:
             raise ValueError(self.action)
         return pack_parts(self.PREFIX, self.action)
 
     @classmethod
     def unpack(cls, raw: str) -> SessionAction:
+        """Read ``ss:<action>`` back; raise ``InvalidCallback`` for an unknown action."""
         [action] = unpack_parts(raw, cls.PREFIX, 1)
         if action not in cls.ACTIONS:
             raise InvalidCallback(raw)
@@ -152,10 +156,12 @@ class DigestAction:
     digest_id: int
 
     def pack(self) -> str:
+        """Pack as ``dg:<digest id>``."""
         return pack_parts(self.PREFIX, self.digest_id)
 
     @classmethod
     def unpack(cls, raw: str) -> DigestAction:
+        """Read ``dg:<digest id>`` back."""
         [digest_id] = unpack_parts(raw, cls.PREFIX, 1)
         return cls(_int(digest_id))
 
@@ -169,10 +175,12 @@ class SettingAction:
     value: str = ""
 
     def pack(self) -> str:
+        """Pack as ``st:<key>:<value>``."""
         return pack_parts(self.PREFIX, self.key, self.value)
 
     @classmethod
     def unpack(cls, raw: str) -> SettingAction:
+        """Read ``st:<key>:<value>`` back."""
         key, value = unpack_parts(raw, cls.PREFIX, 2)
         return cls(key, value)
 
@@ -197,10 +205,12 @@ class EditAction:
     item_id: int
 
     def pack(self) -> str:
+        """Pack as ``ed:<outbox item id>``."""
         return pack_parts(self.PREFIX, self.item_id)
 
     @classmethod
     def unpack(cls, raw: str) -> EditAction:
+        """Read ``ed:<outbox item id>`` back."""
         [item_id] = unpack_parts(raw, cls.PREFIX, 1)
         return cls(_int(item_id))
 

@@ -160,15 +160,18 @@ class Settings(BaseSettings):
 
     @property
     def tz(self) -> ZoneInfo:
+        """The owner's time zone (TIMEZONE)."""
         return ZoneInfo(self.timezone)
 
     @property
     def telegram_file_base_url(self) -> str:
+        """Where the Bot API serves files, derived from TELEGRAM_API_BASE_URL."""
         base = self.telegram_api_base_url
         return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
 
     @property
     def db_url(self) -> str:
+        """The database to use: DATABASE_URL, else the SQLite file in DATA_DIR."""
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'secretary.db').resolve()}"
@@ -190,6 +193,7 @@ class Settings(BaseSettings):
 
     @property
     def owner_ids(self) -> frozenset[int]:
+        """The Telegram user ids of the owners (TELEGRAM_ADMIN_IDS)."""
         return frozenset(self.telegram_admin_ids)
 
 

@@ -73,4 +73,5 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def services(self) -> Services:
+        """The app's services, put in ``bot_data`` by the wiring."""
         return self.application.bot_data["services"]  # type: ignore[no-any-return]

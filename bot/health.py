@@ -120,6 +120,7 @@ class ReportCollector(Collector):
         self.read = read
 
     def collect(self) -> Iterator[Any]:
+        """Yield the metrics for /metrics from a fresh health report."""
         r = self.read()
         prefix = "wa_secretary"
         yield StateSetMetricFamily(

@@ -28,6 +28,7 @@ def _on(flag: bool) -> str:
 
 
 def chat_list(page: Page[Chat], search: str) -> Markup:
+    """One button per chat of the page, and ◀ ▶ when there are more pages."""
     rows = [
         [Button(chat_label(c), callback_data=ChatAction(c.id, "open").pack())] for c in page.items
     ]
@@ -42,6 +43,8 @@ def chat_list(page: Page[Chat], search: str) -> Markup:
 
 
 def chat_card(chat: Chat, now: datetime) -> Markup:
+    """A chat's switches, mute options and its last messages."""
+
     def act(label: str, action: str) -> Button:
         return Button(label, callback_data=ChatAction(chat.id, action).pack())
 
@@ -100,6 +103,7 @@ def forward(
 
 
 def edit_on_whatsapp(item_id: int) -> Markup:
+    """The ✏️ Edit on WhatsApp button under an edited Telegram message."""
     return Markup([[Button("✏️ Edit on WhatsApp", callback_data=EditAction(item_id).pack())]])
 
 
@@ -109,6 +113,7 @@ def call(chat_id: int) -> Markup:
 
 
 def open_chat(chat_id: int) -> Markup:
+    """📂 Open chat, and the button to say one of its messages was urgent."""
     return Markup(
         [
             [
@@ -134,6 +139,7 @@ def urgent_choices(messages: list[StoredMessage]) -> Markup:
 
 
 def logout_confirm() -> Markup:
+    """Yes / Cancel for /logout."""
     return Markup(
         [
             [
@@ -145,20 +151,24 @@ def logout_confirm() -> Markup:
 
 
 def new_qr() -> Markup:
+    """🔄 New QR, after the login QR window ended."""
     return Markup([[Button("🔄 New QR", callback_data=SessionAction("qr").pack())]])
 
 
 def digest_confirm(digest_id: int) -> Markup:
+    """✅ Mark as read under an on-demand digest."""
     return Markup([[Button("✅ Mark as read", callback_data=DigestAction(digest_id).pack())]])
 
 
 def choose(chats: list[Chat]) -> Markup:
+    """One button per chat, to pick one of several that match a name."""
     return Markup(
         [[Button(chat_label(c), callback_data=ChatAction(c.id, "last").pack())] for c in chats]
     )
 
 
 def settings(p: Preferences) -> Markup:
+    """The /settings buttons: step the threshold, flip the on/off settings."""
     return Markup(
         [
             [
@@ -187,6 +197,7 @@ def settings(p: Preferences) -> Markup:
 
 
 def draft(draft_id: int) -> Markup:
+    """Send / Edit / Discard under an AI draft."""
     return Markup(
         [
             [

@@ -42,6 +42,7 @@ class SecretFilter(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the secrets in the record; never drop it."""
         if not self.secrets:
             return True
         message = record.getMessage()

@@ -121,27 +121,6 @@ def is_broadcast_jid(jid: str) -> bool:
     return jid_server(jid) == BROADCAST_SERVER
 
 
-def normalize_jid(raw: str) -> ChatJid:
-    """Drop the device and agent from a JID: ``1555:12@s.whatsapp.net`` → ``1555@s.whatsapp.net``.
-
-    A bare phone number (digits, optional +, spaces or dashes) becomes a person JID.
-    Raises ValueError when the text is not a JID at all.
-    """
-    text = raw.strip()
-    if "@" not in text:
-        digits = "".join(ch for ch in text if "0" <= ch <= "9")
-        if not digits or len(digits) > 20 or any(ch not in "+0123456789 -()" for ch in text):
-            raise ValueError("not a JID or phone number")
-        return ChatJid(f"{digits}@{PERSON_SERVER}")
-    user, _, server = text.rpartition("@")
-    user = user.partition(":")[0]
-    if not user or not server or any(ch.isspace() for ch in text):
-        raise ValueError("malformed JID")
-    if server != GROUP_SERVER:
-        user = user.partition(".")[0]
-    return ChatJid(f"{user}@{server.lower()}")
-
-
 def mentions_in(text: str) -> tuple[ChatJid, ...]:
     """Return the JIDs of ``@<digits>`` mentions in a text, as WhatsApp clients write them."""
     found = re.findall(r"(?<![\w@])@(\d{5,16})\b", text)

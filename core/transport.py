@@ -27,27 +27,66 @@ class WhatsAppGateway(Protocol):
     last_event_at: float | None
 
     @property
-    def state(self) -> ConnectionState: ...
+    def state(self) -> ConnectionState:
+        """The session's connection state now."""
+
     @property
-    def reason(self) -> str: ...
+    def reason(self) -> str:
+        """Why the session is in its state, in words for the owner ("" when there is nothing to
+        say)."""
+
     @property
-    def own_jid(self) -> ChatJid | None: ...
+    def own_jid(self) -> ChatJid | None:
+        """The linked account's own JID, or None before the first login."""
+
     @property
-    def media_limit(self) -> int: ...
-    def subscribe(self, handler: Handler) -> None: ...
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    async def request_login(self) -> None: ...
-    async def pair_phone(self, phone: str) -> str: ...
-    async def logout(self) -> None: ...
-    async def is_on_whatsapp(self, *numbers: str) -> dict[str, ChatJid | None]: ...
-    async def refresh_address_book(self, only: ChatJid | None = None) -> int: ...
-    async def send(self, message: OutgoingMessage) -> SendReceipt: ...
-    async def react(
-        self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str
-    ) -> None: ...
-    async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None: ...
-    async def edit(self, chat: ChatJid, target: WaMessageId, text: str) -> None: ...
+    def media_limit(self) -> int:
+        """The largest attachment, in bytes, that ``fetch_media`` keeps."""
+
+    def subscribe(self, handler: Handler) -> None:
+        """Add a consumer that must be called with every event, in order; call before ``start``."""
+
+    async def start(self) -> None:
+        """Start the session and its consumer; events flow to the subscribers from here on."""
+
+    async def stop(self) -> None:
+        """Stop the session within a bounded time, handling or keeping (journaled) what is
+        queued."""
+
+    async def request_login(self) -> None:
+        """Start a fresh login so that a new QR code is reported."""
+
+    async def pair_phone(self, phone: str) -> str:
+        """Request a pairing code for this phone number (digits) while the QR is showing; return
+        it."""
+
+    async def logout(self) -> None:
+        """Unlink this device from the WhatsApp account."""
+
+    async def is_on_whatsapp(self, *numbers: str) -> dict[str, ChatJid | None]:
+        """Map each number (international digits) to the JID to write to, or None when it has no
+        WhatsApp account."""
+
+    async def refresh_address_book(self, only: ChatJid | None = None) -> int:
+        """Read the saved contacts and group subjects (or only ``only``) and report them as
+        events; return how many were read."""
+
+    async def send(self, message: OutgoingMessage) -> SendReceipt:
+        """Send one message; raise ``NotConnected`` when offline and ``SendFailed`` when
+        WhatsApp refuses it."""
+
+    async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
+        """React to message ``target`` of ``sender`` in ``chat`` with ``emoji`` ("" removes the
+        reaction)."""
+
+    async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
+        """Tell WhatsApp that these messages of ``sender`` in ``chat`` were read (blue ticks)."""
+
+    async def edit(self, chat: ChatJid, target: WaMessageId, text: str) -> None:
+        """Replace the text of one of our own sent messages; raise ``SendFailed`` when refused."""
+
     async def fetch_media(
         self, chat: ChatJid, sender: ChatJid, message_id: WaMessageId, ref: bytes, mimetype: str
-    ) -> MediaDownloaded: ...
+    ) -> MediaDownloaded:
+        """Download an attachment by its stored media reference; failures come back in the
+        event, never raised."""

@@ -14,7 +14,7 @@ import peewee
 from storage import db as _db
 from storage.chats import PeeweeChatRepository
 from storage.messages import PeeweeMessageRepository
-from storage.migrations import LATEST_VERSION, current_version, migrate
+from storage.migrations import LATEST_VERSION, migrate
 from storage.outbox import PeeweeTelegramOutbox, PeeweeWhatsAppOutbox
 from storage.settings import (
     PeeweeDigestRepository,
@@ -45,6 +45,7 @@ class Storage:
 
     @property
     def schema_version(self) -> int:
+        """The schema version this code migrates the database to."""
         return LATEST_VERSION
 
 
@@ -115,9 +116,3 @@ async def close_storage() -> None:
     if _db._executor is not None:
         await _db.run(_close)
     _db.shutdown_executor()
-
-
-def schema_version_of(url: str) -> int:
-    """Return the schema version stored at ``url`` (blocking; for `check`)."""
-    _db.bind(_db.make_database(url))
-    return current_version()

@@ -280,12 +280,15 @@ class PeeweeChatRepository:
     def ensure(
         self, jid: ChatJid, alt: ChatJid | None = None, name: str = "", rank: int = NAME_PUSH
     ) -> Chat:
+        """Return the chat for ``jid`` (or its alternate JID), creating or merging it, and name
+        it when ``name`` is surer than the one it has."""
         with db.atomic():
             chat_id = ensure_chat_sync(jid, alt, name, rank)
         return self.get.sync(self, chat_id)
 
     @in_thread
     def get(self, chat_id: int) -> Chat:
+        """Return the chat with this id; raise ``NotFound`` when there is none."""
         rec = ChatRecord.get_or_none(ChatRecord.id == chat_id)
         if rec is None:
             raise NotFound(f"chat {chat_id} does not exist")
@@ -298,11 +301,13 @@ class PeeweeChatRepository:
 
     @in_thread
     def by_jid(self, jid: str) -> Chat | None:
+        """Return the chat any of whose JIDs is ``jid``, or None."""
         chat_id = resolve_id(jid)
         return self.get.sync(self, chat_id) if chat_id is not None else None
 
     @in_thread
     def list_page(self, search: str = "", page: int = 0, per_page: int = 8) -> Page[Chat]:
+        """One page of chats, most recently active first, narrowed to those matching ``search``."""
         query = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)  # not a chat
         if search.strip():
             narrowed = _search(query, search)
@@ -339,6 +344,7 @@ class PeeweeChatRepository:
 
     @in_thread
     def set_flag(self, chat_id: int, flag: str, value: bool) -> Chat:
+        """Set one of the chat's switches (``TOGGLES``) and return the changed chat."""
         if flag not in TOGGLES:
             raise ValueError(f"unknown chat flag {flag!r}")
         ChatRecord.update({getattr(ChatRecord, flag): value}).where(
@@ -348,17 +354,21 @@ class PeeweeChatRepository:
 
     @in_thread
     def set_muted_until(self, chat_id: int, until: datetime | None) -> Chat:
+        """Mute the chat until ``until`` (None unmutes it) and return the changed chat."""
         ChatRecord.update(muted_until=until).where(ChatRecord.id == chat_id).execute()
         return self.get.sync(self, chat_id)
 
     @in_thread
     def adjust_bias(self, chat_id: int, delta: int) -> None:
+        """Move the chat's score bias by ``delta``, kept within -5..5 (learned from the owner's
+        feedback)."""
         rec = ChatRecord.get_by_id(chat_id)
         rec.score_bias = max(-5, min(5, rec.score_bias + delta))
         rec.save()
 
     @in_thread
     def mark_read(self, chat_id: int) -> None:
+        """Reset the chat's unread count to zero."""
         ChatRecord.update(unread=0).where(ChatRecord.id == chat_id).execute()
 
     @in_thread
@@ -388,21 +398,6 @@ class PeeweeChatRepository:
                 ensure_chat_sync(phone_jid, lid)
 
     @in_thread
-    def upsert_contact(
-        self,
-        jid: ChatJid,
-        full_name: str = "",
-        push_name: str = "",
-        first_name: str = "",
-        business_name: str = "",
-    ) -> None:
-        """Store one contact's names (see ``upsert_contacts``)."""
-        with db.atomic():
-            contacts.upsert_contacts(
-                [ContactSeen(jid, full_name, push_name, None, first_name, business_name)]
-            )
-
-    @in_thread
     def upsert_contacts(self, found: Sequence[ContactSeen]) -> int:
         """Store address-book entries, a few hundred to a transaction; the chats they
         belong to take the saved (or business) name. Return how many chats were renamed
@@ -415,6 +410,7 @@ class PeeweeChatRepository:
 
     @in_thread
     def contact(self, jid: str) -> Contact | None:
+        """Return what is known about the person with this JID or LID, or None."""
         rec = ContactRecord.get_or_none((ContactRecord.jid == jid) | (ContactRecord.lid == jid))
         if rec is None:
             return None

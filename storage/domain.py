@@ -131,10 +131,12 @@ class Page(Generic[T]):
 
     @property
     def has_prev(self) -> bool:
+        """Whether a page comes before this one."""
         return self.page > 0
 
     @property
     def has_next(self) -> bool:
+        """Whether a page comes after this one."""
         return self.page + 1 < self.pages
 
 

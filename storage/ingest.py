@@ -326,6 +326,7 @@ class StoreCall:
             self.chats.update(load_chats(self.chat_ids.values()))
 
     def scores(self, new: Sequence[tuple[int, WaMessage]]) -> list[tuple[int, str] | None]:
+        """Score each new message with its chat (None for each when the call has no scorer)."""
         if self.scorer is None:
             return [None] * len(new)
         missing = {chat_id for chat_id, _ in new if chat_id not in self.chats}

@@ -139,6 +139,7 @@ class PeeweeMessageRepository:
 
     @in_thread
     def get(self, message_id: int) -> StoredMessage | None:
+        """Return the stored message with this id, or None."""
         rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
         return to_stored(rec) if rec else None
 
@@ -204,6 +205,8 @@ class PeeweeMessageRepository:
 
     @in_thread
     def apply_reaction(self, chat: str, target_id: str, sender: str, emoji: str) -> bool:
+        """Record ``sender``'s reaction on a message ("" removes it); False when the message is
+        not stored."""
         with db.atomic():
             rec = self._target(chat, target_id)
             if rec is None:
@@ -261,6 +264,7 @@ class PeeweeMessageRepository:
 
     @in_thread
     def set_feedback(self, message_id: int, value: int) -> None:
+        """Record the owner's feedback on a message's importance."""
         MessageRecord.update(feedback=value).where(MessageRecord.id == message_id).execute()
 
     @in_thread
@@ -327,19 +331,9 @@ class PeeweeMessageRepository:
         return int(usage["day_bytes"]), int(usage["total_bytes"])
 
     @in_thread
-    def find_wa(self, chat: str, sender: str, wa_id: str) -> StoredMessage | None:
-        chat_id = resolve_id(chat)
-        if chat_id is None:
-            return None
-        rec = MessageRecord.get_or_none(
-            (MessageRecord.chat == chat_id)
-            & (MessageRecord.sender == sender)
-            & (MessageRecord.wa_id == wa_id)
-        )
-        return to_stored(rec) if rec else None
-
-    @in_thread
     def media_to_retry(self, max_attempts: int = 5, limit: int = 20) -> list[tuple[int, bytes]]:
+        """The (message id, media reference) of attachments still to download, fewer than
+        ``max_attempts`` tried, oldest first."""
         rows = (
             MessageRecord.select(MessageRecord.id, MessageRecord.media_ref)
             .where(
@@ -365,11 +359,13 @@ class PeeweeMessageRepository:
 
     @in_thread
     def media_ref(self, message_id: int) -> bytes | None:
+        """The media reference needed to download a message's attachment, or None."""
         rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
         return bytes(rec.media_ref) if rec is not None and rec.media_ref else None
 
     @in_thread
     def last(self, chat_id: int, n: int = 20) -> list[StoredMessage]:
+        """The last ``n`` messages of a chat, oldest first."""
         rows = (
             MessageRecord.select()
             .where(MessageRecord.chat == chat_id)
@@ -382,6 +378,8 @@ class PeeweeMessageRepository:
     def between(
         self, start: datetime, end: datetime, chat_ids: Sequence[int] | None = None
     ) -> list[StoredMessage]:
+        """The messages sent in [start, end), of these chats only when ``chat_ids`` is given, in
+        time order."""
         query = MessageRecord.select().where(
             (MessageRecord.timestamp >= start) & (MessageRecord.timestamp < end)
         )
@@ -391,6 +389,7 @@ class PeeweeMessageRepository:
 
     @in_thread
     def count_since(self, start: datetime) -> int:
+        """How many messages were sent at or after ``start``."""
         return MessageRecord.select().where(MessageRecord.timestamp >= start).count()
 
     @in_thread
@@ -432,6 +431,8 @@ class PeeweeMessageRepository:
 
     @in_thread
     def link(self, tg_chat_id: int, tg_message_id: int, message_id: int) -> None:
+        """Remember that this Telegram message shows this stored message (replies find it
+        again)."""
         MessageLinkRecord.insert(
             tg_chat_id=tg_chat_id, tg_message_id=tg_message_id, message=message_id
         ).on_conflict(
@@ -441,6 +442,7 @@ class PeeweeMessageRepository:
 
     @in_thread
     def linked(self, tg_chat_id: int, tg_message_id: int) -> StoredMessage | None:
+        """The stored message that this Telegram message shows, or None."""
         link = MessageLinkRecord.get_or_none(
             (MessageLinkRecord.tg_chat_id == tg_chat_id)
             & (MessageLinkRecord.tg_message_id == tg_message_id)
@@ -451,4 +453,5 @@ class PeeweeMessageRepository:
 
     @in_thread
     def count(self) -> int:
+        """How many messages are stored."""
         return MessageRecord.select().count()

@@ -14,6 +14,7 @@ class UtcField(peewee.BigIntegerField):
     """An aware UTC datetime stored as epoch milliseconds (same on SQLite and PostgreSQL)."""
 
     def db_value(self, value: Any) -> int | None:
+        """Store an aware datetime as epoch milliseconds (an int as is); refuse a naive one."""
         if value is None:
             return None
         if isinstance(value, int):
@@ -23,6 +24,7 @@ class UtcField(peewee.BigIntegerField):
         return int(value.timestamp() * 1000)
 
     def python_value(self, value: Any) -> datetime | None:
+        """Read epoch milliseconds back as an aware UTC datetime."""
         if value is None:
             return None
         return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
@@ -34,12 +36,16 @@ def utcnow() -> datetime:
 
 
 class BaseRecord(peewee.Model):
+    """The base of every table: bound to the one database, snake_case table names."""
+
     class Meta:
         database = db
         legacy_table_names = False
 
 
 class SchemaVersionRecord(BaseRecord):
+    """Each migration step applied to this database, and when."""
+
     version = peewee.IntegerField(primary_key=True)
     applied_at = UtcField(default=utcnow)
 
@@ -48,6 +54,9 @@ class SchemaVersionRecord(BaseRecord):
 
 
 class ChatRecord(BaseRecord):
+    """One WhatsApp chat (a person or a group): its name, the owner's switches for it, its
+    activity and unread count."""
+
     jid = peewee.CharField(max_length=128, unique=True)
     name = peewee.CharField(max_length=256, default="")
     name_rank = peewee.SmallIntegerField(default=0)
@@ -84,6 +93,8 @@ class ChatAliasRecord(BaseRecord):
 
 
 class ContactRecord(BaseRecord):
+    """What the address book and WhatsApp say about one person: JIDs and names."""
+
     jid = peewee.CharField(max_length=128, primary_key=True)
     lid = peewee.CharField(max_length=128, null=True, index=True)
     phone_jid = peewee.CharField(max_length=128, null=True, index=True)
@@ -103,6 +114,9 @@ class ContactRecord(BaseRecord):
 
 
 class MessageRecord(BaseRecord):
+    """One WhatsApp message of a chat: who sent it, its text or media, and what the secretary
+    made of it (score, reactions, edits, delivery)."""
+
     chat = peewee.ForeignKeyField(ChatRecord, backref="messages", on_delete="CASCADE")
     wa_id = peewee.CharField(max_length=128)
     sender = peewee.CharField(max_length=128)
@@ -154,6 +168,8 @@ class MessageRecord(BaseRecord):
 
 
 class SettingRecord(BaseRecord):
+    """One setting of the owner, by key, its value as JSON."""
+
     key = peewee.CharField(max_length=64, primary_key=True)
     value = peewee.TextField()
 
@@ -162,6 +178,8 @@ class SettingRecord(BaseRecord):
 
 
 class DigestRecord(BaseRecord):
+    """One digest that was written: its period, text, message count and when it was sent."""
+
     kind = peewee.CharField(max_length=16, default="daily")
     period_start = UtcField()
     period_end = UtcField()
@@ -175,6 +193,9 @@ class DigestRecord(BaseRecord):
 
 
 class TelegramOutboxRecord(BaseRecord):
+    """One notice waiting to be sent to a Telegram chat, or already sent or failed (the Telegram
+    outbox)."""
+
     chat_id = peewee.BigIntegerField()
     kind = peewee.CharField(max_length=16)
     payload = peewee.TextField()
@@ -192,6 +213,9 @@ class TelegramOutboxRecord(BaseRecord):
 
 
 class WhatsAppOutboxRecord(BaseRecord):
+    """One message waiting to be sent on WhatsApp, or already sent or failed (the WhatsApp
+    outbox), with its ticks."""
+
     to_jid = peewee.CharField(max_length=128)
     payload = peewee.TextField()
     state = peewee.CharField(max_length=16, default="pending")

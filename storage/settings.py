@@ -18,15 +18,18 @@ class PeeweeSettingsRepository:
 
     @in_thread
     def all(self) -> dict[str, Any]:
+        """Every stored setting, by key."""
         return {r.key: json.loads(r.value) for r in SettingRecord.select()}
 
     @in_thread
     def get(self, key: str, default: Any = None) -> Any:
+        """The stored value of one setting, or ``default``."""
         rec = SettingRecord.get_or_none(SettingRecord.key == key)
         return json.loads(rec.value) if rec else default
 
     @in_thread
     def set(self, key: str, value: Any) -> None:
+        """Store the value of one setting (any JSON value)."""
         with db.atomic():
             SettingRecord.insert(key=key, value=json.dumps(value)).on_conflict(
                 conflict_target=[SettingRecord.key],
@@ -35,6 +38,7 @@ class PeeweeSettingsRepository:
 
     @in_thread
     def delete(self, key: str) -> None:
+        """Forget one setting (its default applies again)."""
         SettingRecord.delete().where(SettingRecord.key == key).execute()
 
 
@@ -56,6 +60,7 @@ class PeeweeDigestRepository:
 
     @in_thread
     def add(self, kind: str, start: datetime, end: datetime, text: str, count: int) -> Digest:
+        """Store a digest just written (not yet sent) and return it."""
         rec = DigestRecord.create(
             kind=kind, period_start=start, period_end=end, text=text, message_count=count
         )
@@ -63,6 +68,7 @@ class PeeweeDigestRepository:
 
     @in_thread
     def mark_sent(self, digest_id: int) -> None:
+        """Record that a digest was sent now."""
         DigestRecord.update(sent_at=utcnow()).where(DigestRecord.id == digest_id).execute()
 
     @in_thread
@@ -82,6 +88,7 @@ class PeeweeDigestRepository:
 
     @in_thread
     def last_sent(self, kinds: tuple[str, ...] = ("daily", "manual")) -> Digest | None:
+        """The sent digest of these kinds whose period ends last, or None."""
         rec = (
             DigestRecord.select()
             .where(DigestRecord.sent_at.is_null(False) & DigestRecord.kind.in_(list(kinds)))
@@ -92,11 +99,13 @@ class PeeweeDigestRepository:
 
     @in_thread
     def get(self, digest_id: int) -> Digest | None:
+        """Return the digest with this id, or None."""
         rec = DigestRecord.get_or_none(DigestRecord.id == digest_id)
         return _digest(rec) if rec else None
 
     @in_thread
     def recent(self, n: int = 10) -> list[Digest]:
+        """The last ``n`` digests written, newest first."""
         rows = DigestRecord.select().order_by(DigestRecord.id.desc()).limit(n)
         return [_digest(r) for r in rows]
 
@@ -110,10 +119,13 @@ class PeeweeDraftRepository:
 
     @in_thread
     def add(self, chat_id: int, message_id: int, text: str, state: str = "draft") -> Draft:
+        """Store an AI reply for a message (a draft unless ``state`` says otherwise) and return
+        it."""
         return _draft(DraftRecord.create(chat=chat_id, message=message_id, text=text, state=state))
 
     @in_thread
     def get(self, draft_id: int) -> Draft | None:
+        """Return the AI reply with this id, or None."""
         rec = DraftRecord.get_or_none(DraftRecord.id == draft_id)
         return _draft(rec) if rec else None
 
@@ -128,6 +140,7 @@ class PeeweeDraftRepository:
 
     @in_thread
     def count_since(self, chat_id: int, state: str, since: datetime) -> int:
+        """How many AI replies of a chat in ``state`` were written since ``since``."""
         return (
             DraftRecord.select()
             .where(

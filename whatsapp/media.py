@@ -1,12 +1,19 @@
 """Attachments on disk: where a downloaded file goes, how it is written, and the media
-reference that convert.py stores so a download can be retried later."""
+reference that convert.py stores so a download can be retried later, and the download
+itself (``fetch_media``) the gateway does with its backend's ``download``."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import mimetypes
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from core.errors import GatewayError
+from core.events import MediaDownloaded
+from core.ids import ChatJid, WaMessageId
 
 MEDIA_LIMIT_BYTES = 64 * 1024 * 1024
 SAFE_EXTENSIONS = frozenset(
@@ -72,3 +79,25 @@ def split_media_ref(ref: bytes) -> tuple[str, bytes]:
     if not sep or not field:
         raise ValueError("malformed media reference")
     return field.decode(), payload
+
+
+async def fetch_media(
+    download: Callable[[bytes], Awaitable[bytes]],
+    media_dir: Path,
+    limit: int,
+    ids: tuple[ChatJid, ChatJid, WaMessageId],
+    ref: bytes,
+    mimetype: str,
+) -> MediaDownloaded:
+    """Download an attachment (``ids``: chat, sender, message id) into ``media_dir`` with
+    ``download``; failures and files over ``limit`` bytes are returned, not raised."""
+    chat, sender, message_id = ids
+    path = media_file(media_dir, chat, sender, message_id, mimetype)
+    try:
+        data = await download(ref)
+    except (GatewayError, OSError, ValueError) as exc:
+        return MediaDownloaded(chat, sender, message_id, None, 0, str(exc)[:200])
+    if len(data) > limit:
+        return MediaDownloaded(chat, sender, message_id, None, len(data), "too large")
+    await asyncio.to_thread(write_atomic, path, data)
+    return MediaDownloaded(chat, sender, message_id, str(path), len(data))

@@ -195,11 +195,10 @@ class NeonizeGateway(GatewayBase):
             )
             await self.clock.sleep(delay)
 
-    async def _set_state(self, state: ConnectionState, reason: str = "") -> None:
+    async def _on_state(self, state: ConnectionState) -> None:
         if state == ConnectionState.CONNECTED:
             self.failures = 0
             self._paired_once = True
-        await super()._set_state(state, reason)
 
     async def _stop_client(self) -> None:
         if self.client is None or not self._attempted:
@@ -332,7 +331,7 @@ class NeonizeGateway(GatewayBase):
             return
         if self.state in TERMINAL_STATES or self._supervisor is None or self._supervisor.done():
             await self._stop_client()
-            self._state = ConnectionState.STARTING
+            self.connection.reset(ConnectionState.STARTING)
             self._supervisor = self.tasks.spawn(self._supervise(), "supervisor")
 
     async def _fresh_login(self) -> None:

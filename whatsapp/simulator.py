@@ -178,7 +178,7 @@ class SimulatedGateway(GatewayBase):
         elif event == "connected":
             self._feed_codes = []
             self._feed_jid = ChatJid(_str(obj, "jid"))
-            self._own_jid = self._feed_jid
+            self.connection.learn_own_jid(self._feed_jid)
             await self.receive("connected", protos.roundtrip(protos.simple("connected")))
         elif event in SIMPLE_EVENTS:
             await self.receive(event, protos.roundtrip(protos.simple(event)))
@@ -473,7 +473,7 @@ class SimulatedGateway(GatewayBase):
         if self.state == ConnectionState.CONNECTED:
             return
         self._logins += 1
-        self._state = ConnectionState.CONNECTING
+        self.connection.reset(ConnectionState.CONNECTING)
         codes = self._feed_codes or [
             f"2@SIMULATED{self._logins},c2ltdWxhdGVk,c2ltdWxhdGVk,c2ltdWxhdGVk"
         ]

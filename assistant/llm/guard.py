@@ -54,14 +54,17 @@ class GuardedLLM:
 
     @property
     def name(self) -> str:
+        """The wrapped provider's name."""
         return self.inner.name
 
     @property
     def model(self) -> str:
+        """The wrapped provider's model."""
         return self.inner.model
 
     @property
     def is_local(self) -> bool:
+        """Whether the wrapped provider keeps the text on this machine or its private network."""
         return self.inner.is_local
 
     def set_budget(self, calls: int, tokens: int) -> None:
@@ -77,6 +80,7 @@ class GuardedLLM:
 
     @property
     def over_budget(self) -> bool:
+        """Whether today's calls or tokens have reached the daily budget."""
         calls, tokens = self.used_today()
         return calls >= self.day_calls or tokens >= self.day_tokens
 
@@ -95,6 +99,8 @@ class GuardedLLM:
         return self.clock.monotonic() - self.opened_at >= self.open_seconds  # half-open
 
     async def complete(self, messages: list[ChatMessage], **kwargs: object) -> str:
+        """Ask the wrapped provider, retrying a little; raise ``LLMError`` at once while the
+        breaker is open or the budget is used up."""
         if self.over_budget:
             await self._tell_over_budget()
             raise LLMError("the daily LLM budget is used up")
@@ -152,7 +158,9 @@ class GuardedLLM:
         logger.warning("the LLM's answer held nothing usable (%d so far)", self.bad_answers)
 
     async def ping(self) -> str:
+        """Check that the wrapped provider answers (see ``LLMProvider.ping``)."""
         return await self.inner.ping()
 
     async def aclose(self) -> None:
+        """Release the wrapped provider's connections."""
         await self.inner.aclose()

@@ -29,6 +29,8 @@ class OllamaProvider:
         max_tokens: int | None = None,
         temperature: float | None = None,
     ) -> str:
+        """Return the model's answer to ``messages`` (JSON when ``json_output``); raise
+        ``LLMError`` on any failure."""
         options: dict[str, object] = {}
         if max_tokens is not None:
             options["num_predict"] = max_tokens
@@ -50,6 +52,8 @@ class OllamaProvider:
         return content
 
     async def ping(self) -> str:
+        """Say how many models the server has and whether ours is installed; raise ``LLMError``
+        if it does not answer."""
         try:
             listed = await self._client.list()
         except (ollama.ResponseError, httpx.HTTPError, ConnectionError) as exc:
@@ -61,4 +65,5 @@ class OllamaProvider:
         )
 
     async def aclose(self) -> None:
+        """Close the HTTP client."""
         await self._client._client.aclose()

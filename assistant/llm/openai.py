@@ -29,6 +29,8 @@ class OpenAIProvider:
         max_tokens: int | None = None,
         temperature: float | None = None,
     ) -> str:
+        """Return the model's answer to ``messages`` (JSON when ``json_output``); raise
+        ``LLMError`` on any failure."""
         kwargs: dict[str, object] = {}
         if json_output:
             kwargs["response_format"] = {"type": "json_object"}
@@ -50,6 +52,8 @@ class OpenAIProvider:
         return response.choices[0].message.content
 
     async def ping(self) -> str:
+        """Say how many models the server lists and whether ours is one; raise ``LLMError`` if
+        it does not answer."""
         try:
             models = await self._client.models.list(timeout=10)
         except openai.OpenAIError as exc:
@@ -60,4 +64,5 @@ class OpenAIProvider:
         )
 
     async def aclose(self) -> None:
+        """Close the HTTP client."""
         await self._client.close()

@@ -78,4 +78,5 @@ def _is_business(update: Update) -> bool:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Put the owner guard before every other handler (group -2)."""
     app.add_handler(TypeHandler(Update, guard), group=-2)

@@ -23,6 +23,7 @@ async def _edit(update: Update, text: str, markup: object = None) -> None:
 
 
 async def cmd_chats(update: Update, context: BotContext) -> None:
+    """/chats [search]: the first page of chats, most recently active first."""
     search = " ".join(context.args or [])[:40]
     page = await context.services.chats.page(search, 0)
     await update.effective_message.reply_text(
@@ -40,6 +41,7 @@ async def cmd_status_updates(update: Update, context: BotContext) -> None:
 
 
 async def cmd_chat(update: Update, context: BotContext) -> None:
+    """/chat <name>: the chat's last messages, or a choice when several chats match."""
     s = context.services
     name = " ".join(context.args or [])
     if not name:
@@ -62,6 +64,7 @@ async def cmd_chat(update: Update, context: BotContext) -> None:
 
 
 async def show_last(update: Update, context: BotContext, chat_id: int, reply: bool) -> None:
+    """Send the chat's last 10 messages; replying to the list answers the newest incoming one."""
     s = context.services
     chat, messages = await s.chats.last_messages(chat_id, 10)
     chunks = render.split(render.messages_text(chat, messages, s.tz))
@@ -93,6 +96,7 @@ async def ask_which_urgent(update: Update, context: BotContext, chat_id: int) ->
 
 
 async def on_chat_list(update: Update, context: BotContext, data: ChatList) -> None:
+    """A page button of /chats: show that page in place."""
     query = update.callback_query
     await query.answer()
     page = await context.services.chats.page(data.search, data.page)
@@ -104,6 +108,8 @@ async def on_chat_list(update: Update, context: BotContext, data: ChatList) -> N
 
 
 async def on_chat_action(update: Update, context: BotContext, data: ChatAction) -> None:
+    """A button on a chat: open its card, flip a switch, mute, show its last messages, or pick
+    the urgent one."""
     query = update.callback_query
     s = context.services
     if data.action == "open":
@@ -125,6 +131,7 @@ async def on_chat_action(update: Update, context: BotContext, data: ChatAction) 
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Register the chat commands and buttons."""
     app.add_handler(CommandHandler("chats", cmd_chats))
     app.add_handler(CommandHandler("chat", cmd_chat))
     app.add_handler(CommandHandler("status_updates", cmd_status_updates))

@@ -77,6 +77,7 @@ async def send_daily(services: Services) -> None:
 
 
 async def digest_job(context: BotContext) -> None:
+    """The scheduled daily digest."""
     await send_daily(context.services)
 
 
@@ -121,6 +122,7 @@ async def _reply_digest(update: Update, view: DigestView, confirm: bool) -> None
 
 
 async def cmd_digest(update: Update, context: BotContext) -> None:
+    """/digest: a digest since the last one now (``/digest last`` shows the last one again)."""
     if context.args and context.args[0].lower() == "last":
         last = await context.services.digests.latest()
         text = last.text if last else "No digest has been made yet. Send /digest for one."
@@ -132,6 +134,7 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
 
 
 async def cmd_catchup(update: Update, context: BotContext) -> None:
+    """/catchup [hours]: a digest of the last hours (8 unless given), without moving the mark."""
     arg = (context.args or ["8"])[0]
     try:
         hours = float(arg)
@@ -145,6 +148,7 @@ async def cmd_catchup(update: Update, context: BotContext) -> None:
 
 
 async def on_digest(update: Update, context: BotContext, data: DigestAction) -> None:
+    """✅ Mark as read: the next digest starts after this one."""
     query = update.callback_query
     digest = await context.services.digests.get(data.digest_id)
     if digest is None:
@@ -154,6 +158,7 @@ async def on_digest(update: Update, context: BotContext, data: DigestAction) -> 
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Register the digest commands and button."""
     app.add_handler(CommandHandler("digest", cmd_digest))
     app.add_handler(CommandHandler("catchup", cmd_catchup))
     app.add_handler(button(DigestAction, on_digest))

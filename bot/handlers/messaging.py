@@ -65,6 +65,7 @@ REACT_PROMPT = "➕ React to"
 
 
 async def on_edit_action(update: Update, context: BotContext, data: EditAction) -> None:
+    """✏️ Edit on WhatsApp: make the owner's Telegram edit on the WhatsApp message it sent."""
     query = update.callback_query
     why = await context.services.sending.apply_edit(data.item_id)
     await query.answer("✅ Edited on WhatsApp." if not why else f"Not edited: {why}"[:200])
@@ -106,6 +107,8 @@ async def _send(
 
 
 async def on_reply(update: Update, context: BotContext) -> None:
+    """The owner replied to a forward (or a chat list): send the reply to that chat, quoting the
+    message, or react with the emoji answered to a ➕ prompt."""
     message = update.effective_message
     target = await context.services.chats.replied_message(
         message.chat.id, message.reply_to_message.message_id
@@ -184,6 +187,7 @@ async def cmd_send(update: Update, context: BotContext) -> None:
 
 
 async def cmd_search(update: Update, context: BotContext) -> None:
+    """/search <text>: stored messages that contain the text."""
     s = context.services
     query = " ".join(context.args or [])
     try:
@@ -196,6 +200,8 @@ async def cmd_search(update: Update, context: BotContext) -> None:
 
 
 async def on_forward_action(update: Update, context: BotContext, data: ForwardAction) -> None:
+    """A button under a forward: react, mark not important or urgent, mute the chat, fetch its
+    attachment, send its whole text, or ask for a reply."""
     query = update.callback_query
     s = context.services
     chat, msg = await s.chats.message(data.message_id)
@@ -266,6 +272,7 @@ async def on_reaction(update: Update, context: BotContext) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Register /send, /search, replies, reactions and the forward buttons."""
     app.add_handler(CommandHandler("send", cmd_send))
     app.add_handler(CommandHandler("search", cmd_search))
     app.add_handler(

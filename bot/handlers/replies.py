@@ -12,6 +12,7 @@ from bot.handlers.messaging import confirm
 
 
 async def on_draft(update: Update, context: BotContext, data: DraftAction) -> None:
+    """A button under an AI draft: send it, discard it, or ask the owner for their own version."""
     query = update.callback_query
     s = context.services
     draft = await s.storage.drafts.get(data.draft_id)
@@ -40,4 +41,5 @@ async def on_draft(update: Update, context: BotContext, data: DraftAction) -> No
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Register the AI draft buttons."""
     app.add_handler(button(DraftAction, on_draft))

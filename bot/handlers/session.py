@@ -36,14 +36,17 @@ def qr_png(code: str) -> bytes:
 
 
 async def cmd_start(update: Update, context: BotContext) -> None:
+    """/start: a greeting with the WhatsApp session's state."""
     await update.effective_message.reply_text(render.start_text(context.services.gateway.state))
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
+    """/help: every command, from the command table."""
     await update.effective_message.reply_text(commands.help_text())
 
 
 async def cmd_status(update: Update, context: BotContext) -> None:
+    """/status: the session, today's traffic, the outboxes, the LLM and the next digest."""
     s = context.services
     jobs = context.job_queue.get_jobs_by_name("digest") if context.job_queue else ()
     next_run = min((j.next_t for j in jobs if j.next_t), default=None)
@@ -52,6 +55,7 @@ async def cmd_status(update: Update, context: BotContext) -> None:
 
 
 async def cmd_login(update: Update, context: BotContext) -> None:
+    """/login: link WhatsApp; the QR codes follow as events arrive."""
     s = context.services
     chat_id = update.effective_chat.id
     if s.gateway.state == ConnectionState.CONNECTED:
@@ -79,6 +83,7 @@ def session_line(s: Services) -> str:
 
 
 async def cmd_pair(update: Update, context: BotContext) -> None:
+    """/pair <number>: link WhatsApp with a pairing code instead of a QR."""
     s = context.services
     phone = " ".join(context.args or [])
     if not phone:
@@ -96,6 +101,7 @@ async def cmd_pair(update: Update, context: BotContext) -> None:
 
 
 async def cmd_logout(update: Update, context: BotContext) -> None:
+    """/logout: ask for confirmation before unlinking WhatsApp."""
     await update.effective_message.reply_text(
         "Unlink this bot from your WhatsApp? You will need /login to link it again.",
         reply_markup=keyboards.logout_confirm(),
@@ -103,6 +109,7 @@ async def cmd_logout(update: Update, context: BotContext) -> None:
 
 
 async def on_session(update: Update, context: BotContext, action: SessionAction) -> None:
+    """A session button: confirm or cancel logout, or ask for a new QR."""
     query = update.callback_query
     await query.answer()
     s = context.services
@@ -132,6 +139,7 @@ class SessionNotices:
         self.last_state: ConnectionState | None = None
 
     async def on_event(self, event: GatewayEvent) -> None:
+        """Show a login QR, say when the QR window ended, or tell of a connection change."""
         match event:
             case QrIssued():
                 await self._show_qr(event)
@@ -205,6 +213,7 @@ class SessionNotices:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Register the session commands and buttons."""
     app.add_handler(CommandHandler("start", cmd_start))
     app.add_handler(CommandHandler("help", cmd_help))
     app.add_handler(CommandHandler("status", cmd_status))

@@ -17,6 +17,7 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def settings_text(p: Preferences) -> str:
+    """The /settings page: every setting with its current value."""
     return "\n".join(
         [
             "<b>Settings</b> (stored; they override the environment)",
@@ -42,6 +43,7 @@ def settings_text(p: Preferences) -> str:
 
 
 async def cmd_settings(update: Update, context: BotContext) -> None:
+    """/settings [key value]: change a setting (or ``triage_reset``), then show them all."""
     prefs = context.services.prefs
     args = context.args or []
     if args and args[0].lower() == "triage_reset":
@@ -70,6 +72,7 @@ async def cmd_settings(update: Update, context: BotContext) -> None:
 
 
 async def on_setting(update: Update, context: BotContext, data: SettingAction) -> None:
+    """A /settings button: flip or step a setting, then show the page again."""
     query = update.callback_query
     prefs = context.services.prefs
     try:
@@ -92,5 +95,6 @@ async def on_setting(update: Update, context: BotContext, data: SettingAction) -
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Register /settings and its buttons."""
     app.add_handler(CommandHandler("settings", cmd_settings))
     app.add_handler(button(SettingAction, on_setting))

@@ -92,7 +92,7 @@ def live(tmp_path: Path, monkeypatch) -> tuple[NeonizeGateway, FakeGo]:
     # As after a successful connect (no Go call is made by constructing the client).
     gateway.client = NewAClient(str(tmp_path / "session.db"))
     gateway._attempted = True
-    gateway._state = ConnectionState.CONNECTED
+    gateway.connection.reset(ConnectionState.CONNECTED)
     return gateway, go
 
 

@@ -129,7 +129,7 @@ async def test_connecting_reads_saved_contacts_and_group_subjects(live) -> None:
 
 async def test_a_picture_change_reads_that_contact_or_group_again(live) -> None:
     gateway, go, events = live
-    gateway._state = ConnectionState.CONNECTED
+    gateway.connection.reset(ConnectionState.CONNECTED)
     for jid in (MOM, GROUP):
         pic = N.Picture(
             JID=protos.jid(jid), Author=protos.EMPTY_JID, Timestamp=1_780_000_000, Remove=False
@@ -146,9 +146,9 @@ async def test_a_picture_change_reads_that_contact_or_group_again(live) -> None:
 async def test_store_errors_and_offline_groups_are_logged_not_fatal(live, caplog) -> None:
     gateway, go, events = live
     go.error = "store is closed"
-    gateway._state = ConnectionState.CONNECTED
+    gateway.connection.reset(ConnectionState.CONNECTED)
     assert await gateway.refresh_address_book() == 0
-    gateway._state = ConnectionState.RECONNECTING  # groups need WhatsApp: not asked now
+    gateway.connection.reset(ConnectionState.RECONNECTING)  # groups need WhatsApp: not asked now
     go.error = ""
     assert await gateway.refresh_address_book() == 3  # read; the broadcast one is dropped
     await wait_until(lambda: any(isinstance(e, AddressBookRead) for e in events))
@@ -163,7 +163,7 @@ async def test_names_from_the_store_reach_the_chats(live, storage: Storage) -> N
     ingest = IngestService(storage, gateway, frozenset({1}))
     gateway.subscribe(ingest.on_event)
     mom_chat = await storage.chats.ensure(MOM, name="Linda")  # first seen by push name
-    gateway._state = ConnectionState.CONNECTED
+    gateway.connection.reset(ConnectionState.CONNECTED)
     await gateway.refresh_address_book()
     await gateway.drain()
     assert (await storage.chats.get(mom_chat.id)).name == "Mom"

@@ -20,7 +20,7 @@ from core.errors import GatewayError
 from core.events import QrIssued, QrWindowEnded
 from core.ids import ConnectionState
 from tests.fakes.clock import FakeClock
-from whatsapp import gateway as gateway_module
+from whatsapp import connection as gateway_module
 from whatsapp.neonize_backend import MAX_FRESH_LOGINS, NeonizeGateway
 
 

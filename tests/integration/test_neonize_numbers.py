@@ -19,7 +19,7 @@ from assistant.recipients import NotOnWhatsApp, RecipientService
 from assistant.sending import SendingService, SendStatus
 from core.errors import GatewayError, NotConnected
 from core.events import OutgoingMessage
-from core.ids import ConnectionState
+from core.ids import ChatJid, ConnectionState
 from storage import Storage
 from tests.fakes.clock import FakeClock
 from whatsapp import protos
@@ -77,8 +77,8 @@ def live(tmp_path: Path, monkeypatch) -> tuple[NeonizeGateway, FakeGo]:
     gateway = NeonizeGateway(tmp_path, str(tmp_path / "session.db"))
     gateway.client = NewAClient(str(tmp_path / "session.db"))
     gateway._attempted = True  # as after a successful connect
-    gateway._state = ConnectionState.CONNECTED
-    gateway._own_jid = "4930901820@s.whatsapp.net"
+    gateway.connection.reset(ConnectionState.CONNECTED)
+    gateway.connection.learn_own_jid(ChatJid("4930901820@s.whatsapp.net"))
     return gateway, go
 
 
@@ -100,7 +100,7 @@ async def test_a_failed_question_is_an_error_not_a_no(live) -> None:
     go.error = "info query timed out"
     with pytest.raises(GatewayError, match="could not ask WhatsApp"):
         await gateway.is_on_whatsapp("4915112345678")
-    gateway._state = ConnectionState.RECONNECTING
+    gateway.connection.reset(ConnectionState.RECONNECTING)
     asked = len(go.asked)
     with pytest.raises(NotConnected):
         await gateway.is_on_whatsapp("4915112345678")
@@ -138,7 +138,8 @@ async def test_default_region_reads_local_numbers_whatever_the_own_number(
     live, storage: Storage
 ) -> None:
     gateway, go = live
-    gateway._own_jid = "15550001111@s.whatsapp.net"  # a US account, living in Germany
+    # a US account, living in Germany
+    gateway.connection.learn_own_jid(ChatJid("15550001111@s.whatsapp.net"))
     chats = ChatService(storage, FakeClock(), ZoneInfo("Europe/Berlin"))
     assert RecipientService(storage, gateway, chats).region == "US"
     recipients = RecipientService(storage, gateway, chats, default_region="de")

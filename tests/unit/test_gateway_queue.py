@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.clock import FakeClock
 from tests.fakes.recorder import Recorder
-from whatsapp import gateway as gw
+from whatsapp import inbox
 from whatsapp.journal import EventJournal
 from whatsapp.simulator import SimulatedGateway
 
@@ -37,7 +37,7 @@ async def test_history_chunks_waiting_in_line_are_held_serialized(journaled) -> 
     for n in range(3):  # they arrive faster than they are stored (no await lets it run)
         await g.play({"event": "history_sync", "messages": [item(f"H{n}")]})
     await g.play({"event": "message", **item("L1", "live")})
-    waiting = [raw for _, raw, _ in g._queue._queue]  # type: ignore[attr-defined]
+    waiting = [raw for _, raw, _ in g.inbox._queue._queue]  # type: ignore[attr-defined]
     # The first is handled at once and stays parsed; the rest wait as bytes (~15× smaller).
     assert [isinstance(raw, bytes) for raw in waiting] == [False, True, True, False]
     await g.drain()
@@ -69,7 +69,7 @@ async def test_memory_is_handed_back_once_a_history_burst_is_handled(
     g, rec = journaled
     handled_before_trim: list[list[str]] = []
     monkeypatch.setattr(
-        gw, "release_freed_memory", lambda: handled_before_trim.append(rec.handled())
+        inbox, "release_freed_memory", lambda: handled_before_trim.append(rec.handled())
     )
     await g.start()
     for n in range(3):

@@ -11,7 +11,7 @@ from core.ids import ConnectionState
 from core.tasks import backoff_delay
 from tests.fakes.clock import FakeClock
 from tests.fakes.recorder import Recorder
-from whatsapp import gateway as gw
+from whatsapp import connection as gw
 from whatsapp.simulator import SimulatedGateway
 
 

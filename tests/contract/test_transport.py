@@ -1,0 +1,281 @@
+"""The transport contract, the same for both backends: the simulator (fed its JSON-lines
+feed) and the real neonize client with only the Go functions replaced at the ctypes
+boundary (the login call, Stop, SendMessage and the address-book reads), whose events are
+dispatched on a separate thread as Go's callback does — so "acknowledged" is the moment
+Go's call into neonize returns."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from neonize.aioze import client as neonize_client
+from neonize.events import EVENT_TO_INT
+from neonize.proto import Neonize_pb2 as N
+
+from core.errors import NotConnected
+from core.events import ConnectionChanged, MessageReceived, OutgoingMessage
+from core.ids import ConnectionState
+from tests.fakes.recorder import Recorder
+from tests.support import wait_until
+from whatsapp import protos
+from whatsapp.gateway import GatewayBase
+from whatsapp.journal import EventJournal
+from whatsapp.neonize_backend import NeonizeGateway
+from whatsapp.simulator import SimulatedGateway
+
+ALICE = "15550000002@s.whatsapp.net"
+ME = "15550001111@s.whatsapp.net"
+TIMINGS = N.MessageDebugTimings(**{f.name: 0 for f in N.MessageDebugTimings.DESCRIPTOR.fields})
+
+
+@dataclass(frozen=True)
+class Ev:
+    """One event as the session reports it: its simulator feed line (None: the feed has
+    no such line, the simulator takes the protobuf as it does for its feed's events) and
+    the neonize protobuf."""
+
+    name: str
+    proto: Any
+    feed: dict[str, Any] | None
+
+
+def message(wa_id: str, text: str = "hello") -> Ev:
+    feed = {"event": "message", "id": wa_id, "chat": ALICE, "sender": ALICE, "text": text}
+    proto = protos.message_event(protos.content({"text": text}), ALICE, ALICE, mid=wa_id)
+    return Ev("message", proto, feed)
+
+
+def simple(name: str, **feed: Any) -> Ev:
+    return Ev(name, protos.simple(name), {"event": name, **feed})
+
+
+CONNECTED = simple("connected", jid=ME)
+
+
+class FakeGo:
+    """The Go library: a login that waits until Stop, a send that succeeds, an empty store."""
+
+    def __init__(self) -> None:
+        self.logins = 0
+        self.sent = 0
+        self.stopped = threading.Event()
+
+    def Neonize(self, *_args: Any) -> bytes:
+        self.logins += 1
+        self.stopped.wait(timeout=30)  # connected until stopped
+        return b""
+
+    def Stop(self, _uuid: bytes) -> None:
+        self.stopped.set()
+
+    def SendMessage(self, *_args: Any) -> bytes:
+        self.sent += 1
+        response = N.SendResponse(
+            Timestamp=1_767_225_600, ID=f"3EB0SENT{self.sent}", ServerID=0, DebugTimings=TIMINGS
+        )
+        return N.SendMessageReturnFunction(SendResponse=response).SerializeToString()
+
+    def GetAllContacts(self, _uuid: bytes) -> bytes:
+        return N.ContactsGetAllContactsReturnFunction().SerializeToString()
+
+    def GetJoinedGroups(self, _uuid: bytes) -> bytes:
+        return N.GetJoinedGroupsReturnFunction().SerializeToString()
+
+
+@dataclass
+class Session:
+    """A started gateway of one backend and how its session reports an event."""
+
+    gateway: GatewayBase
+    deliver: Callable[[Ev], Awaitable[None]]
+    #: True once the session runs (the neonize login call is under way).
+    running: Callable[[], bool]
+
+    async def start(self) -> None:
+        """Start the gateway and wait until its session runs."""
+        await self.gateway.start()
+        await wait_until(self.running, what="the session running")
+
+
+Backend = Callable[[EventJournal | None], Awaitable[Session]]
+
+
+async def _simulator(tmp_path: Path) -> AsyncIterator[Backend]:
+    started: list[GatewayBase] = []
+
+    async def make(journal: EventJournal | None) -> Session:
+        gateway = SimulatedGateway(tmp_path, None, journal=journal)
+
+        async def deliver(ev: Ev) -> None:
+            if ev.feed is not None:
+                await gateway.play(ev.feed)
+            else:
+                await gateway.receive(ev.name, protos.roundtrip(ev.proto))
+
+        started.append(gateway)
+        return Session(gateway, deliver, lambda: True)
+
+    yield make
+    for gateway in started:
+        await gateway.stop()
+
+
+async def _neonize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Backend]:
+    go = FakeGo()
+    for name in ("Neonize", "Stop", "SendMessage", "GetAllContacts", "GetJoinedGroups"):
+        monkeypatch.setattr(neonize_client.gocode, name, getattr(go, name), raising=False)
+    started: list[GatewayBase] = []
+
+    async def make(journal: EventJournal | None) -> Session:
+        gateway = NeonizeGateway(tmp_path, str(tmp_path / "session.db"), journal=journal)
+
+        async def deliver(ev: Ev) -> None:
+            assert gateway.client is not None
+            data = ev.proto.SerializeToString()
+            buf = ctypes.create_string_buffer(data, len(data))
+            code = EVENT_TO_INT[type(ev.proto)]
+            execute = gateway.client.event.execute
+            # Go's callback thread: it returns (and WhatsApp gets the ack) when this does.
+            await asyncio.to_thread(execute, 0, ctypes.addressof(buf), len(data), code)
+
+        started.append(gateway)
+        return Session(gateway, deliver, lambda: go.logins > 0)
+
+    yield make
+    for gateway in started:
+        await gateway.stop()
+    go.stopped.set()
+
+
+@pytest.fixture(params=["simulator", "neonize"])
+async def backend(request, tmp_path: Path, monkeypatch) -> AsyncIterator[Backend]:
+    if request.param == "simulator":
+        async for make in _simulator(tmp_path):
+            yield make
+    else:
+        async for make in _neonize(tmp_path, monkeypatch):
+            yield make
+
+
+async def started(backend: Backend, journal: EventJournal | None = None) -> Session:
+    session = await backend(journal)
+    await session.start()
+    return session
+
+
+async def test_a_message_is_on_disk_before_it_is_acknowledged_and_heard_once(
+    backend: Backend, tmp_path: Path
+) -> None:
+    synced: list[int] = []
+
+    def fsync(fd: int) -> None:
+        os.fsync(fd)
+        synced.append(journal.end)
+
+    journal = EventJournal(tmp_path / "journal", fsync=fsync)
+    session = await started(backend, journal)
+    gate = asyncio.Event()
+    heard = Recorder()
+
+    async def slow(event: object) -> None:  # storing has not finished yet ...
+        if isinstance(event, MessageReceived):
+            await gate.wait()
+        await heard(event)
+
+    session.gateway.subscribe(slow)
+    await session.deliver(message("3EB0DURABLE"))
+    # ... yet the event is acknowledged, and then its record is on disk
+    assert [name for name, _, _ in journal.pending()] == ["message"]
+    assert synced and synced[-1] >= journal.end
+    gate.set()
+    await session.gateway.drain()
+    assert heard.handled() == ["3EB0DURABLE"]
+    assert list(journal.pending()) == []  # handled: it is not replayed at the next start
+
+
+async def test_a_failing_subscriber_or_handler_does_not_stop_the_next_event(
+    backend: Backend,
+) -> None:
+    session = await started(backend)
+    failures: list[str] = []
+
+    async def broken(event: object) -> None:
+        if isinstance(event, MessageReceived) and not failures:
+            failures.append(event.message.id)
+            raise RuntimeError("a broken consumer")
+
+    heard = Recorder()
+    session.gateway.subscribe(broken)
+    session.gateway.subscribe(heard)
+    await session.deliver(message("3EB0FIRST"))
+    # a ban "until" past the end of time: the connection's handler fails on it
+    await session.deliver(Ev("temporary_ban", protos.simple("temporary_ban", Expire=2**62), None))
+    await session.deliver(message("3EB0SECOND"))
+    await session.gateway.drain()
+    assert failures == ["3EB0FIRST"]
+    assert heard.handled() == ["3EB0FIRST", "3EB0SECOND"]
+    assert session.gateway.state != ConnectionState.BANNED
+
+
+async def test_state_changes_are_announced_with_their_reasons(backend: Backend) -> None:
+    session = await started(backend)
+    heard = Recorder()
+    session.gateway.subscribe(heard)
+    for ev in (CONNECTED, simple("disconnected"), CONNECTED, simple("logged_out")):
+        await session.deliver(ev)
+    await session.gateway.drain()
+    changes = [(e.state, e.reason) for e in heard.events if isinstance(e, ConnectionChanged)]
+    assert [state for state, _ in changes] == [
+        ConnectionState.CONNECTED,
+        ConnectionState.RECONNECTING,
+        ConnectionState.CONNECTED,
+        ConnectionState.LOGGED_OUT,
+    ]
+    reasons = [reason for _, reason in changes]
+    assert reasons[0] == "WhatsApp is connected."
+    assert "reconnecting" in reasons[1]
+    assert "unlinked on the phone" in reasons[3] and "/login" in reasons[3]
+    assert session.gateway.state == ConnectionState.LOGGED_OUT
+    assert session.gateway.reconnects == 1
+
+
+async def test_send_while_disconnected_raises_not_connected(backend: Backend) -> None:
+    session = await started(backend)
+    hello = OutgoingMessage(to=ALICE, text="hi")
+    with pytest.raises(NotConnected):
+        await session.gateway.send(hello)  # not connected yet
+    await session.deliver(CONNECTED)
+    await session.gateway.drain()
+    receipt = await session.gateway.send(hello)
+    assert receipt.id.startswith("3EB0")
+    await session.deliver(simple("disconnected"))
+    await session.gateway.drain()
+    with pytest.raises(NotConnected):
+        await session.gateway.send(hello)
+
+
+async def test_an_unhandled_journal_record_is_replayed_at_start(
+    backend: Backend, tmp_path: Path
+) -> None:
+    before = EventJournal(tmp_path / "journal")
+    before.append(
+        "message", message("3EB0LEFTOVER", "from the last run").proto.SerializeToString()
+    )
+    before.close()  # killed before it was handled
+
+    journal = EventJournal(tmp_path / "journal")
+    session = await backend(journal)
+    heard = Recorder()
+    session.gateway.subscribe(heard)
+    await session.start()
+    await session.gateway.drain()
+    assert heard.handled() == ["3EB0LEFTOVER"]
+    assert list(journal.pending()) == []
