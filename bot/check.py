@@ -16,7 +16,7 @@ def _line(ok: bool | None, what: str, detail: str) -> None:
 
 async def run_check(settings: Settings) -> int:
     """Check every part the bot needs and return 0 only when all are usable."""
-    from bot.app import make_llm
+    from bot.wiring import make_llm
     from storage import close_storage, open_storage
     from storage.db import describe_url
     from whatsapp.session import is_paired, session_store

@@ -18,7 +18,7 @@ ALLOWED = {
     "bot": {"core", "storage", "assistant", "bot", "whatsapp"},
 }
 #: The wiring: the only modules that may import the transport.
-WIRING = {"bot/app.py", "bot/check.py"}
+WIRING = {"bot/app.py", "bot/wiring.py", "bot/check.py"}
 OWNERS = {
     "neonize": "whatsapp/",
     "peewee": "storage/",

@@ -1,0 +1,269 @@
+"""The wiring: every object of the app built in one place (``build_services``), complete when
+its constructor returns; the concrete WhatsApp backend, LLM and transcriber are chosen here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+from telegram.ext import (
+    Application,
+)
+
+from assistant.chats import ChatService
+from assistant.digest import DigestService
+from assistant.learning import TriageLearner
+from assistant.llm.base import LLMError, LLMProvider
+from assistant.llm.guard import GuardedLLM
+from assistant.pipeline import HistoryProgress, IngestHooks, IngestService, LLMBatches
+from assistant.preferences import Preferences, PreferenceService
+from assistant.recipients import RecipientService
+from assistant.replies import ReplyService
+from assistant.sending import SendingService, SendOutcome, SendStatus
+from assistant.status import StatusService
+from assistant.summarize import Summarizer
+from assistant.triage import TriageRules, load_scorer
+from assistant.voice import Transcriber, VoiceService
+from bot import keyboards, render
+from bot.config import Settings
+from bot.context import Services
+from bot.logs import configure_logging
+from bot.notifier import TelegramNotifier
+from core.errors import InvalidInput
+from core.tasks import Clock
+from storage import open_storage
+from storage.domain import Chat, Draft, OutboxItem, StoredMessage
+from whatsapp.gateway import GatewayBase
+from whatsapp.journal import EventJournal
+from whatsapp.session import session_store
+
+logger = logging.getLogger(__name__)
+
+EXIT_GAVE_UP = 3
+
+
+def make_llm(s: Settings) -> LLMProvider:
+    """Build the configured LLM provider."""
+    if s.llm_provider == "openai":
+        from assistant.llm.openai import OpenAIProvider
+
+        key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
+        return OpenAIProvider(s.openai_model, key, s.openai_base_url)
+    if s.llm_provider == "ollama":
+        from assistant.llm.ollama import OllamaProvider
+
+        return OllamaProvider(s.ollama_model, s.ollama_host)
+    from assistant.llm.none import NoLLM
+
+    return NoLLM()
+
+
+def make_transcriber(s: Settings) -> Transcriber:
+    """The speech-to-text endpoint (TRANSCRIBE_BASE_URL must be set)."""
+    from assistant.llm.transcribe import OpenAITranscriber  # openai only when used
+
+    key = s.transcribe_api_key.get_secret_value() if s.transcribe_api_key else None
+    return OpenAITranscriber(s.transcribe_base_url or "", s.transcribe_model, key)
+
+
+def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
+    """Build the WhatsApp backend (neonize is imported only when it is the one used)."""
+    journal = EventJournal(s.data_dir / "whatsapp" / "journal")
+    if s.whatsapp_backend == "simulator":
+        from whatsapp.simulator import SimulatedGateway
+
+        gateway: GatewayBase = SimulatedGateway(
+            s.data_dir, s.whatsapp_simulator_feed, clock, journal=journal
+        )
+    else:
+        from whatsapp.neonize_backend import NeonizeGateway
+
+        db_url = s.database_url.get_secret_value() if s.database_url else None
+        gateway = NeonizeGateway(
+            s.data_dir,
+            session_store(s.data_dir, db_url),
+            clock,
+            on_give_up=on_give_up,
+            journal=journal,
+        )
+    configure_logging(s.log_level, s.secret_values())  # importing neonize reset the root logger
+    return gateway
+
+
+class HistoryReporter:
+    """One progress message per admin, edited as history batches arrive."""
+
+    def __init__(self, app: Application, owner_ids: frozenset[int]) -> None:  # type: ignore[type-arg]
+        self.app = app
+        self.owner_ids = owner_ids
+        self.messages: dict[int, int] = {}
+
+    async def __call__(self, p: HistoryProgress) -> None:
+        if not self.app.running:  # Telegram not reached yet: progress is not worth a queue
+            return
+        done = p.percent >= 100
+        text = (
+            f"{'✅ History sync done' if done else '⏳ Syncing history'}: "
+            f"{p.messages} message(s) ({p.new_messages} new) in {p.chats} chat(s), "
+            f"{p.percent}%"
+        )
+        for admin in sorted(self.owner_ids):
+            try:
+                if admin in self.messages:
+                    await self.app.bot.edit_message_text(text, admin, self.messages[admin])
+                else:
+                    sent = await self.app.bot.send_message(admin, text)
+                    self.messages[admin] = sent.message_id
+            except Exception:
+                logger.warning("could not update the history progress message", exc_info=True)
+        if done:
+            self.messages.clear()
+
+
+async def build_services(app: Application, s: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
+    """Open storage and build every service (concrete classes are named only here)."""
+    storage = await open_storage(s.db_url)
+
+    def give_up() -> None:
+        app.bot_data["exit_code"] = EXIT_GAVE_UP
+        stop = app.bot_data.get("stop")
+        if stop is not None:
+            stop.set()
+        else:
+            app.stop_running()
+
+    gateway = make_gateway(s, clock, give_up)
+    rules = TriageRules(timezone=s.tz)
+    scorer = load_scorer()
+    learner = TriageLearner(storage, scorer, rules) if scorer is not None else None
+    if learner is not None:
+        await learner.load()
+    defaults = Preferences(digest_time=s.digest_time.strftime("%H:%M"))
+    prefs = PreferenceService(storage, defaults, rules, vet=functools.partial(vet_setting, s))
+    await prefs.load()
+    chat_service = ChatService(storage, clock, s.tz)
+    notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
+    llm = GuardedLLM(make_llm(s), clock, notify=notifier.notice)
+
+    async def late(item: OutboxItem, outcome: SendOutcome) -> None:
+        """A queued message went out or was given up: its confirmation's ticks move on; a
+        message without one, and every failure, also gets a notice that makes a sound."""
+        if await storage.ticks.settled(item.id):
+            notifier.wake()
+            if outcome.status == SendStatus.SENT:
+                return
+        await notifier.notice(
+            f"Queued WhatsApp message #{item.id}: "
+            f"{render.send_result(outcome.status.value, outcome.error)}"
+        )
+
+    async def draft_ready(draft: Draft, chat: Chat, msg: StoredMessage) -> None:
+        """Show the owner an AI draft with its buttons."""
+        text = render.draft_text(chat, msg, draft.text, s.tz)
+        payload = {
+            "text": text,
+            "markup": keyboards.draft(draft.id).to_dict(),
+            "message_id": msg.id,
+        }
+        await storage.telegram_outbox.add_many(
+            [(a, "draft", payload, None) for a in sorted(s.owner_ids)]
+        )
+        notifier.wake()
+
+    async def auto_sent(chat: Chat, text: str, outcome: SendOutcome) -> None:
+        await notifier.notice(render.auto_text(chat, text, outcome.status.value, outcome.error))
+
+    sending = SendingService(storage, gateway, s.data_dir, clock, on_late=late)
+    voice = (
+        VoiceService(
+            storage,
+            make_transcriber(s),
+            lambda: prefs.current.voice_max_seconds,  # read for each note: applies at once
+        )
+        if s.transcribe_base_url
+        else None
+    )
+    replies = ReplyService(
+        storage, llm, sending, prefs, rules, clock, s.tz, on_draft=draft_ready, on_auto=auto_sent
+    )
+    app.bot_data["voice"] = voice  # closed on shutdown
+    services = Services(
+        storage=storage,
+        gateway=gateway,
+        ingest=IngestService(
+            storage,
+            gateway,
+            s.owner_ids,
+            rules,
+            clock,
+            media_budget=lambda: (prefs.current.media_day_mb, prefs.current.media_total_mb),
+            scorer=scorer,
+            hooks=IngestHooks(
+                wake_notifier=notifier.wake,
+                on_progress=HistoryReporter(app, s.owner_ids),
+                on_connected=sending.flush,
+                on_storage_problem=notifier.direct,
+                replies=replies,
+                voice=voice,
+            ),
+            llm=LLMBatches(llm),
+        ),
+        chats=chat_service,
+        recipients=RecipientService(storage, gateway, chat_service, s.default_region),
+        sending=sending,
+        digests=DigestService(
+            storage,
+            clock,
+            s.tz,
+            rules,
+            lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
+            Summarizer(llm),
+        ),
+        status=StatusService(storage, gateway, clock, s.tz, llm, learner),
+        prefs=prefs,
+        replies=replies,
+        llm=llm,
+        learner=learner,
+        notifier=notifier,
+        clock=clock,
+        tz=s.tz,
+        owner_ids=s.owner_ids,
+    )
+    app.bot_data["services"] = services
+    return services
+
+
+async def vet_setting(s: Settings, key: str, value: object) -> None:
+    """Refuse an LLM provider that cannot work here, saying why, before it is stored."""
+    if key != "llm_provider" or value == "none":
+        return
+    if value == "openai" and s.openai_api_key is None and s.openai_base_url is None:
+        raise InvalidInput(
+            "OPENAI_API_KEY is not set (or OPENAI_BASE_URL for a local server): "
+            "the provider stays as it was"
+        )
+    candidate = make_llm(s.model_copy(update={"llm_provider": value}))
+    try:
+        await asyncio.wait_for(candidate.ping(), 10)
+    except (LLMError, TimeoutError) as exc:
+        where = s.ollama_host if value == "ollama" else "the OpenAI endpoint"
+        raise InvalidInput(
+            f"{value} does not answer at {where} ({str(exc)[:120]}): the provider stays as it was"
+        ) from None
+    finally:
+        await candidate.aclose()
+
+
+async def apply_llm_prefs(s: Settings, llm: GuardedLLM, p: Preferences) -> None:
+    """Switch provider or model when /settings changed them (stored overrides)."""
+    llm.set_budget(p.llm_day_calls, p.llm_day_tokens)
+    if p.llm_provider and p.llm_provider != llm.inner.name:
+        old = llm.inner
+        llm.inner = make_llm(s.model_copy(update={"llm_provider": p.llm_provider}))
+        await old.aclose()
+        logger.info("LLM provider switched to %s", p.llm_provider)
+    if p.llm_model and llm.inner.name != "none":
+        llm.inner.model = p.llm_model
