@@ -29,12 +29,13 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import keyboards, render, telegram_html
+from bot import keyboards, render, render_notice, telegram_html
+from core import notifications
 from core.ids import MessageKind
+from core.notifications import CallNotice, Draft, Forward, Notice, Notification, Prepared, Ticks
 from core.tasks import Clock, backoff_delay
 from storage import Storage
 from storage.domain import Chat, MediaState, OutboxItem, StoredMessage
-from storage.ticks import TICKS_KIND
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,10 @@ logger = logging.getLogger(__name__)
 CALL_BURST = timedelta(minutes=15)
 MERGE_ALL_ABOVE = 3  # more waiting chats than this for one admin → one combined message
 MAX_ATTEMPTS = 12
+Loaded = tuple[OutboxItem, Any]
+#: The notifications rendered from the messages they point at (render.forward_text,
+#: render.call_notice, render.draft_text); the rest are in render_notice.TEXT.
+RENDERED_FROM_STORE = (Forward, CallNotice, Draft)
 CAPTION_LIMIT = 1024
 #: Attachments not fetched by themselves that the owner can fetch with a button.
 DOWNLOADABLE = frozenset({MediaState.SKIPPED, MediaState.FAILED})
@@ -70,16 +75,19 @@ class TelegramNotifier:
 
     async def forward_again(self, admin: int, message_id: int) -> None:
         """Queue one message's forward again for one admin (e.g. once its file is here)."""
-        payload = {"message_id": message_id, "reason": "downloaded on request"}
-        await self.storage.telegram_outbox.add(admin, "forward", payload, None)
+        await self.storage.telegram_outbox.add(
+            Forward(message_id, "downloaded on request"), [admin]
+        )
+        self.wake()
+
+    async def tell(self, notification: Notification) -> None:
+        """Queue a notification to every admin."""
+        await self.storage.telegram_outbox.add(notification, self.owner_ids)
         self.wake()
 
     async def notice(self, text: str) -> None:
-        """Queue a plain notice (HTML) to every admin."""
-        await self.storage.telegram_outbox.add_many(
-            [(admin, "notice", {"text": text}, None) for admin in sorted(self.owner_ids)]
-        )
-        self.wake()
+        """Queue a plain-text notice to every admin."""
+        await self.tell(Notice(text))
 
     async def direct(self, text: str) -> None:
         """Send to every admin now, bypassing the outbox (used when the database fails)."""
@@ -119,32 +127,53 @@ class TelegramNotifier:
             settled += await self._deliver_to(int(target), items)
         return settled
 
+    async def _read(self, items: list[OutboxItem]) -> tuple[list[Loaded], int]:
+        """Each item with its notification; an item whose payload does not fit its kind is
+        failed (logged, kept in the table) and left out."""
+        out, bad = [], 0
+        for item in items:
+            try:
+                out.append((item, notifications.load(item.kind, item.payload)))
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.error(
+                    "Telegram outbox item %d (%s) unreadable: %s", item.id, item.kind, exc
+                )
+                await self.storage.telegram_outbox.mark_failed(item.id, f"unreadable: {exc}")
+                bad += 1
+        return out, bad
+
     async def _deliver_to(self, chat_id: int, items: list[OutboxItem]) -> int:
-        calls = [i for i in items if i.kind == "call"]
-        notices = [i for i in items if i.kind not in {"forward", "call", TICKS_KIND}]
-        forwards = [i for i in items if i.kind == "forward"]
-        settled = 0
-        by_chat: dict[str, list[OutboxItem]] = defaultdict(list)
-        for item in calls:  # a missed call first: it is the most urgent news
-            by_chat[item.merge_key or str(item.id)].append(item)
+        loaded, settled = await self._read(items)
+        by_chat: dict[str, list[Loaded]] = defaultdict(list)
+        # A missed call first: it is the most urgent news.
+        for pair in (p for p in loaded if isinstance(p[1], CallNotice)):
+            by_chat[pair[0].merge_key or str(pair[0].id)].append(pair)
         # Ticks of one sent message waiting together become one edit, to the latest state.
-        for item in (i for i in items if i.kind == TICKS_KIND):
-            by_chat[item.merge_key or str(item.id)].append(item)
-        for batch in by_chat.values():
-            send = self._edit_ticks if batch[0].kind == TICKS_KIND else self._send_call
-            if not await self._attempt(batch, send(chat_id, batch)):
+        for pair in (p for p in loaded if isinstance(p[1], Ticks)):
+            by_chat[pair[0].merge_key or str(pair[0].id)].append(pair)
+        for group in by_chat.values():
+            batch = [item for item, _ in group]
+            if isinstance(group[0][1], Ticks):
+                send = self._edit_ticks(chat_id, group[-1][1])  # type: ignore[arg-type]
+            else:
+                send = self._send_call(chat_id, [n for _, n in group])  # type: ignore[misc]
+            if not await self._attempt(batch, send):
                 return settled
             settled += len(batch)
-        for item in notices:
-            if not await self._attempt([item], self._send_notice(chat_id, item)):
+        for item, n in loaded:
+            if isinstance(n, CallNotice | Ticks | Forward):
+                continue
+            if not await self._attempt([item], self._send_notice(chat_id, item, n)):
                 return settled
             settled += 1
-        groups: dict[str, list[OutboxItem]] = defaultdict(list)
-        for item in forwards:
-            groups[item.merge_key or str(item.id)].append(item)
+        forwards = [(item, n) for item, n in loaded if isinstance(n, Forward)]
+        groups: dict[str, list[tuple[OutboxItem, Forward]]] = defaultdict(list)
+        for item, f in forwards:
+            groups[item.merge_key or str(item.id)].append((item, f))
         batches = [forwards] if len(groups) > MERGE_ALL_ABOVE else list(groups.values())
-        for batch in batches:
-            if not await self._attempt(batch, self._send_forwards(chat_id, batch)):
+        for fbatch in batches:
+            batch = [item for item, _ in fbatch]
+            if not await self._attempt(batch, self._send_forwards(chat_id, fbatch)):
                 return settled
             settled += len(batch)
         return settled
@@ -217,13 +246,11 @@ class TelegramNotifier:
             plain = telegram_html.to_plain(text)
             return await self.bot.send_message(chat_id, plain, parse_mode=None, **kwargs)
 
-    async def _send_call(self, chat_id: int, batch: list[OutboxItem]) -> None:
+    async def _send_call(self, chat_id: int, batch: list[CallNotice]) -> None:
         """One notice for a chat's missed calls: the latest, and how many came within
         minutes. A notice of the same burst sent before is deleted, so one stays, and the
         escalated one arrives with a sound."""
-        found = await self.storage.messages.get_many(
-            [int(item.payload["message_id"]) for item in batch]
-        )
+        found = await self.storage.messages.get_many([n.message_id for n in batch])
         if not found:
             return
         call = max(found, key=lambda m: m.timestamp)
@@ -237,25 +264,35 @@ class TelegramNotifier:
             with contextlib.suppress(TelegramError):
                 await self.bot.delete_message(chat_id, before[0])
 
-    async def _edit_ticks(self, chat_id: int, batch: list[OutboxItem]) -> None:
-        """Show a sent message's latest state on its confirmation (edited in place)."""
-        p = batch[-1].payload  # states only move on: the newest item is the furthest
-        text = render.ticks_text(str(p["state"]), str(p.get("chat", "")), str(p.get("error", "")))
+    async def _edit_ticks(self, chat_id: int, latest: Ticks) -> None:
+        """Show a sent message's latest state on its confirmation (edited in place); states
+        only move on, so the newest item of a batch is the furthest."""
+        text = render_notice.ticks(latest)
         try:
-            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=p["message_id"])
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=latest.message_id)
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 raise
 
-    async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
-        raw = item.payload.get("markup")
-        markup = InlineKeyboardMarkup.de_json(raw, self.bot) if raw else None
-        chunks = render.split(str(item.payload.get("text", "")))
-        sent = await self._send_pages(chat_id, item, chunks, markup)
-        if item.payload.get("message_id"):  # replying to this notice answers that message
-            await self.storage.messages.link(
-                chat_id, sent.message_id, int(item.payload["message_id"])
-            )
+    async def _send_notice(self, chat_id: int, item: OutboxItem, n: Any) -> None:
+        markup: Any = None
+        answers = None  # replying to this notice answers that WhatsApp message
+        if isinstance(n, Draft):
+            found = await self._load([(n.message_id, "")])
+            if not found:
+                return  # the message is gone: so is the point of its draft
+            chat, msg, _ = found[0]
+            text = render.draft_text(chat, msg, n.text, self.tz)
+            markup, answers = keyboards.draft(n.draft_id), msg.id
+        else:
+            text = render_notice.text_of(n)
+            if isinstance(n, Prepared):
+                raw = n.markup
+                markup = InlineKeyboardMarkup.de_json(dict(raw), self.bot) if raw else None
+                answers = n.message_id
+        sent = await self._send_pages(chat_id, item, render.split(text), markup)
+        if answers:
+            await self.storage.messages.link(chat_id, sent.message_id, answers)
 
     async def _send_pages(
         self, chat_id: int, item: OutboxItem, chunks: list[str], markup: Any
@@ -268,21 +305,21 @@ class TelegramNotifier:
             await self.storage.telegram_outbox.set_pages_sent(item.id, i + 1)
         return await self._send_text(chat_id, chunks[-1], reply_markup=markup)
 
-    async def _load(self, batch: list[OutboxItem]) -> list[tuple[Chat, StoredMessage, str]]:
-        """The messages of a batch with their chats, in batch order, in two queries however
-        many were merged (a deleted message is left out)."""
-        ids = [int(item.payload["message_id"]) for item in batch]
-        found = {m.id: m for m in await self.storage.messages.get_many(ids)}
+    async def _load(self, wanted: list[tuple[int, str]]) -> list[tuple[Chat, StoredMessage, str]]:
+        """The (message id, reason) pairs' messages with their chats, in order, in two
+        queries however many were merged (a deleted message is left out)."""
+        found = {m.id: m for m in await self.storage.messages.get_many([i for i, _ in wanted])}
         chats = await self.storage.chats.get_many({m.chat_id for m in found.values()})
         out = []
-        for item, message_id in zip(batch, ids, strict=True):
+        for message_id, reason in wanted:
             msg = found.get(message_id)
             if msg is not None and msg.chat_id in chats:
-                out.append((chats[msg.chat_id], msg, str(item.payload.get("reason", ""))))
+                out.append((chats[msg.chat_id], msg, reason))
         return out
 
-    async def _send_forwards(self, chat_id: int, batch: list[OutboxItem]) -> None:
-        loaded = await self._load(batch)
+    async def _send_forwards(self, chat_id: int, fbatch: list[tuple[OutboxItem, Forward]]) -> None:
+        batch = [item for item, _ in fbatch]
+        loaded = await self._load([(f.message_id, f.reason) for _, f in fbatch])
         if not loaded:
             return
         if len(loaded) == 1:

@@ -216,7 +216,7 @@ async def test_media_state_and_retry_list(storage: Storage) -> None:
 
 
 async def test_outboxes_survive_reopen_and_settle(storage: Storage, db_url: str) -> None:
-    tg = await storage.telegram_outbox.add(42, "forward", {"message_id": 1}, "chat:1")
+    tg = await storage.telegram_outbox.add_row(42, "forward", {"message_id": 1}, "chat:1")
     wa = await storage.whatsapp_outbox.add(ALICE, {"text": "hi"})
     await close_storage()
     storage = await open_storage(db_url)
