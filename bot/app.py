@@ -40,7 +40,7 @@ from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules, load_scorer
 from assistant.voice import Transcriber, VoiceService
-from bot import buttons, callbacks, commands, datadir, render
+from bot import buttons, callbacks, commands, datadir, render, render_digest
 from bot.config import Settings
 from bot.context import BotContext, Services
 from bot.handlers import access, chats, digest, messaging, replies, session, settings
@@ -355,6 +355,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             clock,
             s.tz,
             rules,
+            render_digest.text,
             lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
             Summarizer(llm),
         ),
