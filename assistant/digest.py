@@ -4,14 +4,14 @@ important first, and what looks like a scam last.
 Heuristic (no LLM needed): "Needs you" (questions and requests to me that I have not
 answered, by score across chats), then each chat's top messages, questions to me and
 threads where someone waits for my answer, counts for the rest; scams and chain letters
-are left out of the sections and counted at the end with a few examples, marked. The
-rendered HTML is stored, so a digest can be shown again. The "since the last digest" mark
-moves only when a digest is marked sent (daily job) or confirmed (/digest).
+are left out of the sections and counted at the end with a few examples, marked. The result
+is a ``core.digest_report.DigestReport`` of plain values; the bot renders it (``render``, given
+by the wiring, makes the text stored so a digest can be shown again). The "since the last
+digest" mark moves only when a digest is marked sent (daily job) or confirmed (/digest).
 """
 
 from __future__ import annotations
 
-import html
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from assistant import scam
 from assistant.summarize import ChatText, Summarizer, pick_lines
-from assistant.triage import SCAM_MARK, TriageRules, is_question, is_scam_reason, mentions_me
+from assistant.triage import TriageRules, is_question, is_scam_reason, mentions_me
+from core.digest_report import DigestChat, DigestLine, DigestReport
 from core.ids import STATUS_BROADCAST
 from core.tasks import Clock
 from storage import Storage
@@ -42,38 +43,12 @@ def _is_scam(msg: StoredMessage, chat: Chat) -> bool:
     return msg.history and not msg.from_me and scam.check(msg.body, chat.known).is_scam
 
 
-def _scams_block(scams: list[tuple[StoredMessage, Chat]]) -> str:
-    """The scams, last: a count and a few examples, each marked."""
-    if not scams:
-        return ""
-    lines = [f"<b>{SCAM_MARK}</b> — {len(scams)} message(s), left out above"]
-    for msg, chat in scams[:SCAMS_SHOWN]:
-        lines.append(f"⚠️ <b>{html.escape(chat.name)}</b>: {_who(msg, chat)}{_snippet(msg)}")
-    return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class DigestSection:
-    """One chat's part of a digest."""
-
-    chat: Chat
-    html: str
-    top_score: int
-    count: int
-
-
 @dataclass(frozen=True)
 class DigestView:
-    """A generated digest, ready to render (header, one section per chat, footer)."""
+    """A generated digest: the stored row and what it found."""
 
     digest: Digest
-    header: str
-    sections: tuple[DigestSection, ...]
-    footer: str
-    #: "Needs you": questions and requests to the owner across chats ("" when none).
-    needs: str = ""
-    #: What looked like a scam, counted, with a few examples ("" when none).
-    scams: str = ""
+    report: DigestReport
 
 
 def _snippet(msg: StoredMessage) -> str:
@@ -82,13 +57,12 @@ def _snippet(msg: StoredMessage) -> str:
         body = f"🎤 {body}"  # what a voice note says
     if len(body) > SNIPPET:
         body = body[: SNIPPET - 1] + "…"
-    return html.escape(body)
+    return body
 
 
-def _who(msg: StoredMessage, chat: Chat) -> str:
-    if not chat.is_group:
-        return ""
-    return html.escape(msg.sender_name or msg.sender.partition("@")[0][-4:]) + ": "
+def _line(msg: StoredMessage, chat: Chat, score: bool = False, when: str = "") -> DigestLine:
+    who = (msg.sender_name or msg.sender.partition("@")[0][-4:]) if chat.is_group else None
+    return DigestLine(chat.name, who, _snippet(msg), msg.importance if score else None, when)
 
 
 class DigestService:
@@ -100,15 +74,17 @@ class DigestService:
         clock: Clock,
         tz: ZoneInfo,
         rules: TriageRules,
+        render: Callable[[DigestReport], str],
         unanswered_hours: int | Callable[[], int] = 4,
         summarizer: Summarizer | None = None,
     ) -> None:
         """``unanswered_hours`` may be a callable: it is read at every digest, so a change
-        in /settings applies at once."""
+        in /settings applies at once; ``render`` makes the text stored with a digest."""
         self.storage = storage
         self.clock = clock
         self.tz = tz
         self.rules = rules
+        self.render = render
         self._unanswered = (
             unanswered_hours if callable(unanswered_hours) else (lambda: unanswered_hours)
         )
@@ -127,12 +103,13 @@ class DigestService:
         by_chat: dict[int, list[StoredMessage]] = defaultdict(list)
         for msg in messages:
             by_chat[msg.chat_id].append(msg)
-        sections: list[DigestSection] = []
+        sections: list[DigestChat] = []
+        chats: dict[int, Chat] = {}
         skipped = 0
         needs: list[tuple[StoredMessage, Chat]] = []
         scams: list[tuple[StoredMessage, Chat]] = []
         for chat_id, items in by_chat.items():
-            chat = await self.storage.chats.get(chat_id)
+            chat = chats[chat_id] = await self.storage.chats.get(chat_id)
             if chat.jid == STATUS_BROADCAST:
                 continue  # status updates are not conversations: /status_updates lists them
             if not chat.include_in_digest or chat.is_muted(end):
@@ -146,32 +123,24 @@ class DigestService:
             if section is not None:
                 sections.append(section)
         sections.sort(key=lambda s: (-s.top_score, -s.count))
-        shown = await self._summarize(sections[:MAX_SECTIONS], by_chat)
-        rest = sum(s.count for s in sections[MAX_SECTIONS:])
-        incoming = sum(s.count for s in sections) + len(scams)
-        local = start.astimezone(self.tz)
-        title = {"catchup": "Catch-up", "manual": "Digest", "daily": "Daily digest"}[kind]
-        chats_seen = len({c.id for _, c in scams} | {s.chat.id for s in sections})
-        header = (
-            f"<b>{title}</b> — since {local:%a %d %b %H:%M}\n"
-            f"{incoming} new message(s) in {chats_seen} chat(s)"
+        shown = await self._summarize(sections[:MAX_SECTIONS], by_chat, chats)
+        report = DigestReport(
+            kind=kind,
+            since=f"{start.astimezone(self.tz):%a %d %b %H:%M}",
+            incoming=sum(s.count for s in sections) + len(scams),
+            chats_seen=len({c.id for _, c in scams} | {s.chat_id for s in sections}),
+            chats=tuple(shown),
+            needs=self._needs(needs),
+            needs_total=len(needs),
+            scams=tuple(_line(m, c) for m, c in scams[:SCAMS_SHOWN]),
+            scams_total=len(scams),
+            rest=sum(s.count for s in sections[MAX_SECTIONS:]),
+            quieter=len(sections) - len(shown),
+            skipped=skipped,
         )
-        needs_html = self._needs_block(needs)
-        scams_html = _scams_block(scams)
-        footer_parts = []
-        if rest:
-            footer_parts.append(
-                f"{rest} more message(s) in {len(sections) - len(shown)} quieter chat(s)"
-            )
-        if skipped:
-            footer_parts.append(f"{skipped} from muted or excluded chats left out")
-        if not sections:
-            footer_parts.append("Nothing new. Enjoy the quiet.")
-        footer = "\n".join(footer_parts)
-        blocks = [header, needs_html, *(s.html for s in shown), scams_html, footer]
-        text = "\n\n".join(b for b in blocks if b).strip()
-        digest = await self.storage.digests.add(kind, start, end, text, incoming)
-        return DigestView(digest, header, tuple(shown), footer, needs_html, scams_html)
+        text = self.render(report)
+        digest = await self.storage.digests.add(kind, start, end, text, report.incoming)
+        return DigestView(digest, report)
 
     def _asks(self, chat: Chat, items: list[StoredMessage]) -> list[StoredMessage]:
         """Questions and requests to me in this chat since my last message there: a question
@@ -187,24 +156,14 @@ class DigestService:
             and (is_question(m.body) or (m.importance or 0) >= NEEDS_SCORE)
         ]
 
-    def _needs_block(self, needs: list[tuple[StoredMessage, Chat]]) -> str:
-        if not needs:
-            return ""
+    def _needs(self, needs: list[tuple[StoredMessage, Chat]]) -> tuple[DigestLine, ...]:
         needs.sort(key=lambda mc: (-(mc[0].importance or 0), mc[0].timestamp))
-        lines = [f"<b>🙋 Needs you</b> ({len(needs)})"]
-        for msg, chat in needs[:NEEDS_SHOWN]:
-            when = msg.timestamp.astimezone(self.tz)
-            lines.append(
-                f"• <b>{html.escape(chat.name)}</b>: {_who(msg, chat)}{_snippet(msg)} "
-                f"<i>({when:%a %H:%M})</i>"
-            )
-        if len(needs) > NEEDS_SHOWN:
-            lines.append(f"… and {len(needs) - NEEDS_SHOWN} more in the chats below")
-        return "\n".join(lines)
+        return tuple(
+            _line(msg, chat, when=f"{msg.timestamp.astimezone(self.tz):%a %H:%M}")
+            for msg, chat in needs[:NEEDS_SHOWN]
+        )
 
-    def _section(
-        self, chat: Chat, items: list[StoredMessage], now: datetime
-    ) -> DigestSection | None:
+    def _section(self, chat: Chat, items: list[StoredMessage], now: datetime) -> DigestChat | None:
         incoming = [m for m in items if not m.from_me and not m.deleted]
         if not incoming:
             return None
@@ -216,48 +175,45 @@ class DigestService:
             key=lambda m: (-(m.importance or 0), m.timestamp),
         )[:TOP_PER_CHAT]
         senders = sorted({m.sender_name for m in incoming if m.sender_name})
-        kind = "group" if chat.is_group else "person"
-        lines = [
-            f"<b>{html.escape(chat.name)}</b> ({kind}) — {len(incoming)} message(s)"
-            + (f" from {html.escape(', '.join(senders[:4]))}" if chat.is_group and senders else "")
-        ]
-        for msg in top:
-            score = f"[{msg.importance}] " if msg.importance is not None else ""
-            lines.append(f"• {score}{_who(msg, chat)}{_snippet(msg)}")
-        if asks:
-            lines.append(f"🙋 {len(asks)} question(s) or request(s) to you — under Needs you")
         latest = incoming[-1]
         waiting = now - latest.timestamp
-        if (
+        waits = (
             (last_mine is None or latest.timestamp > last_mine)
             and asks
             and waiting >= timedelta(hours=self._unanswered())
-        ):
-            lines.append(
-                f"⏳ waiting for your answer for {int(waiting.total_seconds() // 3600)} h"
-            )
-        top_score = max((m.importance or 0) for m in incoming)
-        return DigestSection(chat, "\n".join(lines), top_score, len(incoming))
+        )
+        return DigestChat(
+            chat_id=chat.id,
+            name=chat.name,
+            is_group=chat.is_group,
+            count=len(incoming),
+            top_score=max((m.importance or 0) for m in incoming),
+            senders=tuple(senders),
+            top=tuple(_line(m, chat, score=True) for m in top),
+            asks=len(asks),
+            waiting_hours=int(waiting.total_seconds() // 3600) if waits else None,
+        )
 
     async def _summarize(
-        self, sections: list[DigestSection], by_chat: dict[int, list[StoredMessage]]
-    ) -> list[DigestSection]:
+        self,
+        sections: list[DigestChat],
+        by_chat: dict[int, list[StoredMessage]],
+        chats: dict[int, Chat],
+    ) -> list[DigestChat]:
         """Add an LLM summary line to each section the LLM may see (when one is configured)."""
         s = self.summarizer
         if s is None or not s.llm.available:
             return sections
         texts = [
-            ChatText(i, sec.chat, pick_lines(sec.chat, by_chat[sec.chat.id]))
+            ChatText(i, chats[sec.chat_id], pick_lines(chats[sec.chat_id], by_chat[sec.chat_id]))
             for i, sec in enumerate(sections)
-            if sec.chat.cloud_llm_allowed or s.llm.is_local
+            if chats[sec.chat_id].cloud_llm_allowed or s.llm.is_local
         ]
         summaries = await s.summarize(texts)
         out = []
         for i, sec in enumerate(sections):
             if i in summaries:
-                head, _, rest = sec.html.partition("\n")
-                text = f"{head}\n📝 {html.escape(summaries[i])}\n{rest}".rstrip()
-                sec = replace(sec, html=text)
+                sec = replace(sec, summary=summaries[i])
             out.append(sec)
         return out
 

@@ -37,6 +37,7 @@ from core.events import (
     WaMessage,
 )
 from core.ids import OWN_SENDER, ConnectionState, MessageKind
+from core.notifications import CallNotice, Forward, Outbox
 from core.tasks import Clock, TaskGroup
 from core.transport import WhatsAppGateway
 from storage import Storage
@@ -138,6 +139,7 @@ class IngestService:
         """``scorer`` is the learned model with the owner's corrections (the shipped model
         alone when None); ``llm`` rescores undecided messages when given."""
         self.storage = storage
+        self.outbox: Outbox = storage.telegram_outbox
         self.scorer = scorer
         self.gateway = gateway
         self.media_budget = media_budget
@@ -254,10 +256,7 @@ class IngestService:
             self.called[chat.id] = (len(call.burst), call.timestamp)
         if chat.is_muted(self.clock.now()) or not (chat.trusted or chat.known):
             return
-        payload = {"message_id": call.message_id}
-        await self.storage.telegram_outbox.add_many(
-            [(a, "call", payload, f"call:{chat.id}") for a in sorted(self.admin_ids)]
-        )
+        await self.outbox.add(CallNotice(call.message_id, chat.id), self.admin_ids)
         self.hooks.wake_notifier()
 
     def _after_calls(self, msg: StoredMessage, chat: Chat, importance: Importance) -> Importance:
@@ -369,19 +368,15 @@ class IngestService:
         self, items: list[tuple[StoredMessage, Chat, Importance]], decided: set[int] = frozenset()
     ) -> None:
         """Write scores and the forwards they call for (skipping ``decided``) atomically."""
-        forwards: list[tuple[int, str, dict[str, object], str | None]] = []
-        for msg, chat, importance in items:
-            if msg.id not in decided and self.should_forward(msg, chat, importance):
-                payload = {
-                    "message_id": msg.id,
-                    "score": importance.score,
-                    "reason": importance.reason,
-                }
-                forwards += [(a, "forward", payload, f"chat:{chat.id}") for a in self.admin_ids]
+        forwards = [
+            Forward(msg.id, importance.reason, importance.score, chat.id)
+            for msg, chat, importance in items
+            if msg.id not in decided and self.should_forward(msg, chat, importance)
+        ]
         scores = [(m.id, i.score, i.reason) for m, _, i in items]
-        await self.storage.messages.set_importance(scores, forwards)
+        await self.storage.messages.set_importance(scores, forwards, self.admin_ids)
         if forwards:
-            self.forwards_queued += len(forwards)
+            self.forwards_queued += len(forwards) * len(self.admin_ids)
             self.hooks.wake_notifier()
 
     async def _with_chats(self, stored: list[StoredMessage]) -> list[tuple[StoredMessage, Chat]]:

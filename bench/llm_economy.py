@@ -26,6 +26,7 @@ from assistant.pipeline import IngestService, LLMBatches
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules
 from bench.common import table
+from bot import render_digest
 from core.events import WaMessage
 from core.ids import ChatJid, WaMessageId
 from core.tasks import Clock
@@ -133,7 +134,9 @@ async def run(n: int, digest_n: int) -> dict[str, float]:
     await storage.messages.store(batch)
     before_in = server.tokens_in
     summarizer = Summarizer(llm)
-    digests = DigestService(storage, clock, ZoneInfo("UTC"), rules, summarizer=summarizer)
+    digests = DigestService(
+        storage, clock, ZoneInfo("UTC"), rules, render_digest.text, summarizer=summarizer
+    )
     await digests.build("catchup", hours=24)
     digest_calls = len(server.requests)
     biggest = max((len(r.text) // 4 for r in server.requests), default=0)

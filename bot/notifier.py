@@ -14,37 +14,25 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import (
-    BadRequest,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import keyboards, render, telegram_html
-from core.ids import MessageKind
+from bot.senders import Senders
+from core import notifications
+from core.notifications import CallNotice, Forward, Notice, Notification, Ticks
 from core.tasks import Clock, backoff_delay
 from storage import Storage
-from storage.domain import Chat, MediaState, OutboxItem, StoredMessage
-from storage.ticks import TICKS_KIND
+from storage.domain import OutboxItem
 
 logger = logging.getLogger(__name__)
 
-#: Missed-call notices of one chat this close together replace each other.
-CALL_BURST = timedelta(minutes=15)
 MERGE_ALL_ABOVE = 3  # more waiting chats than this for one admin → one combined message
 MAX_ATTEMPTS = 12
-CAPTION_LIMIT = 1024
-#: Attachments not fetched by themselves that the owner can fetch with a button.
-DOWNLOADABLE = frozenset({MediaState.SKIPPED, MediaState.FAILED})
+Loaded = tuple[OutboxItem, Any]
 
 
 class TelegramNotifier:
@@ -61,8 +49,7 @@ class TelegramNotifier:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one drain at a time, or items would go out twice
         self.delivered = 0
-        #: (admin, chat id) → the last missed-call notice: (its message id, the call's time).
-        self._call_notices: dict[tuple[int, int], tuple[int, datetime]] = {}
+        self.send = Senders(bot, storage, tz)
 
     def wake(self) -> None:
         """Ask the worker to look at the outbox now."""
@@ -70,22 +57,25 @@ class TelegramNotifier:
 
     async def forward_again(self, admin: int, message_id: int) -> None:
         """Queue one message's forward again for one admin (e.g. once its file is here)."""
-        payload = {"message_id": message_id, "reason": "downloaded on request"}
-        await self.storage.telegram_outbox.add(admin, "forward", payload, None)
+        await self.storage.telegram_outbox.add(
+            Forward(message_id, "downloaded on request"), [admin]
+        )
+        self.wake()
+
+    async def tell(self, notification: Notification) -> None:
+        """Queue a notification to every admin."""
+        await self.storage.telegram_outbox.add(notification, self.owner_ids)
         self.wake()
 
     async def notice(self, text: str) -> None:
-        """Queue a plain notice (HTML) to every admin."""
-        await self.storage.telegram_outbox.add_many(
-            [(admin, "notice", {"text": text}, None) for admin in sorted(self.owner_ids)]
-        )
-        self.wake()
+        """Queue a plain-text notice to every admin."""
+        await self.tell(Notice(text))
 
     async def direct(self, text: str) -> None:
         """Send to every admin now, bypassing the outbox (used when the database fails)."""
         for admin in sorted(self.owner_ids):
             try:
-                await self._send_text(admin, text)
+                await self.send.text(admin, text)
             except Exception:
                 logger.warning("could not send a direct notice to an admin", exc_info=True)
 
@@ -119,32 +109,53 @@ class TelegramNotifier:
             settled += await self._deliver_to(int(target), items)
         return settled
 
+    async def _read(self, items: list[OutboxItem]) -> tuple[list[Loaded], int]:
+        """Each item with its notification; an item whose payload does not fit its kind is
+        failed (logged, kept in the table) and left out."""
+        out, bad = [], 0
+        for item in items:
+            try:
+                out.append((item, notifications.load(item.kind, item.payload)))
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.error(
+                    "Telegram outbox item %d (%s) unreadable: %s", item.id, item.kind, exc
+                )
+                await self.storage.telegram_outbox.mark_failed(item.id, f"unreadable: {exc}")
+                bad += 1
+        return out, bad
+
     async def _deliver_to(self, chat_id: int, items: list[OutboxItem]) -> int:
-        calls = [i for i in items if i.kind == "call"]
-        notices = [i for i in items if i.kind not in {"forward", "call", TICKS_KIND}]
-        forwards = [i for i in items if i.kind == "forward"]
-        settled = 0
-        by_chat: dict[str, list[OutboxItem]] = defaultdict(list)
-        for item in calls:  # a missed call first: it is the most urgent news
-            by_chat[item.merge_key or str(item.id)].append(item)
+        loaded, settled = await self._read(items)
+        by_chat: dict[str, list[Loaded]] = defaultdict(list)
+        # A missed call first: it is the most urgent news.
+        for pair in (p for p in loaded if isinstance(p[1], CallNotice)):
+            by_chat[pair[0].merge_key or str(pair[0].id)].append(pair)
         # Ticks of one sent message waiting together become one edit, to the latest state.
-        for item in (i for i in items if i.kind == TICKS_KIND):
-            by_chat[item.merge_key or str(item.id)].append(item)
-        for batch in by_chat.values():
-            send = self._edit_ticks if batch[0].kind == TICKS_KIND else self._send_call
-            if not await self._attempt(batch, send(chat_id, batch)):
+        for pair in (p for p in loaded if isinstance(p[1], Ticks)):
+            by_chat[pair[0].merge_key or str(pair[0].id)].append(pair)
+        for group in by_chat.values():
+            batch = [item for item, _ in group]
+            if isinstance(group[0][1], Ticks):
+                send = self.send.ticks(chat_id, group[-1][1])  # type: ignore[arg-type]
+            else:
+                send = self.send.call(chat_id, [n for _, n in group])  # type: ignore[misc]
+            if not await self._attempt(batch, send):
                 return settled
             settled += len(batch)
-        for item in notices:
-            if not await self._attempt([item], self._send_notice(chat_id, item)):
+        for item, n in loaded:
+            if isinstance(n, CallNotice | Ticks | Forward):
+                continue
+            if not await self._attempt([item], self.send.notice(chat_id, item, n)):
                 return settled
             settled += 1
-        groups: dict[str, list[OutboxItem]] = defaultdict(list)
-        for item in forwards:
-            groups[item.merge_key or str(item.id)].append(item)
+        forwards = [(item, n) for item, n in loaded if isinstance(n, Forward)]
+        groups: dict[str, list[tuple[OutboxItem, Forward]]] = defaultdict(list)
+        for item, f in forwards:
+            groups[item.merge_key or str(item.id)].append((item, f))
         batches = [forwards] if len(groups) > MERGE_ALL_ABOVE else list(groups.values())
-        for batch in batches:
-            if not await self._attempt(batch, self._send_forwards(chat_id, batch)):
+        for fbatch in batches:
+            batch = [item for item, _ in fbatch]
+            if not await self._attempt(batch, self.send.forwards(chat_id, fbatch)):
                 return settled
             settled += len(batch)
         return settled
@@ -204,129 +215,3 @@ class TelegramNotifier:
                 # moves it back, so the next digest covers that period again.
                 await self.storage.digests.unmark_sent(int(item.payload["digest_id"]))
         return True
-
-    async def _send_text(self, chat_id: int, text: str, **kwargs: Any) -> Message:
-        """Send one HTML page; a page Telegram cannot parse goes once more as plain text
-        (the markup lost, the words kept) instead of failing for good."""
-        try:
-            return await self.bot.send_message(chat_id, text, **kwargs)
-        except BadRequest as exc:
-            if "can't parse entities" not in exc.message.lower():
-                raise
-            logger.warning("Telegram could not parse a page's HTML; sent as plain text")
-            plain = telegram_html.to_plain(text)
-            return await self.bot.send_message(chat_id, plain, parse_mode=None, **kwargs)
-
-    async def _send_call(self, chat_id: int, batch: list[OutboxItem]) -> None:
-        """One notice for a chat's missed calls: the latest, and how many came within
-        minutes. A notice of the same burst sent before is deleted, so one stays, and the
-        escalated one arrives with a sound."""
-        found = await self.storage.messages.get_many(
-            [int(item.payload["message_id"]) for item in batch]
-        )
-        if not found:
-            return
-        call = max(found, key=lambda m: m.timestamp)
-        chat = await self.storage.chats.get(call.chat_id)
-        burst = await self.storage.messages.missed_calls(chat.id, call.timestamp)
-        text = render.call_notice(chat, call, burst, self.tz)
-        sent = await self._send_text(chat_id, text, reply_markup=keyboards.call(chat.id))
-        before = self._call_notices.get((chat_id, chat.id))
-        self._call_notices[(chat_id, chat.id)] = (sent.message_id, call.timestamp)
-        if before is not None and call.timestamp - before[1] <= CALL_BURST:
-            with contextlib.suppress(TelegramError):
-                await self.bot.delete_message(chat_id, before[0])
-
-    async def _edit_ticks(self, chat_id: int, batch: list[OutboxItem]) -> None:
-        """Show a sent message's latest state on its confirmation (edited in place)."""
-        p = batch[-1].payload  # states only move on: the newest item is the furthest
-        text = render.ticks_text(str(p["state"]), str(p.get("chat", "")), str(p.get("error", "")))
-        try:
-            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=p["message_id"])
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise
-
-    async def _send_notice(self, chat_id: int, item: OutboxItem) -> None:
-        raw = item.payload.get("markup")
-        markup = InlineKeyboardMarkup.de_json(raw, self.bot) if raw else None
-        chunks = render.split(str(item.payload.get("text", "")))
-        sent = await self._send_pages(chat_id, item, chunks, markup)
-        if item.payload.get("message_id"):  # replying to this notice answers that message
-            await self.storage.messages.link(
-                chat_id, sent.message_id, int(item.payload["message_id"])
-            )
-
-    async def _send_pages(
-        self, chat_id: int, item: OutboxItem, chunks: list[str], markup: Any
-    ) -> Message:
-        """Send an item's pages, the buttons under the last; each page sent is recorded, so
-        a retry after a failure (a 429 half-way) resumes at the first page not sent."""
-        done = min(int(item.payload.get("pages_sent", 0)), len(chunks) - 1)
-        for i in range(done, len(chunks) - 1):
-            await self._send_text(chat_id, chunks[i])
-            await self.storage.telegram_outbox.set_pages_sent(item.id, i + 1)
-        return await self._send_text(chat_id, chunks[-1], reply_markup=markup)
-
-    async def _load(self, batch: list[OutboxItem]) -> list[tuple[Chat, StoredMessage, str]]:
-        """The messages of a batch with their chats, in batch order, in two queries however
-        many were merged (a deleted message is left out)."""
-        ids = [int(item.payload["message_id"]) for item in batch]
-        found = {m.id: m for m in await self.storage.messages.get_many(ids)}
-        chats = await self.storage.chats.get_many({m.chat_id for m in found.values()})
-        out = []
-        for item, message_id in zip(batch, ids, strict=True):
-            msg = found.get(message_id)
-            if msg is not None and msg.chat_id in chats:
-                out.append((chats[msg.chat_id], msg, str(item.payload.get("reason", ""))))
-        return out
-
-    async def _send_forwards(self, chat_id: int, batch: list[OutboxItem]) -> None:
-        loaded = await self._load(batch)
-        if not loaded:
-            return
-        if len(loaded) == 1:
-            chat, msg, reason = loaded[0]
-            sent = await self._send_single(chat_id, batch[0], chat, msg, reason)
-            await self.storage.messages.link(chat_id, sent.message_id, msg.id)
-            return
-        chats = {c.id: c for c, _, _ in loaded}
-        if len(chats) == 1:
-            chat = next(iter(chats.values()))
-            text = render.merged_text(chat, [(m, r) for _, m, r in loaded], self.tz)
-            markup = keyboards.forward(loaded[-1][1].id, chat.id)
-        else:
-            parts = []
-            for cid, chat in chats.items():
-                items = [(m, r) for c, m, r in loaded if c.id == cid]
-                parts.append(render.merged_text(chat, items, self.tz))
-            text = (
-                f"📬 {len(loaded)} important messages from {len(chats)} chats\n\n"
-                + "\n\n".join(parts)
-            )
-            markup = None
-        sent = await self._send_pages(chat_id, batch[0], render.split(text), markup)
-        await self.storage.messages.link(chat_id, sent.message_id, loaded[-1][1].id)
-
-    async def _send_single(
-        self, chat_id: int, item: OutboxItem, chat: Chat, msg: StoredMessage, reason: str
-    ) -> Message:
-        text = render.forward_text(chat, msg, reason, self.tz)
-        markup = keyboards.forward(
-            msg.id, chat.id, msg.media_state in DOWNLOADABLE, len(msg.body) > render.FORWARD_BODY
-        )
-        path = Path(msg.media_path) if msg.media_path else None
-        if msg.media_state == MediaState.DONE and path is not None and path.exists():
-            data = await asyncio.to_thread(path.read_bytes)
-            caption = telegram_html.truncate(text, CAPTION_LIMIT)
-            kwargs: dict[str, Any] = {"caption": caption, "reply_markup": markup}
-            if msg.kind == MessageKind.IMAGE:
-                return await self.bot.send_photo(chat_id, data, **kwargs)
-            if msg.kind == MessageKind.VIDEO:
-                return await self.bot.send_video(chat_id, data, **kwargs)
-            if msg.kind == MessageKind.VOICE:
-                return await self.bot.send_voice(chat_id, data, **kwargs)
-            return await self.bot.send_document(
-                chat_id, data, filename=msg.media_file_name or path.name, **kwargs
-            )
-        return await self._send_pages(chat_id, item, render.split(text), markup)

@@ -54,6 +54,7 @@ KIND_ICON = {
     MessageKind.POLL: "📊",
 }
 
+
 def split(text: str, limit: int = LIMIT) -> list[str]:
     """Split Telegram HTML into pages ≤ ``limit``, never inside a tag or entity."""
     return telegram_html.split(text, limit)
@@ -318,5 +319,5 @@ def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo) -> str:
     )
 
 
-def auto_text(chat: Chat, text: str, status: str, error: str = "") -> str:
-    return f"🤖 Auto-reply to <b>{esc(chat.name)}</b>: {esc(text)}\n{send_result(status, error)}"
+def auto_text_named(chat_name: str, text: str, status: str, error: str = "") -> str:
+    return f"🤖 Auto-reply to <b>{esc(chat_name)}</b>: {esc(text)}\n{send_result(status, error)}"

@@ -27,12 +27,14 @@ from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules, load_scorer
 from assistant.voice import Transcriber, VoiceService
-from bot import keyboards, render
+from bot import render_digest
 from bot.config import Settings
 from bot.context import Services
 from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
+from core import notifications
 from core.errors import InvalidInput
+from core.notifications import AutoReplied, SendResult
 from core.tasks import Clock
 from storage import open_storage
 from storage.domain import Chat, Draft, OutboxItem, StoredMessage
@@ -155,26 +157,14 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             notifier.wake()
             if outcome.status == SendStatus.SENT:
                 return
-        await notifier.notice(
-            f"Queued WhatsApp message #{item.id}: "
-            f"{render.send_result(outcome.status.value, outcome.error)}"
-        )
+        await notifier.tell(SendResult(item.id, outcome.status.value, outcome.error))
 
     async def draft_ready(draft: Draft, chat: Chat, msg: StoredMessage) -> None:
         """Show the owner an AI draft with its buttons."""
-        text = render.draft_text(chat, msg, draft.text, s.tz)
-        payload = {
-            "text": text,
-            "markup": keyboards.draft(draft.id).to_dict(),
-            "message_id": msg.id,
-        }
-        await storage.telegram_outbox.add_many(
-            [(a, "draft", payload, None) for a in sorted(s.owner_ids)]
-        )
-        notifier.wake()
+        await notifier.tell(notifications.Draft(draft.id, chat.id, msg.id, draft.text))
 
     async def auto_sent(chat: Chat, text: str, outcome: SendOutcome) -> None:
-        await notifier.notice(render.auto_text(chat, text, outcome.status.value, outcome.error))
+        await notifier.tell(AutoReplied(chat.name, text, outcome.status.value, outcome.error))
 
     sending = SendingService(storage, gateway, s.data_dir, clock, on_late=late)
     voice = (
@@ -219,6 +209,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             clock,
             s.tz,
             rules,
+            render_digest.text,
             lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
             Summarizer(llm),
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ import peewee
 
 from core.events import CallSeen, WaMessage
 from core.ids import STATUS_BROADCAST, ChatJid, MessageKind, WaMessageId
+from core.notifications import Forward
 from storage import clean
 from storage.calls import CallRecorded, missed_calls, record_call
 from storage.chats import is_group_admin, resolve_id, same_person
@@ -26,7 +27,7 @@ from storage.models import (
     RejectedEventRecord,
     SettingRecord,
 )
-from storage.outbox import queue_telegram
+from storage.outbox import queue_telegram, rows
 
 
 def to_stored(rec: MessageRecord) -> StoredMessage:
@@ -242,10 +243,12 @@ class PeeweeMessageRepository:
     def set_importance(
         self,
         scores: Sequence[tuple[int, int, str]],
-        forwards: Sequence[tuple[int, str, dict[str, object], str | None]] = (),
+        forwards: Sequence[Forward] = (),
+        owners: Iterable[int] = (),
     ) -> None:
         """Store ``(message id, score, reason)`` triples in short transactions; the Telegram
-        forwards they call for go into the outbox in the same transaction as the first."""
+        forwards they call for (to each of ``owners``) go into the outbox in the same
+        transaction as the first."""
         p = db.param
         sql = f"UPDATE messages SET importance = {p}, reason = {p} WHERE id = {p}"
         if forwards and not scores:
@@ -253,7 +256,7 @@ class PeeweeMessageRepository:
         for start in range(0, len(scores), CHUNK):
             with db.atomic():
                 if start == 0 and forwards:
-                    queue_telegram(forwards)
+                    queue_telegram([r for f in forwards for r in rows(f, owners)])
                 db.cursor().executemany(
                     sql,
                     [

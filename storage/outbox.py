@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import peewee
 
+from core.notifications import Notification
 from storage.db import db, in_thread
 from storage.domain import OutboxItem, OutboxState
 from storage.models import TelegramOutboxRecord, WhatsAppOutboxRecord, utcnow
@@ -33,7 +34,10 @@ def _item(rec: Any, target: str, result_id: str | None) -> OutboxItem:
     )
 
 
-def queue_telegram(items: Sequence[tuple[int, str, dict[str, Any], str | None]]) -> None:
+Row = tuple[int, str, dict[str, Any], str | None]
+
+
+def queue_telegram(items: Sequence[Row]) -> None:
     """Insert Telegram outbox rows (blocking; inside the caller's transaction)."""
     for chat_id, kind, payload, merge_key in items:
         TelegramOutboxRecord.create(
@@ -43,6 +47,14 @@ def queue_telegram(items: Sequence[tuple[int, str, dict[str, Any], str | None]])
             merge_key=merge_key,
             next_attempt_at=DUE_NOW,
         )
+
+
+def rows(notification: Notification, owners: Iterable[int]) -> list[Row]:
+    """The outbox rows that queue ``notification`` once for each owner."""
+    payload = notification.to_payload()
+    return [
+        (owner, notification.KIND, payload, notification.merge_key) for owner in sorted(owners)
+    ]
 
 
 class _Outbox:
@@ -131,10 +143,16 @@ class PeeweeTelegramOutbox(_Outbox):
     def _to_item(self, rec: Any) -> OutboxItem:
         return _item(rec, str(rec.chat_id), None)
 
+    async def add(self, notification: Notification, owners: Iterable[int]) -> None:
+        """Queue ``notification`` once for each owner (the ``core.notifications.Outbox``
+        port), in one transaction."""
+        await self.add_many(rows(notification, owners))
+
     @in_thread
-    def add(
+    def add_row(
         self, chat_id: int, kind: str, payload: dict[str, Any], merge_key: str | None = None
     ) -> int:
+        """Queue one raw row (kept for tests and tools; services use ``add``)."""
         rec = TelegramOutboxRecord.create(
             chat_id=chat_id,
             kind=kind,
@@ -156,7 +174,8 @@ class PeeweeTelegramOutbox(_Outbox):
                 rec.save(only=[TelegramOutboxRecord.payload])
 
     @in_thread
-    def add_many(self, items: Sequence[tuple[int, str, dict[str, Any], str | None]]) -> None:
+    def add_many(self, items: Sequence[Row]) -> None:
+        """Queue raw rows in one transaction."""
         with db.atomic():
             queue_telegram(items)
 

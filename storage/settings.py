@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from core.notifications import DigestReady
 from storage.db import db, in_thread
 from storage.domain import Digest, Draft
 from storage.models import DigestRecord, DraftRecord, SettingRecord, utcnow
-from storage.outbox import queue_telegram
+from storage.outbox import queue_telegram, rows
 
 
 class PeeweeSettingsRepository:
@@ -77,14 +78,14 @@ class PeeweeDigestRepository:
         DigestRecord.update(sent_at=None).where(DigestRecord.id == digest_id).execute()
 
     @in_thread
-    def queue_and_mark_sent(
-        self, digest_id: int, items: Sequence[tuple[int, str, dict[str, Any], str | None]]
-    ) -> None:
-        """Queue a digest's Telegram messages and mark it sent in one transaction: a crash
-        in between would otherwise send it again at the next start (it looks missed)."""
+    def queue_and_mark_sent(self, ready: DigestReady, owners: Iterable[int]) -> None:
+        """Queue a digest to each owner and mark it sent in one transaction: a crash in
+        between would otherwise send it again at the next start (it looks missed)."""
         with db.atomic():
-            queue_telegram(items)
-            DigestRecord.update(sent_at=utcnow()).where(DigestRecord.id == digest_id).execute()
+            queue_telegram(rows(ready, owners))
+            DigestRecord.update(sent_at=utcnow()).where(
+                DigestRecord.id == ready.digest_id
+            ).execute()
 
     @in_thread
     def last_sent(self, kinds: tuple[str, ...] = ("daily", "manual")) -> Digest | None:

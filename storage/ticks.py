@@ -12,17 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from core.notifications import Ticks
 from storage.chats import resolve_id
 from storage.db import db, in_thread
 from storage.domain import OutboxState
 from storage.models import ChatRecord, WhatsAppOutboxRecord
-from storage.outbox import queue_telegram
+from storage.outbox import queue_telegram, rows
 
 #: How far along each state is; a state only ever moves to a higher rank.
 RANK = {"": 0, "queued": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
 #: Receipt kinds (whatsapp.types.ReceiptKind values) as ticks: a played voice note was read.
 RECEIPT_STATES = {"delivered": "delivered", "read": "read", "played": "read"}
-TICKS_KIND = "ticks"
+TICKS_KIND = Ticks.KIND
 
 
 def _target(rec: Any) -> str:
@@ -54,13 +55,14 @@ def _sync(rec: Any) -> int:
     )
     if not moved:  # someone else moved it meanwhile: they queued the edit
         return 0
-    payload = {
-        "message_id": int(rec.confirm_message),
-        "state": target,
-        "chat": _chat_name(rec.to_jid),
-        "error": str(rec.last_error or "") if target == "failed" else "",
-    }
-    queue_telegram([(int(rec.confirm_chat), TICKS_KIND, payload, f"{TICKS_KIND}:{rec.id}")])
+    ticks = Ticks(
+        message_id=int(rec.confirm_message),
+        state=target,
+        chat=_chat_name(rec.to_jid),
+        error=str(rec.last_error or "") if target == "failed" else "",
+        item_id=int(rec.id),
+    )
+    queue_telegram(rows(ticks, [int(rec.confirm_chat)]))
     return 1
 
 

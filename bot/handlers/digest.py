@@ -5,73 +5,28 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler
 
 from assistant.digest import DigestView
 from assistant.preferences import Preferences
-from bot import keyboards, render
+from bot import keyboards, render, render_digest
 from bot.buttons import button
-from bot.callbacks import ChatAction, DigestAction
+from bot.callbacks import DigestAction
 from bot.context import BotContext, Services
 from core.errors import NotFound
+from core.notifications import DigestReady
 
 logger = logging.getLogger(__name__)
 
 JOB_NAME = "digest"
 
 
-def pages(view: DigestView) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """Pack the digest into messages under 4096 characters, each with Open-chat buttons."""
-    out: list[tuple[str, InlineKeyboardMarkup | None]] = []
-    text, buttons = view.header, []
-    blocks = [(view.needs, None), *((s.html, s.chat) for s in view.sections), (view.scams, None)]
-    for block, chat in blocks:
-        if not block:
-            continue
-        block = render.split(block, render.LIMIT - 200)[0]  # tag-safe; a block is short
-        if len(text) + len(block) + 2 > render.LIMIT - 100 or len(buttons) >= 8:
-            out.append((text, _markup(buttons)))
-            text, buttons = "", []
-        text = f"{text}\n\n{block}".strip()
-        if chat is not None:
-            buttons.append(chat)
-    if view.footer:
-        text = f"{text}\n\n<i>{render.esc(view.footer)}</i>".strip()
-    out.append((text, _markup(buttons)))
-    return out
-
-
-def _markup(chats: list) -> InlineKeyboardMarkup | None:
-    if not chats:
-        return None
-    rows = [
-        [
-            InlineKeyboardButton(
-                f"📂 {c.name[:40]}", callback_data=ChatAction(c.id, "open").pack()
-            ),
-            InlineKeyboardButton(
-                keyboards.URGENT_ASK, callback_data=ChatAction(c.id, "urgent").pack()
-            ),
-        ]
-        for c in chats
-    ]
-    return InlineKeyboardMarkup(rows)
-
-
 async def send_daily(services: Services) -> None:
     """Build the daily digest, queue it to every admin (durable), and move the mark."""
     view = await services.digests.build("daily")
-    items = []
-    for admin in sorted(services.owner_ids):
-        for text, markup in pages(view):
-            payload = {
-                "text": text,
-                "markup": markup.to_dict() if markup else None,
-                "digest_id": view.digest.id,
-            }
-            items.append((admin, "digest", payload, None))
-    await services.storage.digests.queue_and_mark_sent(view.digest.id, items)
+    ready = DigestReady(view.digest.id, view.report)
+    await services.storage.digests.queue_and_mark_sent(ready, services.owner_ids)
     services.notifier.wake()
     logger.info("daily digest %d queued (%d messages)", view.digest.id, view.digest.message_count)
 
@@ -112,7 +67,7 @@ async def catch_up_missed(services: Services, prefs: Preferences) -> bool:
 
 
 async def _reply_digest(update: Update, view: DigestView, confirm: bool) -> None:
-    chunks = pages(view)
+    chunks = render_digest.pages(view.report)
     for i, (text, markup) in enumerate(chunks):
         if confirm and i == len(chunks) - 1:
             rows = list(markup.inline_keyboard) if markup else []

@@ -18,6 +18,7 @@ from bot.context import BotContext, LoginView, Services
 from core.errors import AppError
 from core.events import ConnectionChanged, GatewayEvent, QrIssued, QrWindowEnded
 from core.ids import ConnectionState
+from core.notifications import ConnectionNotice
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ class SessionNotices:
             self.last_state = state
             return  # the normal start: no need to announce it
         self.last_state = state
-        await self.s.notifier.notice(render.state_notice(state, reason))
+        await self.s.notifier.tell(ConnectionNotice(state.value, reason))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

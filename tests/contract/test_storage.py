@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.digest_report import DigestReport
 from core.errors import StorageError
 from core.events import WaMessage
 from core.ids import OWN_SENDER, ChatJid, MessageKind, WaMessageId
+from core.notifications import DigestReady
 from storage import Storage, close_storage, open_storage
 from storage import db as storage_db
 from storage.chats import NAME_CONTACT
@@ -216,7 +218,7 @@ async def test_media_state_and_retry_list(storage: Storage) -> None:
 
 
 async def test_outboxes_survive_reopen_and_settle(storage: Storage, db_url: str) -> None:
-    tg = await storage.telegram_outbox.add(42, "forward", {"message_id": 1}, "chat:1")
+    tg = await storage.telegram_outbox.add_row(42, "forward", {"message_id": 1}, "chat:1")
     wa = await storage.whatsapp_outbox.add(ALICE, {"text": "hi"})
     await close_storage()
     storage = await open_storage(db_url)
@@ -250,13 +252,13 @@ async def test_a_digest_is_queued_and_marked_sent_together_or_not_at_all(
     storage: Storage,
 ) -> None:
     d = await storage.digests.add("daily", T0, T0 + timedelta(days=1), "text", 3)
-    page = (7, "digest", {"text": "page 1"}, None)
-    broken = (7, "digest", {"text": object()}, None)  # fails half-way through the queueing
-    with pytest.raises(TypeError):
-        await storage.digests.queue_and_mark_sent(d.id, [page, broken])
+    ready = DigestReady(d.id, DigestReport("daily", "Mon 04 May 08:00", 3, 1))
+    broken = [7, 2**70]  # the second row (no 64-bit chat id) fails half-way through queueing
+    with pytest.raises(Exception, match=r"(?i)too large|out of range"):
+        await storage.digests.queue_and_mark_sent(ready, broken)
     assert await storage.telegram_outbox.depth() == 0  # nothing queued ...
     assert await storage.digests.last_sent() is None  # ... and still due, so sent later
-    await storage.digests.queue_and_mark_sent(d.id, [page, page])
+    await storage.digests.queue_and_mark_sent(ready, [7, 8])
     assert await storage.telegram_outbox.depth() == 2
     assert (await storage.digests.last_sent()).id == d.id
 

@@ -42,7 +42,14 @@ async def test_a_receipt_before_the_confirmation_is_shown_once_it_exists(
     assert await storage.ticks.receipt(ALICE, ["3EB0A"], "read") == 0  # nothing to edit yet
     assert await storage.ticks.confirm(item, ADMIN, 500, "sent") == 1
     assert await edits(storage) == [
-        {"to": ADMIN, "message_id": 500, "state": "read", "chat": "+1 555-000-0002", "error": ""}
+        {
+            "to": ADMIN,
+            "message_id": 500,
+            "state": "read",
+            "chat": "+1 555-000-0002",
+            "error": "",
+            "item_id": item,
+        }
     ]
     assert await storage.ticks.confirm(item, ADMIN, 501, "sent") == 0  # one confirmation
     assert await storage.ticks.receipt(ALICE, ["3EB0A"], "delivered") == 0  # never back

@@ -8,11 +8,17 @@ from zoneinfo import ZoneInfo
 from assistant.digest import DigestService
 from assistant.pipeline import IngestService
 from assistant.triage import TriageRules
-from bot.handlers.digest import pages
+from bot import render_digest as rd
 from core.events import HistoryBatchReceived, MessageReceived, WaMessage
 from core.ids import ChatJid, WaMessageId
 from storage import Storage
 from tests.fakes.clock import FakeClock
+
+
+def make_digests(*args: object, **kwargs: object) -> DigestService:
+    """The digest service as the wiring builds it: the bot renders what is stored."""
+    return DigestService(*args, render=rd.text, **kwargs)  # type: ignore[arg-type]
+
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ME = ChatJid("15550001111@s.whatsapp.net")
@@ -63,22 +69,24 @@ async def fill(storage: Storage, clock: FakeClock) -> IngestService:
 async def test_digest_groups_by_chat_importance_first_with_questions(storage: Storage) -> None:
     clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
     ingest = await fill(storage, clock)
-    service = DigestService(storage, clock, BERLIN, ingest.rules, unanswered_hours=4)
+    service = make_digests(storage, clock, BERLIN, ingest.rules, unanswered_hours=4)
     view = await service.build("daily")
-    names = [s.chat.name for s in view.sections]
-    scores = [s.top_score for s in view.sections]
+    names = [s.name for s in view.report.chats]
+    scores = [s.top_score for s in view.report.chats]
     assert scores == sorted(scores, reverse=True)  # the chat with the top message first
     assert set(names) == {"Bob", "Alice", "Friends"}
-    alice = next(s for s in view.sections if s.chat.name == "Alice")
-    assert "⏳ waiting" in alice.html and "under Needs you" in alice.html
+    alice = next(s for s in view.report.chats if s.name == "Alice")
+    assert "⏳ waiting" in rd.section(alice) and "under Needs you" in rd.section(alice)
     # Questions to me lead, across chats, before any chat's section; not repeated below.
-    assert view.needs.startswith("<b>🙋 Needs you</b> (")
-    assert "invoice" in view.needs and "Bob: @15550001111 are you coming" in view.needs
-    assert "ok thanks" not in view.needs and "lol" not in view.needs
-    assert "invoice" not in alice.html
-    group = next(s for s in view.sections if s.chat.name == "Friends")
-    assert "lol" in group.html and "Bob" in group.html
-    assert "5 new message(s) in 3 chat(s)" in view.header
+    assert rd.needs(view.report).startswith("<b>🙋 Needs you</b> (")
+    assert "invoice" in rd.needs(view.report) and "Bob: @15550001111 are you coming" in rd.needs(
+        view.report
+    )
+    assert "ok thanks" not in rd.needs(view.report) and "lol" not in rd.needs(view.report)
+    assert "invoice" not in rd.section(alice)
+    group = next(s for s in view.report.chats if s.name == "Friends")
+    assert "lol" in rd.section(group) and "Bob" in rd.section(group)
+    assert "5 new message(s) in 3 chat(s)" in rd.header(view.report)
     stored = await storage.digests.get(view.digest.id)
     assert stored is not None and stored.text.startswith("<b>Daily digest</b>")
     assert stored.text.index("Needs you") < stored.text.index("<b>Alice</b>")
@@ -88,13 +96,11 @@ async def test_unanswered_hours_changed_in_settings_apply_at_once(storage: Stora
     clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
     ingest = await fill(storage, clock)
     hours = [4]
-    service = DigestService(
-        storage, clock, BERLIN, ingest.rules, unanswered_hours=lambda: hours[0]
-    )
-    alice = lambda view: next(s for s in view.sections if s.chat.name == "Alice")  # noqa: E731
-    assert "⏳ waiting" in alice(await service.build("manual")).html
+    service = make_digests(storage, clock, BERLIN, ingest.rules, unanswered_hours=lambda: hours[0])
+    alice = lambda view: next(s for s in view.report.chats if s.name == "Alice")  # noqa: E731
+    assert "⏳ waiting" in rd.section(alice(await service.build("manual")))
     hours[0] = 168  # /settings unanswered_hours 168, no restart
-    assert "⏳ waiting" not in alice(await service.build("manual")).html
+    assert "⏳ waiting" not in rd.section(alice(await service.build("manual")))
 
 
 async def test_muted_and_excluded_chats_are_left_out_and_mark_moves_on_confirm(
@@ -106,16 +112,16 @@ async def test_muted_and_excluded_chats_are_left_out_and_mark_moves_on_confirm(
     group = await storage.chats.by_jid(GROUP)
     await storage.chats.set_flag(alice.id, "include_in_digest", False)
     await storage.chats.set_muted_until(group.id, clock.now() + timedelta(hours=8))
-    service = DigestService(storage, clock, BERLIN, ingest.rules)
+    service = make_digests(storage, clock, BERLIN, ingest.rules)
     view = await service.build("manual")
-    assert [s.chat.name for s in view.sections] == ["Bob"]
-    assert "4 from muted or excluded chats left out" in view.footer
+    assert [s.name for s in view.report.chats] == ["Bob"]
+    assert "4 from muted or excluded chats left out" in rd.footer(view.report)
     before = await service.period_start()
     await service.mark_sent(view.digest.id)
     assert await service.period_start() == clock.now() != before
     await clock.advance(60)
     again = await service.build("manual")
-    assert again.sections == () and "Nothing new" in again.footer
+    assert again.report.chats == () and "Nothing new" in rd.footer(again.report)
 
 
 async def test_pages_split_under_the_limit_with_open_buttons(storage: Storage) -> None:
@@ -128,11 +134,11 @@ async def test_pages_split_under_the_limit_with_open_buttons(storage: Storage) -
         await ingest.on_event(
             wa(100 + i, jid, jid, "Can you call me? " + "blah " * 150, t, push=f"P{i}")
         )
-    view = await DigestService(storage, clock, BERLIN, rules).build("catchup", hours=3)
-    chunks = pages(view)
+    view = await make_digests(storage, clock, BERLIN, rules).build("catchup", hours=3)
+    chunks = rd.pages(view.report)
     assert len(chunks) > 1 and all(len(text) <= 4096 for text, _ in chunks)
     rows = [row for _, m in chunks if m for row in m.inline_keyboard]
-    assert len(rows) == len(view.sections)  # each chat: 📂 open it, ‼️ one was urgent
+    assert len(rows) == len(view.report.chats)  # each chat: 📂 open it, ‼️ one was urgent
     assert all(
         [b.callback_data.rsplit(":", 1)[1] for b in row] == ["open", "urgent"] for row in rows
     )
@@ -140,7 +146,7 @@ async def test_pages_split_under_the_limit_with_open_buttons(storage: Storage) -
 
 async def test_missed_digest_is_detected_once(storage: Storage) -> None:
     clock = FakeClock(datetime(2026, 5, 2, 10, 0, tzinfo=UTC))  # 12:00 in Berlin
-    service = DigestService(storage, clock, BERLIN, TriageRules())
+    service = make_digests(storage, clock, BERLIN, TriageRules())
     scheduled = datetime(2026, 5, 2, 8, 0, tzinfo=BERLIN)
     assert not await service.missed(scheduled)  # first start ever: nothing was missed
     d = await storage.digests.add(
@@ -187,7 +193,7 @@ async def test_llm_digest_map_reduce_stays_within_budget_and_call_count(storage:
     clock = FakeClock(datetime(2026, 5, 2, 8, 0, tzinfo=UTC))
     llm = GuardedLLM(OpenAIProvider("gpt-4o-mini", "k", server.openai_url), clock)
     budget = 4000
-    service = DigestService(
+    service = make_digests(
         storage,
         clock,
         BERLIN,
@@ -221,10 +227,10 @@ async def test_llm_digest_map_reduce_stays_within_budget_and_call_count(storage:
     calls = server.requests
     assert 1 <= len(calls) <= 12
     assert all(len(r.text) / 4 <= budget for r in calls)  # no call exceeds the budget
-    summarised = [s for s in view.sections if "📝 summary of" in s.html]
-    assert len(summarised) == len(view.sections) - 1
+    summarised = [s for s in view.report.chats if "📝 summary of" in rd.section(s)]
+    assert len(summarised) == len(view.report.chats) - 1
     assert all("Friend 07" not in r.text for r in calls)  # cloud-shy chat never sent
-    assert all(len(text) <= 4096 for text, _ in pages(view))
+    assert all(len(text) <= 4096 for text, _ in rd.pages(view.report))
 
 
 async def test_scams_are_left_out_of_the_chats_and_counted_last_marked(storage: Storage) -> None:
@@ -239,15 +245,23 @@ async def test_scams_are_left_out_of_the_chats_and_counted_last_marked(storage: 
     old = wa(92, GROUP, BOB, chain, t, push="Bob").message  # from a history sync: no live check
     await ingest.on_event(HistoryBatchReceived((old,), chats=1, progress=100))
     await ingest.idle()
-    view = await DigestService(storage, clock, BERLIN, ingest.rules).build("manual")
-    assert "paypal" not in "".join(s.html for s in view.sections) + view.needs
-    assert "new number" not in "".join(s.html for s in view.sections) + view.needs
-    assert view.scams.startswith("<b>⚠️ looks like a scam</b> — 3 message(s), left out above")
-    assert view.scams.count("⚠️ <b>") == 3 and "WhatsApp will start charging" in view.scams
-    assert "8 new message(s) in 4 chat(s)" in view.header  # counted, not hidden
+    view = await make_digests(storage, clock, BERLIN, ingest.rules).build("manual")
+    assert "paypal" not in "".join(rd.section(s) for s in view.report.chats) + rd.needs(
+        view.report
+    )
+    assert "new number" not in "".join(rd.section(s) for s in view.report.chats) + rd.needs(
+        view.report
+    )
+    assert rd.scams(view.report).startswith(
+        "<b>⚠️ looks like a scam</b> — 3 message(s), left out above"
+    )
+    assert rd.scams(view.report).count(
+        "⚠️ <b>"
+    ) == 3 and "WhatsApp will start charging" in rd.scams(view.report)
+    assert "8 new message(s) in 4 chat(s)" in rd.header(view.report)  # counted, not hidden
     stored = await storage.digests.get(view.digest.id)
     assert stored.text.index("looks like a scam") > max(
-        stored.text.index(f"<b>{s.chat.name}</b>") for s in view.sections
+        stored.text.index(f"<b>{s.name}</b>") for s in view.report.chats
     )
-    pages_text = "\n".join(text for text, _ in pages(view))
+    pages_text = "\n".join(text for text, _ in rd.pages(view.report))
     assert pages_text.index("looks like a scam") > pages_text.index("Needs you")
