@@ -237,4 +237,5 @@ class DigestService:
         return recent[0] if recent else None
 
     async def get(self, digest_id: int) -> Digest | None:
+        """A digest made earlier, or None when it is gone."""
         return await self.storage.digests.get(digest_id)

@@ -65,15 +65,21 @@ WAITING = Importance(1, "waiting for WhatsApp to resend it")
 class VoiceConsumer(Protocol):
     """Whatever transcribes voice notes (assistant/voice.py)."""
 
-    def wants(self, msg: StoredMessage) -> bool: ...
+    def wants(self, msg: StoredMessage) -> bool:
+        """Whether this message is a voice note still to transcribe."""
+        ...
 
-    async def transcribe(self, msg: StoredMessage, chat: Chat) -> StoredMessage: ...
+    async def transcribe(self, msg: StoredMessage, chat: Chat) -> StoredMessage:
+        """Transcribe it and store the words (or why not); return it as stored now."""
+        ...
 
 
 class ReplyConsumer(Protocol):
     """Whatever decides on AI replies (assistant/replies.py)."""
 
-    async def consider(self, msg: StoredMessage, chat: Chat) -> None: ...
+    async def consider(self, msg: StoredMessage, chat: Chat) -> None:
+        """Draft or send an AI reply to this message when its chat wants one."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,7 @@ def build_application(s: Settings, clock: Clock | None = None) -> Application:  
 
 
 async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """A command no handler knows: say so and point to /help."""
     if update.effective_message is None or update.effective_message.text is None:
         return
     command = update.effective_message.text.split()[0][:40]
@@ -94,6 +95,7 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def on_plain_text(update: Update, context: BotContext) -> None:
+    """A text that is no command and no reply: say how to answer or write."""
     await update.effective_message.reply_text(
         "To answer a WhatsApp message, reply to its forward. To write to someone: "
         "/send &lt;name or number&gt; &lt;text&gt;. All commands: /help"
@@ -101,6 +103,7 @@ async def on_plain_text(update: Update, context: BotContext) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
+    """Log a handler's error (without message text) and tell the owner briefly."""
     logger.error("unhandled error in a Telegram handler", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:

@@ -75,6 +75,7 @@ def ago(delta: timedelta | None) -> str:
 
 
 def when(ts: datetime | None, tz: ZoneInfo) -> str:
+    """A time in the owner's zone ("Fri 04 Dec 07:00"), or "never"."""
     return ts.astimezone(tz).strftime("%a %d %b %H:%M") if ts else "never"
 
 
@@ -94,6 +95,7 @@ def chat_phone(chat: Chat) -> str:
 
 
 def state_notice(state: ConnectionState, reason: str) -> str:
+    """The line told to the owner when the WhatsApp connection changes."""
     icon = "✅" if state == ConnectionState.CONNECTED else "⚠️"
     text = f"{icon} WhatsApp: <b>{STATE_WORDS[state]}</b>\n{esc(reason)}"
     step = NEXT_STEP.get(state)
@@ -101,6 +103,7 @@ def state_notice(state: ConnectionState, reason: str) -> str:
 
 
 def start_text(state: ConnectionState) -> str:
+    """The /start greeting: the connection state and the next step."""
     return (
         "👋 Hi! I am your WhatsApp secretary.\n"
         f"WhatsApp is <b>{STATE_WORDS[state]}</b>.\n"
@@ -121,6 +124,7 @@ def session_line(
 
 
 def status_text(s: Status, tz: ZoneInfo) -> str:
+    """The /status page: connection, traffic, queues, LLM, learning, next digest."""
     return "\n".join(
         [
             f"<b>Status</b>: {session_line(s.state, s.state_since, s.last_event_age, tz)}",
@@ -143,6 +147,7 @@ def status_text(s: Status, tz: ZoneInfo) -> str:
 
 
 def qr_caption(qr: QrIssued, now: datetime) -> str:
+    """The caption under a login QR: how to scan it and how long it lasts."""
     left = max(0, int((qr.window_ends_at - now).total_seconds()))
     return (
         "Scan in WhatsApp → Settings → Linked devices → Link a device.\n"
@@ -152,6 +157,7 @@ def qr_caption(qr: QrIssued, now: datetime) -> str:
 
 
 def pairing_text(code: str, phone: str) -> str:
+    """How to type the pairing code on the phone."""
     return (
         f"Pairing code for +{esc(phone)}: <code>{esc(code)}</code>\n"
         "On the phone: WhatsApp → Linked devices → Link a device → "
@@ -160,6 +166,7 @@ def pairing_text(code: str, phone: str) -> str:
 
 
 def chat_label(chat: Chat) -> str:
+    """A chat's button label in /chats, with its trusted and AI marks."""
     marks = ("⭐" if chat.trusted else "") + ("🤖" if chat.ai_enabled else "")
     unread = f" ({chat.unread})" if chat.unread else ""
     icon = "👥" if chat.is_group else "👤"
@@ -167,6 +174,7 @@ def chat_label(chat: Chat) -> str:
 
 
 def chat_list_text(total: int, page: int, pages: int, search: str) -> str:
+    """The header of a /chats page."""
     if total == 0:
         return (
             "No chat matches “" + esc(search) + "”."
@@ -178,6 +186,7 @@ def chat_list_text(total: int, page: int, pages: int, search: str) -> str:
 
 
 def card_text(chat: Chat, now: datetime, tz: ZoneInfo) -> str:
+    """A chat's card: its kind, marks, mute state and last activity."""
     mute = f"muted until {when(chat.muted_until, tz)}" if chat.is_muted(now) else "not muted"
     return "\n".join(
         [
@@ -213,12 +222,14 @@ def body_text(msg: StoredMessage, limit: int | None = None) -> str:
 
 
 def sender_of(msg: StoredMessage, chat: Chat) -> str:
+    """Who wrote a message, as shown in a chat's history ("me" for the owner)."""
     if msg.from_me:
         return "You"
     return msg.sender_name or (chat.name if not chat.is_group else phone_of(msg.sender))
 
 
 def messages_text(chat: Chat, messages: list[StoredMessage], tz: ZoneInfo) -> str:
+    """A chat's last messages, as /chat shows them."""
     if not messages:
         return f"<b>{esc(chat.name)}</b>: no stored messages yet."
     lines = [f"<b>{esc(chat.name)}</b> — last {len(messages)} message(s)"]
@@ -229,6 +240,7 @@ def messages_text(chat: Chat, messages: list[StoredMessage], tz: ZoneInfo) -> st
 
 
 def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo) -> str:
+    """The first line of a forward: time, chat and, in a group, the sender."""
     ts = msg.timestamp.astimezone(tz).strftime("%H:%M")
     who = f" · {esc(sender_of(msg, chat))}" if chat.is_group else ""
     icon = "👥" if chat.is_group else "👤"
@@ -236,6 +248,7 @@ def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo) -> str:
 
 
 def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> str:
+    """A forwarded message as Telegram HTML: header, text cut to fit, why it came."""
     body = body_text(msg, FORWARD_BODY)
     return f"{forward_header(chat, msg, tz)}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
 
@@ -253,6 +266,7 @@ def call_notice(chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz
 
 
 def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo) -> str:
+    """Several forwards of one chat merged into one message."""
     lines = [
         f"{'👥' if chat.is_group else '👤'} <b>{esc(chat.name)}</b> — "
         f"{len(items)} important messages"
@@ -277,6 +291,7 @@ def status_posters_text(posters: list[tuple[str, int, datetime]], tz: ZoneInfo) 
 
 
 def search_text(query: str, hits: list[tuple[Chat, StoredMessage]], tz: ZoneInfo) -> str:
+    """The /search results page."""
     if not hits:
         return f"Nothing found for “{esc(query)}”."
     lines = [f"<b>Search</b> “{esc(query)}” — {len(hits)} newest match(es)"]
@@ -290,6 +305,7 @@ def search_text(query: str, hits: list[tuple[Chat, StoredMessage]], tz: ZoneInfo
 
 
 def send_result(status: str, error: str = "") -> str:
+    """How a send fared, in a few words (sent, queued, or why not)."""
     if status == "sent":
         return "✅ Sent."
     if status == "queued":
@@ -313,6 +329,7 @@ def ticks_text(state: str, chat_name: str, error: str = "") -> str:
 
 
 def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo) -> str:
+    """An AI draft shown for approval, under the message it answers."""
     return (
         f"🤖 Draft reply — {forward_header(chat, msg, tz)}\n"
         f"<i>{body_text(msg)[:500]}</i>\n\n{esc(text)}"
@@ -320,4 +337,5 @@ def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo) -> str:
 
 
 def auto_text_named(chat_name: str, text: str, status: str, error: str = "") -> str:
+    """The notice of an AI reply sent on the owner's behalf."""
     return f"🤖 Auto-reply to <b>{esc(chat_name)}</b>: {esc(text)}\n{send_result(status, error)}"

@@ -231,6 +231,8 @@ class PeeweeWhatsAppOutbox(_Outbox):
 
     @in_thread
     def add(self, to_jid: str, payload: dict[str, Any], origin: str = "") -> int:
+        """Queue one message for WhatsApp; ``origin`` names the Telegram message it came
+        from (``tg:<chat>:<message>``). Returns the item's id."""
         rec = WhatsAppOutboxRecord.create(
             to_jid=to_jid,
             payload=json.dumps(payload, ensure_ascii=False),

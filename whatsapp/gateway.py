@@ -88,14 +88,17 @@ class GatewayBase:
 
     @property
     def state(self) -> ConnectionState:
+        """The connection's state now."""
         return self.connection.state
 
     @property
     def reason(self) -> str:
+        """Why the connection is in its state, in words for the owner."""
         return self.connection.reason
 
     @property
     def own_jid(self) -> ChatJid | None:
+        """The linked account's own JID, once known."""
         return self.connection.own_jid
 
     @property

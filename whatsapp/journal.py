@@ -146,4 +146,5 @@ class EventJournal:
                 yield name, payload, offset
 
     def close(self) -> None:
+        """Close the journal file (records written stay on disk)."""
         self._file.close()

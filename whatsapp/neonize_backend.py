@@ -432,6 +432,7 @@ class NeonizeGateway(GatewayBase):
         return found
 
     async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
+        """React to a message on WhatsApp ("" removes the reaction)."""
         client = self._live()
         try:
             msg = await client.build_reaction(protos.jid(chat), protos.jid(sender), target, emoji)
@@ -451,6 +452,7 @@ class NeonizeGateway(GatewayBase):
             raise SendFailed(message[:200]) from exc
 
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
+        """Mark these messages read on WhatsApp (their sender sees blue ticks)."""
         client = self._live()
         try:
             await client.mark_read(

@@ -428,6 +428,7 @@ class SimulatedGateway(GatewayBase):
         }
 
     async def react(self, chat: ChatJid, sender: ChatJid, target: WaMessageId, emoji: str) -> None:
+        """Record a reaction in sent.jsonl (kind "reaction")."""
         self._require_connected()
         self._record(
             {
@@ -457,6 +458,7 @@ class SimulatedGateway(GatewayBase):
         )
 
     async def mark_read(self, chat: ChatJid, sender: ChatJid, ids: list[WaMessageId]) -> None:
+        """Remember the read mark (``read_marks``), as the phone would show blue ticks."""
         self._require_connected()
         self.read_marks.append((chat, sender, list(ids)))
         logger.debug("simulator: %d message(s) marked read", len(ids))

@@ -10,18 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "storage", "assistant", "bot")
-#: Modules being reshaped right now (the transport and the notification path): exempt until
-#: the reshaping lands, then remove them from this set.
-EXEMPT = {
-    "core/events.py",
-    "storage/outbox.py",
-    "bot/render.py",
-    "bot/notifier.py",
-    "assistant/digest.py",
-    "assistant/pipeline.py",
-    "bot/app.py",
-}
+PACKAGES = ("core", "whatsapp", "storage", "assistant", "bot")
+#: Modules exempt from the rule while they are being reshaped (none now); a test fails when a
+#: name here is no file, so the set is emptied once the reshaping lands.
+EXEMPT: set[str] = set()
 
 #: Decorators whose function is documented by another definition of the same name.
 DOCUMENTED_ELSEWHERE = {"overload", "setter", "deleter"}
