@@ -17,6 +17,7 @@ from typing import Protocol
 
 from assistant.llm.guard import GuardedLLM
 from assistant.llm_triage import BATCH_SIZE, MAX_WAIT_SECONDS, LLMTriage, Pending, eligible
+from assistant.media import DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB, MediaBudget, MediaFetcher
 from assistant.scorer import Scorer
 from assistant.triage import Importance, TriageRules, score_message
 from core.errors import StorageError
@@ -52,10 +53,6 @@ Progress = Callable[["HistoryProgress"], Awaitable[None]]
 Reconnected = Callable[[], Awaitable[None]]
 Notice = Callable[[str], Awaitable[None]]
 #: The media budget in MB: (per day, in all), read when a download is considered.
-MediaBudget = Callable[[], tuple[int, int]]
-DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB = 500, 10_000
-#: Downloads at once: neonize holds a whole file in memory until it is written.
-MAX_DOWNLOADS = 2
 #: A message this soon after repeated missed calls from its chat is urgent.
 URGENT_AFTER_CALLS = timedelta(hours=2)
 #: The score of a placeholder for a message WhatsApp could not decrypt yet.
@@ -148,8 +145,8 @@ class IngestService:
         self.outbox: Outbox = storage.telegram_outbox
         self.scorer = scorer
         self.gateway = gateway
-        self.media_budget = media_budget
-        self._downloads = asyncio.Semaphore(MAX_DOWNLOADS)
+        #: Attachments: downloads within the media budget, and their retries.
+        self.media = MediaFetcher(storage, gateway, media_budget)
         self.admin_ids = admin_ids
         self.rules = rules or TriageRules()
         self.clock = clock or Clock()
@@ -319,7 +316,7 @@ class IngestService:
         (``recover`` finishes it) or scored with its forward queued — never forgotten."""
         for msg in stored:
             if msg.media_state == MediaState.PENDING:
-                await self.fetch_media(msg)
+                await self.media.fetch(msg)
         paired = await self._with_chats(stored)
         if self.hooks.voice is not None:
             voice = self.hooks.voice
@@ -403,59 +400,6 @@ class IngestService:
         if msg.from_me or msg.history or chat.is_muted(self.clock.now()):
             return False
         return importance.score >= self.rules.threshold
-
-    async def fetch_media(self, msg: StoredMessage, on_request: bool = False) -> MediaState:
-        """Download one attachment and record the outcome on the message. The size the
-        message declares is checked first, and (unless the owner asked for this one) the
-        media budget; the attempt is counted before the download starts; at most
-        ``MAX_DOWNLOADS`` run at once."""
-        ref = await self.storage.messages.media_ref(msg.id)
-        if ref is None:
-            return msg.media_state
-        declared = max(0, msg.media_size)
-        if declared > self.gateway.media_limit:
-            why = f"too large: declared {declared // 1_000_000} MB"
-            await self.storage.messages.set_media(msg.id, MediaState.TOO_LARGE, None, 0, why)
-            return MediaState.TOO_LARGE
-        if not on_request and (why := await self._over_budget(declared)):
-            await self.storage.messages.set_media(msg.id, MediaState.SKIPPED, None, 0, why)
-            return MediaState.SKIPPED
-        async with self._downloads:
-            await self.storage.messages.begin_media(msg.id)
-            chat = await self.storage.chats.get(msg.chat_id)
-            result = await self.gateway.fetch_media(
-                chat.jid, msg.sender, msg.wa_id, ref, msg.media_mimetype
-            )
-        if result.path:
-            state = MediaState.DONE
-        elif result.error == "too large":
-            state = MediaState.TOO_LARGE
-        else:
-            state = MediaState.FAILED
-            logger.warning("media download failed for message %d: %s", msg.id, result.error)
-        await self.storage.messages.set_media(
-            msg.id, state, result.path, result.size, result.error
-        )
-        return state
-
-    async def _over_budget(self, declared: int) -> str:
-        """Why a download would break the media budget ("" when it fits)."""
-        day_mb, total_mb = self.media_budget()
-        today, total = await self.storage.messages.media_usage()
-        if today + declared > day_mb * 1_000_000:
-            return f"over budget: {day_mb} MB a day (media_day_mb)"
-        if total + declared > total_mb * 1_000_000:
-            return f"over budget: {total_mb} MB in all (media_total_mb)"
-        return ""
-
-    async def retry_media(self) -> int:
-        """Retry failed or pending downloads (run periodically); return how many were tried."""
-        rows = await self.storage.messages.media_to_retry()
-        for message_id, _ in rows:
-            msg = await self.storage.messages.get(message_id)
-            if msg is not None:
-                await self.fetch_media(msg)
-        return len(rows)
 
     async def _history_batch(self, event: HistoryBatchReceived) -> None:
         rules = copy.deepcopy(self.rules)  # read on the database thread: a snapshot

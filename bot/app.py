@@ -178,7 +178,7 @@ async def start_telegram(app: Application) -> None:  # type: ignore[type-arg]
 async def _retry_job(context: BotContext) -> None:
     s = context.services
     await s.sending.flush()
-    await s.ingest.retry_media()
+    await s.ingest.media.retry()
 
 
 async def _address_book_job(context: BotContext) -> None:

@@ -241,7 +241,7 @@ async def on_forward_action(update: Update, context: BotContext, data: ForwardAc
         await update.effective_chat.send_document(body, filename=f"message-{msg.id}.txt")
     elif data.action == "media":
         await query.answer("Downloading…")
-        state = await s.ingest.fetch_media(msg, on_request=True)
+        state = await s.ingest.media.fetch(msg, on_request=True)
         if state == MediaState.DONE:  # the forward again, now with its file
             await s.notifier.forward_again(update.effective_chat.id, msg.id)
         else:

@@ -204,7 +204,7 @@ async def test_failed_media_is_recorded_and_retried(storage, wired, tmp_path) ->
     [stored] = await storage.messages.last(chat.id)
     assert stored.media_state == "failed"
     missing.write_bytes(b"%PDF")
-    assert await ingest.retry_media() == 1
+    assert await ingest.media.retry() == 1
     again = await storage.messages.get(stored.id)
     assert again.media_state == "done" and again.media_path.endswith(".pdf")
 
@@ -351,8 +351,8 @@ async def test_media_budget_skips_then_fetches_on_request(storage, tmp_path) -> 
         await settle(gateway, ingest)
         stored = await last_stored(storage)
         assert stored.media_state == "skipped" and "media_day_mb" in stored.media_error
-        assert await ingest.retry_media() == 0  # not retried by itself
-        assert await ingest.fetch_media(stored, on_request=True) == "done"
+        assert await ingest.media.retry() == 0  # not retried by itself
+        assert await ingest.media.fetch(stored, on_request=True) == "done"
         assert await storage.messages.media_usage() == (5002, 5002)
         budget[0] = (1, 10_000)  # 1 MB a day: the next one fits
         await gateway.play(
@@ -411,7 +411,7 @@ async def test_attempt_counted_before_download_and_two_at_a_time(storage, wired,
         )
     await gateway.drain()
     fetches = [
-        asyncio.create_task(ingest.fetch_media(m))
+        asyncio.create_task(ingest.media.fetch(m))
         for m in await storage.messages.last((await storage.chats.by_jid(ALICE)).id)
     ]
 
