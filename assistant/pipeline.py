@@ -8,18 +8,16 @@ media downloads run after, in background tasks, so a slow step never stalls the 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Protocol
 
-from assistant.llm.guard import GuardedLLM
-from assistant.llm_triage import BATCH_SIZE, MAX_WAIT_SECONDS, LLMTriage, Pending, eligible
+from assistant.llm_triage import LLMTriage
 from assistant.media import DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB, MediaBudget, MediaFetcher
 from assistant.scorer import Scorer
-from assistant.triage import Importance, TriageRules, score_message
+from assistant.triage import TriageRules
+from assistant.triage_service import LLMBatches, ReplyConsumer, TriageService
 from core.errors import StorageError
 from core.events import (
     AddressBookRead,
@@ -35,14 +33,11 @@ from core.events import (
     MessageRevoked,
     ReactionReceived,
     ReceiptReceived,
-    WaMessage,
 )
-from core.ids import OWN_SENDER, ConnectionState, MessageKind
-from core.notifications import CallNotice, Forward, Outbox
+from core.ids import OWN_SENDER, ConnectionState
 from core.tasks import Clock, TaskGroup
 from core.transport import WhatsAppGateway
 from storage import Storage
-from storage.calls import CallRecorded
 from storage.chats import NAME_GROUP
 from storage.domain import ChangeOutcome, Chat, MediaState, StoredMessage
 
@@ -52,11 +47,6 @@ Wake = Callable[[], None]
 Progress = Callable[["HistoryProgress"], Awaitable[None]]
 Reconnected = Callable[[], Awaitable[None]]
 Notice = Callable[[str], Awaitable[None]]
-#: The media budget in MB: (per day, in all), read when a download is considered.
-#: A message this soon after repeated missed calls from its chat is urgent.
-URGENT_AFTER_CALLS = timedelta(hours=2)
-#: The score of a placeholder for a message WhatsApp could not decrypt yet.
-WAITING = Importance(1, "waiting for WhatsApp to resend it")
 
 
 class VoiceConsumer(Protocol):
@@ -68,14 +58,6 @@ class VoiceConsumer(Protocol):
 
     async def transcribe(self, msg: StoredMessage, chat: Chat) -> StoredMessage:
         """Transcribe it and store the words (or why not); return it as stored now."""
-        ...
-
-
-class ReplyConsumer(Protocol):
-    """Whatever decides on AI replies (assistant/replies.py)."""
-
-    async def consider(self, msg: StoredMessage, chat: Chat) -> None:
-        """Draft or send an AI reply to this message when its chat wants one."""
         ...
 
 
@@ -108,15 +90,6 @@ class IngestHooks:
     voice: VoiceConsumer | None = None
 
 
-@dataclass(frozen=True)
-class LLMBatches:
-    """An LLM to rescore undecided messages: batches of ``size``, at most ``max_wait`` s late."""
-
-    llm: GuardedLLM
-    size: int = BATCH_SIZE
-    max_wait: float = MAX_WAIT_SECONDS
-
-
 def _log_change(kind: str, outcome: ChangeOutcome) -> None:
     if outcome == ChangeOutcome.REJECTED:
         logger.warning("%s of another sender's message rejected (kept aside, not applied)", kind)
@@ -142,35 +115,39 @@ class IngestService:
         """``scorer`` is the learned model with the owner's corrections (the shipped model
         alone when None); ``llm`` rescores undecided messages when given."""
         self.storage = storage
-        self.outbox: Outbox = storage.telegram_outbox
-        self.scorer = scorer
         self.gateway = gateway
         #: Attachments: downloads within the media budget, and their retries.
         self.media = MediaFetcher(storage, gateway, media_budget)
-        self.admin_ids = admin_ids
         self.rules = rules or TriageRules()
         self.clock = clock or Clock()
         self.tasks = TaskGroup("ingest")
         self.side_tasks = TaskGroup("ingest-side")
         self.hooks = hooks
-        self._history = HistoryProgress(0, 0, 0, 0, 0)
-        self.forwards_queued = 0
-        self.llm_triage = (
-            LLMTriage(llm.llm, self.clock, llm.size, llm.max_wait, on_decided=self.llm_decided)
-            if llm is not None
-            else None
+        #: Scores stored messages and queues their forwards, LLM looks and replies.
+        self.triage = TriageService(
+            storage,
+            admin_ids,
+            self.rules,
+            self.clock,
+            scorer,
+            hooks.wake_notifier,
+            hooks.replies,
+            llm,
         )
+        self._history = HistoryProgress(0, 0, 0, 0, 0)
         self._post: asyncio.Queue[list[StoredMessage]] | None = None
         self._storage_down_since: float | None = None
-        #: chat id → (missed calls in a row, when the last was): its next message is urgent.
-        self.called: dict[int, tuple[int, datetime]] = {}
+
+    @property
+    def llm_triage(self) -> LLMTriage | None:
+        """The LLM batches that rescore undecided messages (None without an LLM)."""
+        return self.triage.llm_triage
 
     async def stop(self) -> None:
         """Cancel what is still running: storing, scoring, downloads and LLM batches."""
         await self.tasks.cancel_all()
         await self.side_tasks.cancel_all()
-        if self.llm_triage is not None:
-            await self.llm_triage.tasks.cancel_all()
+        await self.triage.stop()
 
     async def on_event(self, event: GatewayEvent) -> None:
         """Handle one gateway event (subscribed first, awaited in order)."""
@@ -223,7 +200,7 @@ class IngestService:
                 if recorded is None:
                     logger.warning("a call could not be stored (no chat); skipped")
                 elif recorded.became_missed:
-                    await self._missed_call(recorded)
+                    await self.triage.missed_call(recorded)
             case ReceiptReceived(chat=chat, message_ids=ids, kind=kind):
                 await self.storage.messages.set_delivery(chat, list(ids), kind.value)
                 if await self.storage.ticks.receipt(chat, list(ids), kind.value):
@@ -249,30 +226,6 @@ class IngestService:
                     self.side_tasks.spawn(self.hooks.on_connected(), "reconnected")
             case _:
                 pass
-
-    async def _missed_call(self, call: CallRecorded) -> None:
-        """Tell the owner at once of a missed call from a trusted or known chat (the notice
-        merges the chat's missed calls of the last minutes); after repeated calls, the
-        chat's next message counts as urgent."""
-        chat = call.chat
-        if len(call.burst) >= 2:
-            self.called[chat.id] = (len(call.burst), call.timestamp)
-        if chat.is_muted(self.clock.now()) or not (chat.trusted or chat.known):
-            return
-        await self.outbox.add(CallNotice(call.message_id, chat.id), self.admin_ids)
-        self.hooks.wake_notifier()
-
-    def _after_calls(self, msg: StoredMessage, chat: Chat, importance: Importance) -> Importance:
-        """The first message after repeated calls from a chat is urgent."""
-        called = self.called.get(chat.id)
-        if called is None or msg.from_me or msg.history or msg.kind == MessageKind.CALL:
-            return importance
-        del self.called[chat.id]
-        count, when = called
-        if msg.timestamp - when > URGENT_AFTER_CALLS:
-            return importance
-        reason = f"called you {count} times just before"
-        return Importance(max(importance.score, 10), f"{reason}, {importance.reason}"[:256])
 
     def _post_queue(self) -> asyncio.Queue[list[StoredMessage]]:
         if self._post is None:
@@ -324,7 +277,7 @@ class IngestService:
                 if voice.wants(msg):  # triaged once its words are known
                     self.side_tasks.spawn(self._after_transcript(msg, chat), "transcribe")
             paired = [(m, c) for m, c in paired if not voice.wants(m)]
-        await self._triage(paired)
+        await self.triage.run(paired)
 
     async def _after_transcript(self, msg: StoredMessage, chat: Chat) -> None:
         """Transcribe a voice note in the background, then triage it with its words (a
@@ -335,52 +288,7 @@ class IngestService:
             raise
         except Exception:
             logger.exception("transcribing voice note %d failed", msg.id)
-        await self._triage(await self._with_chats([msg]))  # the chat as it is now
-
-    async def _triage(self, paired: list[tuple[StoredMessage, Chat]]) -> None:
-        """Score, queue forwards and LLM looks, and consider replies."""
-        scored = [
-            (m, c, WAITING if m.kind == MessageKind.WAITING else self._score(m, c))
-            for m, c in paired
-        ]
-        later = []
-        for msg, chat, importance in scored:
-            pending = Pending(msg, chat, importance)
-            if (
-                self.llm_triage is not None
-                and not msg.from_me
-                and eligible(self.llm_triage.llm, pending, self.rules.threshold)
-            ):
-                later.append(pending)  # the heuristic score stands until the LLM decides
-        await self._record(scored, decided={p.message.id for p in later})
-        for pending in later:
-            await self.llm_triage.add(pending)  # type: ignore[union-attr]
-        if self.hooks.replies is not None:
-            for msg, chat, _ in scored:
-                if msg.kind != MessageKind.WAITING:
-                    await self.hooks.replies.consider(msg, chat)
-
-    def _score(self, msg: StoredMessage, chat: Chat) -> Importance:
-        return self._after_calls(msg, chat, score_message(msg, chat, self.rules, self.scorer))
-
-    async def llm_decided(self, decided: list[tuple[Pending, Importance]]) -> None:
-        """Store the LLM's scores and forward what became important."""
-        await self._record([(p.message, p.chat, i) for p, i in decided])
-
-    async def _record(
-        self, items: list[tuple[StoredMessage, Chat, Importance]], decided: set[int] = frozenset()
-    ) -> None:
-        """Write scores and the forwards they call for (skipping ``decided``) atomically."""
-        forwards = [
-            Forward(msg.id, importance.reason, importance.score, chat.id)
-            for msg, chat, importance in items
-            if msg.id not in decided and self.should_forward(msg, chat, importance)
-        ]
-        scores = [(m.id, i.score, i.reason) for m, _, i in items]
-        await self.storage.messages.set_importance(scores, forwards, self.admin_ids)
-        if forwards:
-            self.forwards_queued += len(forwards) * len(self.admin_ids)
-            self.hooks.wake_notifier()
+        await self.triage.run(await self._with_chats([msg]))  # the chat as it is now
 
     async def _with_chats(self, stored: list[StoredMessage]) -> list[tuple[StoredMessage, Chat]]:
         """Pair messages with their chats. A message whose chat was merged into another since
@@ -395,20 +303,8 @@ class IngestService:
             chats |= await self.storage.chats.get_many(m.chat_id for m in current.values())
         return [(m, chats[m.chat_id]) for m in stored if m.chat_id in chats]
 
-    def should_forward(self, msg: StoredMessage, chat: Chat, importance: Importance) -> bool:
-        """Apply the forwarding policy: live, not mine, not muted, above the threshold."""
-        if msg.from_me or msg.history or chat.is_muted(self.clock.now()):
-            return False
-        return importance.score >= self.rules.threshold
-
     async def _history_batch(self, event: HistoryBatchReceived) -> None:
-        rules = copy.deepcopy(self.rules)  # read on the database thread: a snapshot
-        scorer = self.scorer
-
-        def score(msg: WaMessage, chat: Chat) -> tuple[int, str]:
-            importance = score_message(msg, chat, rules, scorer, check_scam=False)
-            return importance.score, importance.reason
-
+        score = self.triage.history_scorer()  # runs on the database thread
         new = await self.storage.messages.store_history(list(event.messages), score)
         if not event.messages and not event.chats:
             return  # a contacts/push-names chunk: nothing to report

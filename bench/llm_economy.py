@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 from assistant.digest import DigestService
 from assistant.llm.guard import GuardedLLM
 from assistant.llm.openai import OpenAIProvider
-from assistant.pipeline import IngestService, LLMBatches
+from assistant.pipeline import IngestService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules
+from assistant.triage_service import LLMBatches
 from bench.common import table
 from bot import render_digest
 from core.events import WaMessage

@@ -18,7 +18,7 @@ from assistant.digest import DigestService
 from assistant.learning import TriageLearner
 from assistant.llm.base import LLMError, LLMProvider
 from assistant.llm.guard import GuardedLLM
-from assistant.pipeline import HistoryProgress, IngestHooks, IngestService, LLMBatches
+from assistant.pipeline import HistoryProgress, IngestHooks, IngestService
 from assistant.preferences import Preferences, PreferenceService
 from assistant.recipients import RecipientService
 from assistant.replies import ReplyService
@@ -26,6 +26,7 @@ from assistant.sending import SendingService, SendOutcome, SendStatus
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import TriageRules, load_scorer
+from assistant.triage_service import LLMBatches
 from assistant.voice import Transcriber, VoiceService
 from bot import render_digest
 from bot.config import Settings

@@ -17,12 +17,13 @@ from assistant.llm.guard import GuardedLLM
 from assistant.llm.ollama import OllamaProvider
 from assistant.llm.openai import OpenAIProvider
 from assistant.llm_triage import LLMTriage, Pending, parse_scores
-from assistant.pipeline import IngestHooks, IngestService, LLMBatches
+from assistant.pipeline import IngestHooks, IngestService
 from assistant.preferences import Preferences, PreferenceService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.summarize import parse_summaries
 from assistant.triage import Importance, TriageRules
+from assistant.triage_service import LLMBatches
 from core.ids import MessageKind
 from storage import Storage
 from storage.domain import Chat, StoredMessage
