@@ -98,8 +98,11 @@ class TelegramNotifier:
             return await self._drain()
 
     async def _drain(self) -> int:
-        due = await self.storage.telegram_outbox.due(self.clock.now(), limit=500)
-        waiting = await self.storage.telegram_outbox.first_waiting(self.clock.now())
+        # One reading of the clock for both: an item that fell due between two readings would
+        # be neither due nor waiting, and a newer item of its chat would overtake it.
+        now = self.clock.now()
+        due = await self.storage.telegram_outbox.due(now, limit=500)
+        waiting = await self.storage.telegram_outbox.first_waiting(now)
         by_admin: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in due:
             if item.target not in waiting or item.id < waiting[item.target]:
