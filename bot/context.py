@@ -36,15 +36,26 @@ class LoginView:
 
 
 @dataclass(frozen=True)
-class Services:
-    """Everything handlers may call, built once in app.py."""
+class Account:
+    """Everything that belongs to one linked WhatsApp account: its session (the gateway with
+    its journal and connection), what stores its events, what sends from it, and how /send
+    finds its recipients. Several accounts will each have one (issue 21); today there is
+    one, labelled "" (no label shown)."""
 
-    storage: Storage
     gateway: WhatsAppGateway
     ingest: IngestService
-    chats: ChatService
-    recipients: RecipientService
     sending: SendingService
+    recipients: RecipientService
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything handlers may call, built once in bot/wiring.py."""
+
+    storage: Storage
+    account: Account
+    chats: ChatService
     digests: DigestService
     status: StatusService
     prefs: PreferenceService
@@ -58,6 +69,26 @@ class Services:
     owner_ids: frozenset[int]
     logins: dict[int, LoginView] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)
+
+    @property
+    def gateway(self) -> WhatsAppGateway:
+        """The account's WhatsApp session."""
+        return self.account.gateway
+
+    @property
+    def ingest(self) -> IngestService:
+        """What stores the account's events and triages its messages."""
+        return self.account.ingest
+
+    @property
+    def sending(self) -> SendingService:
+        """What sends from the account (the WhatsApp outbox)."""
+        return self.account.sending
+
+    @property
+    def recipients(self) -> RecipientService:
+        """How /send finds a recipient on the account."""
+        return self.account.recipients
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -30,7 +30,7 @@ from assistant.triage_service import LLMBatches
 from assistant.voice import Transcriber, VoiceService
 from bot import render_digest
 from bot.config import Settings
-from bot.context import Services
+from bot.context import Account, Services
 from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
 from core import notifications
@@ -181,8 +181,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         storage, llm, sending, prefs, rules, clock, s.tz, on_draft=draft_ready, on_auto=auto_sent
     )
     app.bot_data["voice"] = voice  # closed on shutdown
-    services = Services(
-        storage=storage,
+    account = Account(
         gateway=gateway,
         ingest=IngestService(
             storage,
@@ -202,9 +201,13 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             ),
             llm=LLMBatches(llm),
         ),
-        chats=chat_service,
-        recipients=RecipientService(storage, gateway, chat_service, s.default_region),
         sending=sending,
+        recipients=RecipientService(storage, gateway, chat_service, s.default_region),
+    )
+    services = Services(
+        storage=storage,
+        account=account,
+        chats=chat_service,
         digests=DigestService(
             storage,
             clock,
