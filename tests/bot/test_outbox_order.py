@@ -26,7 +26,7 @@ async def test_an_item_falling_due_mid_read_is_not_overtaken(env: Env) -> None:
     storage = env.services.storage
     await storage.telegram_outbox.add(Notice("first"), [ADMIN])
     await storage.telegram_outbox.add(Notice("second"), [ADMIN])
-    first, second = await storage.telegram_outbox.due(datetime.now(UTC) + timedelta(hours=1))
+    first, _second = await storage.telegram_outbox.due(datetime.now(UTC) + timedelta(hours=1))
     await storage.telegram_outbox.retry_later([first.id], timedelta(seconds=60), "429")
     waiting_until = datetime.now(UTC) + timedelta(seconds=60)
     # The first reading is just before the retry is due, the next just after it.
