@@ -14,6 +14,7 @@ from neonize.aioze import events as neonize_events
 from neonize.events import EVENT_TO_INT
 
 from core.events import MessageReceived
+from tests.support import wait_until
 from whatsapp import protos
 from whatsapp.journal import EventJournal
 from whatsapp.neonize_backend import NeonizeGateway
@@ -53,8 +54,7 @@ async def test_go_waits_until_the_record_is_on_disk(tmp_path: Path) -> None:
     go = threading.Thread(target=go_callback)
     go.start()
     try:
-        while journal.end == 0:  # the record is written ...
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: journal.end > 0)  # the record is written ...
         await asyncio.to_thread(go.join, 0.2)
         assert go.is_alive() and order == []  # ... but Go is held while it is not on disk
         disk_may_finish.set()

@@ -7,7 +7,6 @@ that never comes, ignoring Stop. "New QR" must still give a fresh login with new
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import threading
 from pathlib import Path
@@ -20,6 +19,7 @@ from core.errors import GatewayError
 from core.events import QrIssued, QrWindowEnded
 from core.ids import ConnectionState
 from tests.fakes.clock import FakeClock
+from tests.support import wait_until
 from whatsapp import connection as gateway_module
 from whatsapp.neonize_backend import MAX_FRESH_LOGINS, NeonizeGateway
 
@@ -50,13 +50,6 @@ class FakeGo:
         self.stops.append(uuid)
 
 
-async def until(condition: Any, timeout: float = 10.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
 
 @pytest.fixture
 async def live(tmp_path: Path, monkeypatch):
@@ -74,7 +67,7 @@ async def live(tmp_path: Path, monkeypatch):
     await gateway.start()
     yield gateway, go, clock, events
     go.parked.set()  # let the parked Go calls end, so no hard exit is armed
-    await until(lambda: all(t.done() for t in gateway._parked))
+    await wait_until(lambda: all(t.done() for t in gateway._parked))
     await gateway.stop()
 
 
@@ -84,16 +77,16 @@ def codes(events: list[Any]) -> list[str]:
 
 async def test_new_qr_after_the_window_ended_starts_a_fresh_login(live) -> None:
     gateway, go, clock, events = live
-    await until(lambda: len(codes(events)) == 2)
+    await wait_until(lambda: len(codes(events)) == 2)
     assert codes(events) == ["2@LOGIN1CODE1", "2@LOGIN1CODE2"]
     assert gateway.state == ConnectionState.WAITING_FOR_QR
 
     await clock.advance(gateway_module.QR_WINDOW_SECONDS + 1)  # nobody scanned
-    await until(lambda: any(isinstance(e, QrWindowEnded) for e in events))
+    await wait_until(lambda: any(isinstance(e, QrWindowEnded) for e in events))
     assert gateway.login_expired
 
     await gateway.request_login()  # the "New QR" button
-    await until(lambda: len(codes(events)) == 4)
+    await wait_until(lambda: len(codes(events)) == 4)
     assert codes(events)[2:] == ["2@LOGIN2CODE1", "2@LOGIN2CODE2"]
     # (Other stops may be recorded: clients of earlier tests stop themselves when collected.)
     assert go.logins == 2 and go.stops.count(gateway.client.uuid) == 1
@@ -104,22 +97,22 @@ async def test_new_qr_after_the_window_ended_starts_a_fresh_login(live) -> None:
 
     # The new window ends unused too: another fresh login, with its own codes.
     await clock.advance(gateway_module.QR_WINDOW_SECONDS + 1)
-    await until(lambda: sum(isinstance(e, QrWindowEnded) for e in events) == 2)
+    await wait_until(lambda: sum(isinstance(e, QrWindowEnded) for e in events) == 2)
     await gateway.request_login()
-    await until(lambda: len(codes(events)) == 6)
+    await wait_until(lambda: len(codes(events)) == 6)
     assert codes(events)[4:] == ["2@LOGIN3CODE1", "2@LOGIN3CODE2"]
 
 
 async def test_fresh_logins_are_bounded_then_a_restart_is_asked_for(live) -> None:
     gateway, go, clock, events = live
     for round_ in range(1, MAX_FRESH_LOGINS + 1):
-        await until(lambda r=round_: len(codes(events)) == 2 * r)
+        await wait_until(lambda r=round_: len(codes(events)) == 2 * r)
         await clock.advance(gateway_module.QR_WINDOW_SECONDS + 1)
-        await until(lambda r=round_: sum(isinstance(e, QrWindowEnded) for e in events) == r)
+        await wait_until(lambda r=round_: sum(isinstance(e, QrWindowEnded) for e in events) == r)
         await gateway.request_login()
-    await until(lambda: len(codes(events)) == 2 * (MAX_FRESH_LOGINS + 1))
+    await wait_until(lambda: len(codes(events)) == 2 * (MAX_FRESH_LOGINS + 1))
     await clock.advance(gateway_module.QR_WINDOW_SECONDS + 1)
-    await until(lambda: sum(isinstance(e, QrWindowEnded) for e in events) == MAX_FRESH_LOGINS + 1)
+    await wait_until(lambda: sum(isinstance(e, QrWindowEnded) for e in events) == MAX_FRESH_LOGINS + 1)
     with pytest.raises(GatewayError, match="restart wa-secretary"):
         await gateway.request_login()
     assert go.logins == MAX_FRESH_LOGINS + 1

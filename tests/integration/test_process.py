@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.fakes.bot_api import TOKEN, FakeBotApi
+from tests.support import wait_until
 from tests.texts import quiet, urgent
 
 ADMIN = 4242
@@ -116,15 +117,14 @@ async def test_secrets_never_reach_the_log_even_at_debug(tmp_path: Path) -> None
         async for line in proc.stderr:
             lines.append(line.decode())
 
-    async def logged(text: str) -> None:
-        while not any(text in line for line in lines):
-            await asyncio.sleep(0.05)
+    def logged(text: str) -> object:
+        return wait_until(lambda: any(text in line for line in lines), timeout=60, what=text)
 
     reader = asyncio.create_task(read_log())
     try:
         # The undecided message goes to the LLM after its batch window: first a 500, then an
         # answer that is not JSON (logged as a partial score).
-        await asyncio.wait_for(logged("LLM scored 0 of 1"), 60)
+        await logged("LLM scored 0 of 1")
         assert llm.fail_next == []  # the 500 was served (the client retried it)
         assert llm.requests[0].authorization == f"Bearer {key}"  # the key was in use
     finally:

@@ -3,8 +3,6 @@ database thread (they fsync, and every query would wait behind them)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from core.events import WaMessage
 from core.ids import ChatJid, WaMessageId
 from storage import close_storage, open_storage, wal
 from storage import db as storage_db
+from tests.support import wait_until
 
 ALICE = ChatJid("15550000002@s.whatsapp.net")
 
@@ -36,10 +35,10 @@ async def test_checkpoints_run_beside_the_database_thread(tmp_path: Path, monkey
         await storage.messages.store_history(batch, lambda m, c: (1, "x"))
         checkpointer = storage_pkg._checkpointer
         assert checkpointer is not None
-        deadline = time.monotonic() + 10
-        while not (checkpointer.last[1] > 0 and checkpointer.last[1] == checkpointer.last[2]):
-            assert time.monotonic() < deadline, f"log never checkpointed: {checkpointer.last}"
-            await asyncio.sleep(0.02)
+        await wait_until(
+            lambda: checkpointer.last[1] > 0 and checkpointer.last[1] == checkpointer.last[2],
+            what="the log to be checkpointed",
+        )
         assert await storage.messages.count() == 3000
     finally:
         await close_storage()
