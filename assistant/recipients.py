@@ -86,14 +86,13 @@ class RecipientService:
         if readings:
             k, number = readings[0]
             return await self._to_number(number), text.split(None, k)[k].strip()
-        for k in range(typed, 0, -1):
-            body = text.split(None, k)[k].strip()
-            if looks_international:  # a number the plans do not know, but a chat has
+        if looks_international:  # a number the plans do not know, but a chat has
+            for k in range(typed, 0, -1):
                 raw = "".join(ch for w in words[:k] for ch in w if "0" <= ch <= "9")
                 raw = raw[2:] if words[0].startswith("00") else raw
-                chat = await self.storage.chats.by_jid(f"{raw}@{PERSON_SERVER}")
+                chat = await self.storage.chats.by_jid(_jid(raw))
                 if chat is not None:
-                    return chat, body
+                    return chat, text.split(None, k)[k].strip()
         try:
             return await self.chats.split_target(text)  # digits of a known chat, as before
         except NotFound as exc:
