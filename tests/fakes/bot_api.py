@@ -82,6 +82,7 @@ class FakeBotApi:
         self.changed = asyncio.Event()
         self.files: dict[str, tuple[bytes, str]] = {}  # file_id → (bytes, file_path)
         self.downloads: list[str] = []  # file paths fetched from the file server
+        self._closing = asyncio.Event()  # set by stop(): long polls answer at once
 
     @property
     def base_url(self) -> str:
@@ -99,6 +100,9 @@ class FakeBotApi:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        """Answer the long polls still open (their client has gone), then close the server:
+        otherwise the server waits out each poll's timeout before it stops."""
+        self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -307,10 +311,18 @@ class FakeBotApi:
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         timeout = float(params.get("timeout", 0) or 0)
         out: list[dict[str, Any]] = []
-        try:
-            out.append(await asyncio.wait_for(self.updates.get(), timeout=max(timeout, 0.05)))
-        except TimeoutError:
+        if self._closing.is_set():
             return out
+        update = asyncio.ensure_future(self.updates.get())
+        closing = asyncio.ensure_future(self._closing.wait())
+        await asyncio.wait(
+            {update, closing}, timeout=max(timeout, 0.05), return_when="FIRST_COMPLETED"
+        )
+        closing.cancel()
+        if not update.done():
+            update.cancel()
+            return out
+        out.append(update.result())
         while not self.updates.empty():
             out.append(self.updates.get_nowait())
         return out
