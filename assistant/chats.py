@@ -9,7 +9,7 @@ from core.errors import InvalidInput, NotFound
 from core.ids import jid_user
 from core.tasks import Clock
 from storage import Storage
-from storage.chats import MATCH_EXACT, MATCH_WORD
+from storage.chat_search import MATCH_EXACT, MATCH_WORD
 from storage.domain import Chat, Page, StoredMessage
 
 FLAG_OF = {

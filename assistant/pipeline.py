@@ -38,8 +38,8 @@ from core.ids import OWN_SENDER, ConnectionState
 from core.tasks import Clock, TaskGroup
 from core.transport import WhatsAppGateway
 from storage import Storage
-from storage.chats import NAME_GROUP
 from storage.domain import ChangeOutcome, Chat, MediaState, StoredMessage
+from storage.names import NAME_GROUP
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from core.events import CallSeen, WaMessage
 from core.ids import CallState, MessageKind, WaMessageId
 from storage import clean
-from storage.chats import load_chats, resolve_id
+from storage.chats import load_chats
 from storage.db import db
 from storage.domain import Chat
+from storage.identity import resolve_id
 from storage.ingest import StoreCall, store
 from storage.models import MessageRecord
 

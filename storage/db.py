@@ -13,7 +13,7 @@ import functools
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -63,6 +63,9 @@ REFUSED: tuple[type[Exception], ...] = (
     *_DRIVER_ERRORS,
 )
 
+#: Rows per statement: a batch insert, or the values of one ``IN (...)`` list.
+CHUNK = 250
+
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
@@ -107,6 +110,24 @@ def make_database(url: str) -> peewee.Database:
             stale_timeout=300,
         )
     raise StorageError(f"unsupported database URL scheme {parsed.scheme!r}")
+
+
+def select_in(
+    sql: str, values: Sequence[Any], extra: Sequence[Any] = (), size: int = CHUNK
+) -> list[tuple[Any, ...]]:
+    """Run a query over ``values`` a chunk at a time and return every row (blocking).
+
+    ``sql`` names the list of a chunk's placeholders ``{marks}`` (as often as it needs the
+    values) and any other parameter ``{p}``; those others' values are ``extra``, after the
+    chunk's.
+    """
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), size):
+        part = list(values[start : start + size])
+        marks = ", ".join([db.param] * len(part))
+        query = sql.format(marks=marks, p=db.param)
+        found += db.execute_sql(query, part * sql.count("{marks}") + list(extra)).fetchall()
+    return found
 
 
 def is_postgres() -> bool:

@@ -13,40 +13,30 @@ from core.notifications import Notification
 from storage.db import db, in_thread
 from storage.domain import OutboxItem, OutboxState
 from storage.models import TelegramOutboxRecord, WhatsAppOutboxRecord, utcnow
+from storage.rows import payload_text, to_outbox_item
 
 #: New items are due at once, whatever clock the caller's ``due(now)`` runs on.
 DUE_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _item(rec: Any, target: str, result_id: str | None) -> OutboxItem:
-    return OutboxItem(
-        id=rec.id,
-        target=target,
-        kind=getattr(rec, "kind", "whatsapp"),
-        payload=json.loads(rec.payload),
-        state=OutboxState(rec.state),
-        attempts=rec.attempts,
-        next_attempt_at=rec.next_attempt_at,
-        created_at=rec.created_at,
-        merge_key=getattr(rec, "merge_key", None),
-        last_error=rec.last_error,
-        result_id=result_id,
-    )
-
-
 Row = tuple[int, str, dict[str, Any], str | None]
 
 
-def queue_telegram(items: Sequence[Row]) -> None:
-    """Insert Telegram outbox rows (blocking; inside the caller's transaction)."""
-    for chat_id, kind, payload, merge_key in items:
-        TelegramOutboxRecord.create(
-            chat_id=chat_id,
-            kind=kind,
-            payload=json.dumps(payload, ensure_ascii=False),
-            merge_key=merge_key,
-            next_attempt_at=DUE_NOW,
+def queue_telegram(items: Sequence[Row]) -> list[int]:
+    """Insert Telegram outbox rows (blocking; inside the caller's transaction); return their
+    ids."""
+    return [
+        int(
+            TelegramOutboxRecord.create(
+                chat_id=chat_id,
+                kind=kind,
+                payload=payload_text(payload),
+                merge_key=merge_key,
+                next_attempt_at=DUE_NOW,
+            ).id
         )
+        for chat_id, kind, payload, merge_key in items
+    ]
 
 
 def rows(notification: Notification, owners: Iterable[int]) -> list[Row]:
@@ -141,7 +131,7 @@ class PeeweeTelegramOutbox(_Outbox):
     model = TelegramOutboxRecord
 
     def _to_item(self, rec: Any) -> OutboxItem:
-        return _item(rec, str(rec.chat_id), None)
+        return to_outbox_item(rec, str(rec.chat_id), None)
 
     async def add(self, notification: Notification, owners: Iterable[int]) -> None:
         """Queue ``notification`` once for each owner (the ``core.notifications.Outbox``
@@ -153,14 +143,7 @@ class PeeweeTelegramOutbox(_Outbox):
         self, chat_id: int, kind: str, payload: dict[str, Any], merge_key: str | None = None
     ) -> int:
         """Queue one raw row (kept for tests and tools; services use ``add``)."""
-        rec = TelegramOutboxRecord.create(
-            chat_id=chat_id,
-            kind=kind,
-            payload=json.dumps(payload, ensure_ascii=False),
-            merge_key=merge_key,
-            next_attempt_at=DUE_NOW,
-        )
-        return int(rec.id)
+        return queue_telegram([(chat_id, kind, payload, merge_key)])[0]
 
     @in_thread
     def set_pages_sent(self, item_id: int, pages: int) -> None:
@@ -170,7 +153,7 @@ class PeeweeTelegramOutbox(_Outbox):
             if rec is not None:
                 payload = json.loads(rec.payload)
                 payload["pages_sent"] = pages
-                rec.payload = json.dumps(payload, ensure_ascii=False)
+                rec.payload = payload_text(payload)
                 rec.save(only=[TelegramOutboxRecord.payload])
 
     @in_thread
@@ -203,7 +186,7 @@ class PeeweeWhatsAppOutbox(_Outbox):
     model = WhatsAppOutboxRecord
 
     def _to_item(self, rec: Any) -> OutboxItem:
-        return _item(rec, rec.to_jid, rec.wa_message_id)
+        return to_outbox_item(rec, rec.to_jid, rec.wa_message_id)
 
     @in_thread
     def by_origin(self, origin: str) -> tuple[OutboxItem, datetime | None] | None:
@@ -225,7 +208,7 @@ class PeeweeWhatsAppOutbox(_Outbox):
     @in_thread
     def set_payload(self, item_id: int, payload: dict[str, Any]) -> None:
         """Replace an item's payload (a queued text edited, or an edit waiting for "yes")."""
-        WhatsAppOutboxRecord.update(payload=json.dumps(payload, ensure_ascii=False)).where(
+        WhatsAppOutboxRecord.update(payload=payload_text(payload)).where(
             WhatsAppOutboxRecord.id == item_id
         ).execute()
 
@@ -235,7 +218,7 @@ class PeeweeWhatsAppOutbox(_Outbox):
         from (``tg:<chat>:<message>``). Returns the item's id."""
         rec = WhatsAppOutboxRecord.create(
             to_jid=to_jid,
-            payload=json.dumps(payload, ensure_ascii=False),
+            payload=payload_text(payload),
             origin=origin,
             next_attempt_at=DUE_NOW,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from storage.db import db, in_thread
 from storage.domain import Digest, Draft
 from storage.models import DigestRecord, DraftRecord, SettingRecord, utcnow
 from storage.outbox import queue_telegram, rows
+from storage.rows import all_settings, read_setting, to_digest, to_draft, write_setting
 
 
 class PeeweeSettingsRepository:
@@ -20,40 +20,23 @@ class PeeweeSettingsRepository:
     @in_thread
     def all(self) -> dict[str, Any]:
         """Every stored setting, by key."""
-        return {r.key: json.loads(r.value) for r in SettingRecord.select()}
+        return all_settings()
 
     @in_thread
     def get(self, key: str, default: Any = None) -> Any:
         """The stored value of one setting, or ``default``."""
-        rec = SettingRecord.get_or_none(SettingRecord.key == key)
-        return json.loads(rec.value) if rec else default
+        return read_setting(key, default)
 
     @in_thread
     def set(self, key: str, value: Any) -> None:
         """Store the value of one setting (any JSON value)."""
         with db.atomic():
-            SettingRecord.insert(key=key, value=json.dumps(value)).on_conflict(
-                conflict_target=[SettingRecord.key],
-                update={SettingRecord.value: json.dumps(value)},
-            ).execute()
+            write_setting(key, value)
 
     @in_thread
     def delete(self, key: str) -> None:
         """Forget one setting (its default applies again)."""
         SettingRecord.delete().where(SettingRecord.key == key).execute()
-
-
-def _digest(rec: DigestRecord) -> Digest:
-    return Digest(
-        id=rec.id,
-        kind=rec.kind,
-        period_start=rec.period_start,
-        period_end=rec.period_end,
-        text=rec.text,
-        message_count=rec.message_count,
-        created_at=rec.created_at,
-        sent_at=rec.sent_at,
-    )
 
 
 class PeeweeDigestRepository:
@@ -65,7 +48,7 @@ class PeeweeDigestRepository:
         rec = DigestRecord.create(
             kind=kind, period_start=start, period_end=end, text=text, message_count=count
         )
-        return _digest(rec)
+        return to_digest(rec)
 
     @in_thread
     def mark_sent(self, digest_id: int) -> None:
@@ -96,23 +79,19 @@ class PeeweeDigestRepository:
             .order_by(DigestRecord.period_end.desc())
             .first()
         )
-        return _digest(rec) if rec else None
+        return to_digest(rec) if rec else None
 
     @in_thread
     def get(self, digest_id: int) -> Digest | None:
         """Return the digest with this id, or None."""
         rec = DigestRecord.get_or_none(DigestRecord.id == digest_id)
-        return _digest(rec) if rec else None
+        return to_digest(rec) if rec else None
 
     @in_thread
     def recent(self, n: int = 10) -> list[Digest]:
         """The last ``n`` digests written, newest first."""
         rows = DigestRecord.select().order_by(DigestRecord.id.desc()).limit(n)
-        return [_digest(r) for r in rows]
-
-
-def _draft(rec: DraftRecord) -> Draft:
-    return Draft(rec.id, rec.chat_id, rec.message_id, rec.text, rec.state, rec.created_at)
+        return [to_digest(r) for r in rows]
 
 
 class PeeweeDraftRepository:
@@ -122,13 +101,14 @@ class PeeweeDraftRepository:
     def add(self, chat_id: int, message_id: int, text: str, state: str = "draft") -> Draft:
         """Store an AI reply for a message (a draft unless ``state`` says otherwise) and return
         it."""
-        return _draft(DraftRecord.create(chat=chat_id, message=message_id, text=text, state=state))
+        rec = DraftRecord.create(chat=chat_id, message=message_id, text=text, state=state)
+        return to_draft(rec)
 
     @in_thread
     def get(self, draft_id: int) -> Draft | None:
         """Return the AI reply with this id, or None."""
         rec = DraftRecord.get_or_none(DraftRecord.id == draft_id)
-        return _draft(rec) if rec else None
+        return to_draft(rec) if rec else None
 
     @in_thread
     def settle(self, draft_id: int, state: str, only_from: str = "draft") -> bool:

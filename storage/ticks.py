@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.notifications import Ticks
-from storage.chats import resolve_id
 from storage.db import db, in_thread
 from storage.domain import OutboxState
+from storage.identity import resolve_id
 from storage.models import ChatRecord, WhatsAppOutboxRecord
 from storage.outbox import queue_telegram, rows
 

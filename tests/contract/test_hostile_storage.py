@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from core.events import MediaInfo, WaMessage
 from core.ids import ChatJid, MessageKind, WaMessageId
-from storage import Storage, clean, ingest
+from storage import Storage, clean, ingest, message_rows
 from storage import db as storage_db
 from storage.clean import ID_LIMIT
 from storage.ingest import UNSTORABLE_KEY
@@ -80,7 +80,7 @@ async def test_every_hostile_message_is_stored_fuzz(storage: Storage, batch) -> 
 async def test_a_refused_message_becomes_a_counted_placeholder(
     storage: Storage, monkeypatch
 ) -> None:
-    real_row = ingest._row
+    real_row = message_rows.message_row
 
     def poisoned(msg, chat_id, history, score):  # type: ignore[no-untyped-def]
         row = real_row(msg, chat_id, history, score)
@@ -88,7 +88,7 @@ async def test_a_refused_message_becomes_a_counted_placeholder(
             return (*row[:4], None, *row[5:])  # kind NULL: every backend refuses it
         return row
 
-    monkeypatch.setattr(ingest, "_row", poisoned)
+    monkeypatch.setattr(message_rows, "message_row", poisoned)
     msgs = [hostile_message(n, "BAD" if n == 7 else f"OK{n}", "hi", "A", "") for n in range(20)]
     stored = await storage.messages.store(msgs)
     assert len(stored) == 20

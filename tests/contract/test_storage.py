@@ -13,17 +13,11 @@ from core.ids import OWN_SENDER, ChatJid, MessageKind, WaMessageId
 from core.notifications import DigestReady
 from storage import Storage, close_storage, open_storage
 from storage import db as storage_db
-from storage.chats import NAME_CONTACT
 from storage.domain import OutboxState
-from storage.migrations import (
-    LATEST_VERSION,
-    MIGRATIONS,
-    POSTGRES_FTS,
-    SQLITE_FTS,
-    current_version,
-    migrate,
-)
+from storage.migrations import LATEST_VERSION, current_version, migrate
 from storage.models import SchemaVersionRecord
+from storage.names import NAME_CONTACT
+from storage.schema_steps import MIGRATIONS, POSTGRES_FTS, SQLITE_FTS
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 ALICE = ChatJid("15550000002@s.whatsapp.net")

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage import names
-from storage.chats import MATCH_EXACT, MATCH_WORD, match_rank
+from storage.chat_search import MATCH_EXACT, MATCH_WORD, match_rank
 
 
 def test_the_saved_name_wins_then_business_then_push() -> None:

@@ -1,0 +1,191 @@
+"""Messages: reading them back — by id, by chat, by time, the ones still to score or to
+download, who posted status updates — full-text search, and the links from Telegram
+messages. ``MessageReads`` is one part of ``PeeweeMessageRepository`` (messages.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+import peewee
+
+from core.ids import STATUS_BROADCAST
+from storage.db import CHUNK, in_thread, is_postgres
+from storage.domain import MediaState, StoredMessage
+from storage.identity import resolve_id
+from storage.message_rows import to_stored
+from storage.models import MessageLinkRecord, MessageRecord
+from storage.schema_steps import POSTGRES_FTS_V8
+
+
+class MessageReads:
+    """Reading stored messages and searching them (blocking methods run on the database
+    thread)."""
+
+    @in_thread
+    def get(self, message_id: int) -> StoredMessage | None:
+        """Return the stored message with this id, or None."""
+        rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
+        return to_stored(rec) if rec else None
+
+    @in_thread
+    def get_many(self, message_ids: Sequence[int]) -> list[StoredMessage]:
+        """Return the messages with these ids that still exist, oldest first."""
+        found: list[StoredMessage] = []
+        for start in range(0, len(message_ids), CHUNK):
+            part = list(message_ids[start : start + CHUNK])
+            found += [
+                to_stored(r) for r in MessageRecord.select().where(MessageRecord.id.in_(part))
+            ]
+        return sorted(found, key=lambda m: m.id)
+
+    @in_thread
+    def last(self, chat_id: int, n: int = 20) -> list[StoredMessage]:
+        """The last ``n`` messages of a chat, oldest first."""
+        rows = (
+            MessageRecord.select()
+            .where(MessageRecord.chat == chat_id)
+            .order_by(MessageRecord.timestamp.desc(), MessageRecord.id.desc())
+            .limit(n)
+        )
+        return [to_stored(r) for r in reversed(list(rows))]
+
+    @in_thread
+    def between(
+        self, start: datetime, end: datetime, chat_ids: Sequence[int] | None = None
+    ) -> list[StoredMessage]:
+        """The messages sent in [start, end), of these chats only when ``chat_ids`` is given, in
+        time order."""
+        query = MessageRecord.select().where(
+            (MessageRecord.timestamp >= start) & (MessageRecord.timestamp < end)
+        )
+        if chat_ids is not None:
+            query = query.where(MessageRecord.chat.in_(list(chat_ids)))
+        return [to_stored(r) for r in query.order_by(MessageRecord.timestamp, MessageRecord.id)]
+
+    @in_thread
+    def count_since(self, start: datetime) -> int:
+        """How many messages were sent at or after ``start``."""
+        return MessageRecord.select().where(MessageRecord.timestamp >= start).count()
+
+    @in_thread
+    def count(self) -> int:
+        """How many messages are stored."""
+        return MessageRecord.select().count()
+
+    @in_thread
+    def unscored(self, limit: int = 500) -> list[StoredMessage]:
+        """Live messages stored but never scored (the process stopped in between)."""
+        rows = (
+            MessageRecord.select()
+            .where(MessageRecord.importance.is_null() & (MessageRecord.history == False))  # noqa: E712
+            .order_by(MessageRecord.id)
+            .limit(limit)
+        )
+        return [to_stored(r) for r in rows]
+
+    @in_thread
+    def media_ref(self, message_id: int) -> bytes | None:
+        """The media reference needed to download a message's attachment, or None."""
+        rec = MessageRecord.get_or_none(MessageRecord.id == message_id)
+        return bytes(rec.media_ref) if rec is not None and rec.media_ref else None
+
+    @in_thread
+    def media_to_retry(self, max_attempts: int = 5, limit: int = 20) -> list[tuple[int, bytes]]:
+        """The (message id, media reference) of attachments still to download, fewer than
+        ``max_attempts`` tried, oldest first."""
+        rows = (
+            MessageRecord.select(MessageRecord.id, MessageRecord.media_ref)
+            .where(
+                MessageRecord.media_state.in_([MediaState.PENDING.value, MediaState.FAILED.value])
+                & (MessageRecord.media_attempts < max_attempts)
+                & MessageRecord.media_ref.is_null(False)
+            )
+            .order_by(MessageRecord.id)
+            .limit(limit)
+        )
+        return [(r.id, bytes(r.media_ref)) for r in rows]
+
+    @in_thread
+    def status_posters(self, since: datetime) -> list[tuple[str, str, int, datetime]]:
+        """Who posted status updates since ``since``: (sender, name, posts, latest), newest
+        first."""
+        chat_id = resolve_id(STATUS_BROADCAST)
+        if chat_id is None:
+            return []
+        rows = (
+            MessageRecord.select(
+                MessageRecord.sender,
+                peewee.fn.MAX(MessageRecord.sender_name),
+                peewee.fn.COUNT(MessageRecord.id),
+                peewee.fn.MAX(MessageRecord.timestamp),
+            )
+            .where((MessageRecord.chat == chat_id) & (MessageRecord.timestamp >= since))
+            .group_by(MessageRecord.sender)
+            .order_by(peewee.fn.MAX(MessageRecord.timestamp).desc())
+            .tuples()
+        )
+        return [
+            (sender, name or "", int(n), latest)  # MAX() keeps the field's conversion
+            for sender, name, n, latest in rows
+        ]
+
+    @in_thread
+    def search(self, text: str, limit: int = 20) -> list[StoredMessage]:
+        """Full-text search, newest first; all words must occur (the last may be a prefix)."""
+        words = re.findall(r"\w+", text.lower())[:8]
+        if not words:
+            return []
+        if is_postgres():
+            query = " & ".join(f"{w}:*" for w in words)
+            rows = MessageRecord.raw(
+                f"SELECT * FROM messages WHERE {POSTGRES_FTS_V8} "
+                "@@ to_tsquery('simple', %s) ORDER BY id DESC LIMIT %s",
+                query,
+                limit,
+            )
+        else:
+            # Whole words first (FTS5 walks one doclist newest-first and stops at the limit);
+            # only when that finds too little is the last word taken as a prefix (still typing).
+            exact = " ".join(f'"{w}"' for w in words)
+            rows = list(self._fts(exact, limit))
+            if len(rows) < limit and len(words[-1]) >= 3:
+                prefix = " ".join([*(f'"{w}"' for w in words[:-1]), f'"{words[-1]}"*'])
+                seen = {r.id for r in rows}
+                rows += [r for r in self._fts(prefix, limit) if r.id not in seen]
+                rows = sorted(rows, key=lambda r: -r.id)[:limit]
+        return [to_stored(r) for r in rows]
+
+    @staticmethod
+    def _fts(match: str, limit: int) -> list[MessageRecord]:
+        return list(
+            MessageRecord.raw(
+                "SELECT m.* FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts "
+                "WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY m.id DESC",
+                match,
+                limit,
+            )
+        )
+
+    @in_thread
+    def link(self, tg_chat_id: int, tg_message_id: int, message_id: int) -> None:
+        """Remember that this Telegram message shows this stored message (replies find it
+        again)."""
+        MessageLinkRecord.insert(
+            tg_chat_id=tg_chat_id, tg_message_id=tg_message_id, message=message_id
+        ).on_conflict(
+            conflict_target=[MessageLinkRecord.tg_chat_id, MessageLinkRecord.tg_message_id],
+            update={MessageLinkRecord.message: message_id},
+        ).execute()
+
+    @in_thread
+    def linked(self, tg_chat_id: int, tg_message_id: int) -> StoredMessage | None:
+        """The stored message that this Telegram message shows, or None."""
+        link = MessageLinkRecord.get_or_none(
+            (MessageLinkRecord.tg_chat_id == tg_chat_id)
+            & (MessageLinkRecord.tg_message_id == tg_message_id)
+        )
+        if link is None:
+            return None
+        return self.get.sync(self, link.message_id)
