@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from core.events import ContactSeen
 from storage import clean, names
-from storage.db import db
+from storage.db import db, select_in
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, utcnow
 
 #: Contact columns read to name a chat, in this order.
@@ -19,15 +19,8 @@ _NAME_COLUMNS = "jid, lid, phone_jid, full_name, first_name, business_name, push
 
 def contact_rows(jids: Sequence[str]) -> list[tuple[str, ...]]:
     """The contacts known by any of these JIDs (as their JID or their LID)."""
-    rows: list[tuple[str, ...]] = []
-    for start in range(0, len(jids), 250):
-        part = list(jids[start : start + 250])
-        marks = ", ".join([db.param] * len(part))
-        rows += db.execute_sql(
-            f"SELECT {_NAME_COLUMNS} FROM contacts WHERE jid IN ({marks}) OR lid IN ({marks})",
-            part + part,
-        ).fetchall()
-    return rows
+    sql = f"SELECT {_NAME_COLUMNS} FROM contacts WHERE jid IN ({{marks}}) OR lid IN ({{marks}})"
+    return select_in(sql, jids)
 
 
 def rows_by_jid(rows: Iterable[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:

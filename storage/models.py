@@ -146,7 +146,7 @@ class MessageRecord(BaseRecord):
     reason = peewee.CharField(max_length=256, default="")
     feedback = peewee.SmallIntegerField(default=0)
     # Step 5. Earlier texts, oldest first (JSON); who deleted it: "sender" or "admin". The
-    # SQL defaults matter: the bulk insert (storage/ingest.py) names only the older columns.
+    # SQL defaults matter: the bulk insert (storage/message_rows.py) names only the older columns.
     edits = peewee.TextField(default="[]", constraints=[peewee.SQL("DEFAULT '[]'")])
     deleted_by = peewee.CharField(
         max_length=16, default="", constraints=[peewee.SQL("DEFAULT ''")]
