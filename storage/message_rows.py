@@ -62,6 +62,7 @@ KEPT = (
 )
 #: Columns a placeholder takes from the message that replaces it.
 FILLED = tuple(c for c in COLUMNS if c not in KEPT)
+_FILLED_AT = tuple(COLUMNS.index(c) for c in FILLED)
 
 #: A score as stored: (importance, reason).
 Score = tuple[int, str]
@@ -110,7 +111,7 @@ def message_row(  # every string already fits its column: ingest cleans each mes
 
 def filled_values(row: tuple[object, ...]) -> tuple[object, ...]:
     """The values of ``FILLED`` out of a ``message_row``."""
-    return tuple(row[COLUMNS.index(c)] for c in FILLED)
+    return tuple(row[i] for i in _FILLED_AT)
 
 
 def to_stored(rec: Any) -> StoredMessage:
