@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
-from bot import keyboards, render
+from bot import keyboards, render, render_chats, render_messages
 from bot.buttons import button
 from bot.callbacks import ChatAction, ChatList
 from bot.context import BotContext
@@ -27,7 +27,7 @@ async def cmd_chats(update: Update, context: BotContext) -> None:
     search = " ".join(context.args or [])[:40]
     page = await context.services.chats.page(search, 0)
     await update.effective_message.reply_text(
-        render.chat_list_text(page.total, page.page, page.pages, search),
+        render_chats.chat_list_text(page.total, page.page, page.pages, search),
         reply_markup=keyboards.chat_list(page, search),
     )
 
@@ -36,7 +36,7 @@ async def cmd_status_updates(update: Update, context: BotContext) -> None:
     """Who posted WhatsApp status updates in the last day (they are not chats)."""
     posters = await context.services.chats.status_posters(24)
     await update.effective_message.reply_text(
-        render.status_posters_text(posters, context.services.tz)
+        render_chats.status_posters_text(posters, context.services.tz)
     )
 
 
@@ -67,7 +67,7 @@ async def show_last(update: Update, context: BotContext, chat_id: int, reply: bo
     """Send the chat's last 10 messages; replying to the list answers the newest incoming one."""
     s = context.services
     chat, messages = await s.chats.last_messages(chat_id, 10)
-    chunks = render.split(render.messages_text(chat, messages, s.tz))
+    chunks = render.split(render_messages.messages_text(chat, messages, s.tz))
     target = update.effective_chat
     for i, chunk in enumerate(chunks):
         markup = keyboards.open_chat(chat.id) if i == len(chunks) - 1 else None
@@ -102,7 +102,7 @@ async def on_chat_list(update: Update, context: BotContext, data: ChatList) -> N
     page = await context.services.chats.page(data.search, data.page)
     await _edit(
         update,
-        render.chat_list_text(page.total, page.page, page.pages, data.search),
+        render_chats.chat_list_text(page.total, page.page, page.pages, data.search),
         keyboards.chat_list(page, data.search),
     )
 
@@ -127,7 +127,7 @@ async def on_chat_action(update: Update, context: BotContext, data: ChatAction) 
         chat = await s.chats.toggle(data.chat_id, data.action)
     await query.answer()
     now = s.clock.now()
-    await _edit(update, render.card_text(chat, now, s.tz), keyboards.chat_card(chat, now))
+    await _edit(update, render_chats.card_text(chat, now, s.tz), keyboards.chat_card(chat, now))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

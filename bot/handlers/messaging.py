@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from assistant.chats import Ambiguous
 from assistant.sending import MAX_TEXT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
-from bot import keyboards, outgoing, render
+from bot import keyboards, outgoing, render, render_messages, render_notice
 from bot.buttons import button
 from bot.callbacks import REACTIONS, EditAction, ForwardAction
 from bot.context import BotContext
@@ -80,7 +80,7 @@ async def confirm(
     """Post the outcome of a send with ``post``; from then on that message shows its ticks
     (✓ sent, ✓✓ delivered, 👁 read), edited through the Telegram outbox."""
     shown = TICKS_SHOWN[outcome.status]
-    sent = await post(render.ticks_text(shown, chat.name, outcome.error))
+    sent = await post(render_notice.ticks_text(shown, chat.name, outcome.error))
     if await context.services.sending.confirmed(outcome, sent.chat_id, sent.message_id):
         context.services.notifier.wake()  # a receipt came before the confirmation
 
@@ -195,7 +195,7 @@ async def cmd_search(update: Update, context: BotContext) -> None:
     except AppError as exc:
         await update.effective_message.reply_text(render.esc(str(exc)))
         return
-    for chunk in render.split(render.search_text(query, hits, s.tz)):
+    for chunk in render.split(render_messages.search_text(query, hits, s.tz)):
         await update.effective_message.reply_text(chunk)
 
 

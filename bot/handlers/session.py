@@ -11,7 +11,7 @@ from telegram import Bot, InputMediaPhoto, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
-from bot import commands, keyboards, render
+from bot import commands, keyboards, render, render_session
 from bot.buttons import button
 from bot.callbacks import SessionAction
 from bot.context import BotContext, LoginView, Services
@@ -38,7 +38,9 @@ def qr_png(code: str) -> bytes:
 
 async def cmd_start(update: Update, context: BotContext) -> None:
     """/start: a greeting with the WhatsApp session's state."""
-    await update.effective_message.reply_text(render.start_text(context.services.gateway.state))
+    await update.effective_message.reply_text(
+        render_session.start_text(context.services.gateway.state)
+    )
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
@@ -52,7 +54,7 @@ async def cmd_status(update: Update, context: BotContext) -> None:
     jobs = context.job_queue.get_jobs_by_name("digest") if context.job_queue else ()
     next_run = min((j.next_t for j in jobs if j.next_t), default=None)
     snapshot = await s.status.snapshot(next_run)
-    await update.effective_message.reply_text(render.status_text(snapshot, s.tz))
+    await update.effective_message.reply_text(render_session.status_text(snapshot, s.tz))
 
 
 async def cmd_login(update: Update, context: BotContext) -> None:
@@ -80,7 +82,7 @@ def session_line(s: Services) -> str:
     age = None
     if g.last_event_at is not None:
         age = timedelta(seconds=max(0.0, s.clock.monotonic() - g.last_event_at))
-    return render.session_line(g.state, g.state_since, age, s.tz)
+    return render_session.session_line(g.state, g.state_since, age, s.tz)
 
 
 async def cmd_pair(update: Update, context: BotContext) -> None:
@@ -98,7 +100,7 @@ async def cmd_pair(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
         return
     digits = "".join(ch for ch in phone if "0" <= ch <= "9")
-    await update.effective_message.reply_text(render.pairing_text(code, digits))
+    await update.effective_message.reply_text(render_session.pairing_text(code, digits))
 
 
 async def cmd_logout(update: Update, context: BotContext) -> None:
@@ -156,7 +158,7 @@ class SessionNotices:
             for admin in sorted(self.s.owner_ids):
                 self.s.logins[admin] = LoginView(admin)
         png = qr_png(qr.code)
-        caption = render.qr_caption(qr, self.s.clock.now())
+        caption = render_session.qr_caption(qr, self.s.clock.now())
         for view in list(self.s.logins.values()):
             if view.message_id is not None and view.is_photo:
                 try:
