@@ -16,7 +16,7 @@ from typing import Protocol
 from assistant.llm_triage import LLMTriage
 from assistant.media import DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB, MediaBudget, MediaFetcher
 from assistant.scorer import Scorer
-from assistant.triage import TriageRules
+from assistant.triage_rules import TriageRules
 from assistant.triage_service import LLMBatches, ReplyConsumer, TriageService
 from core.errors import StorageError
 from core.events import (
