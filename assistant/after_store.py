@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.media import MediaFetcher
@@ -33,26 +34,19 @@ class VoiceConsumer(Protocol):
         ...
 
 
+@dataclass
 class AfterStore:
     """The after-store steps of freshly stored live messages, in arrival order."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        media: MediaFetcher,
-        triage: TriageService,
-        voice: VoiceConsumer | None,
-        tasks: TaskGroup,
-        side_tasks: TaskGroup,
-    ) -> None:
-        """``tasks`` runs the ordered worker; ``side_tasks`` the voice-note transcriptions."""
-        self.storage = storage
-        self.media = media
-        self.triage = triage
-        self.voice = voice
-        self.tasks = tasks
-        self.side_tasks = side_tasks
-        self._queue: asyncio.Queue[list[StoredMessage]] | None = None
+    storage: Storage
+    media: MediaFetcher
+    triage: TriageService
+    voice: VoiceConsumer | None
+    #: Runs the ordered worker.
+    tasks: TaskGroup
+    #: Runs the voice-note transcriptions.
+    side_tasks: TaskGroup
+    _queue: asyncio.Queue[list[StoredMessage]] | None = field(default=None, init=False)
 
     def queue(self, stored: list[StoredMessage]) -> None:
         """Hand stored messages to the worker (started on first use)."""
