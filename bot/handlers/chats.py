@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
-from bot import keyboards, render, render_chats, render_messages
+from bot import answers, keyboards, render, render_chats, render_messages
 from bot.buttons import button
 from bot.callbacks import ChatAction, ChatList
 from bot.context import BotContext
@@ -18,7 +18,7 @@ async def _edit(update: Update, text: str, markup: object = None) -> None:
     try:
         await update.callback_query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
+        if not answers.not_modified(exc):
             await update.effective_chat.send_message(text, reply_markup=markup)
 
 
@@ -42,17 +42,15 @@ async def cmd_status_updates(update: Update, context: BotContext) -> None:
 
 async def cmd_chat(update: Update, context: BotContext) -> None:
     """/chat <name>: the chat's last messages, or a choice when several chats match."""
-    s = context.services
-    name = " ".join(context.args or [])
+    name = await answers.argument(
+        update, context, "Usage: /chat &lt;name&gt; — or pick one in /chats"
+    )
     if not name:
-        await update.effective_message.reply_text(
-            "Usage: /chat &lt;name&gt; — or pick one in /chats"
-        )
         return
     try:
-        chat, candidates = await s.chats.find_one(name)
+        chat, candidates = await context.services.chats.find_one(name)
     except NotFound as exc:
-        await update.effective_message.reply_text(render.esc(str(exc)))
+        await answers.error(update, exc, mark="")
         return
     if chat is None:
         await update.effective_message.reply_text(
@@ -82,7 +80,7 @@ async def ask_which_urgent(update: Update, context: BotContext, chat_id: int) ->
     s = context.services
     query = update.callback_query
     if s.learner is None:
-        await query.answer("Triage cannot learn: its model file could not be read.")
+        await query.answer(answers.NO_LEARNER)
         return
     chat, candidates = await s.chats.not_forwarded(chat_id, s.prefs.current.threshold)
     if not candidates:
