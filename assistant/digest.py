@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from assistant import scam
 from assistant.summarize import ChatText, Summarizer, pick_lines
-from assistant.triage import TriageRules, is_question, is_scam_reason, mentions_me
+from assistant.triage import is_scam_reason
+from assistant.triage_rules import TriageRules, is_question, mentions_me
 from core.digest_report import DigestChat, DigestLine, DigestReport
 from core.ids import STATUS_BROADCAST
 from core.tasks import Clock

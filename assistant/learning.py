@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from assistant.features import features
 from assistant.scorer import CLASSES, Scorer, Vector, softmax
-from assistant.triage import TriageRules, facts_of
+from assistant.triage import facts_of
+from assistant.triage_rules import TriageRules
 from storage import Storage
 from storage.domain import Chat, StoredMessage
 

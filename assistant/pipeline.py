@@ -1,22 +1,22 @@
-"""Ingest: store every WhatsApp event first, then triage, queue forwards and fetch media.
+"""Ingest, the store step: store every WhatsApp event first, then hand live messages on.
 
 Subscribed to the gateway before anyone else, so a message is in the database before any
-other consumer sees it. Storing is awaited in the gateway's ordered consumer; triage and
-media downloads run after, in background tasks, so a slow step never stalls the session.
+other consumer sees it. Storing is awaited in the gateway's ordered consumer; media
+downloads, transcription and triage run after, in background tasks
+(``assistant/after_store.py``), so a slow step never stalls the session.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
+from assistant.after_store import AfterStore, VoiceConsumer
 from assistant.llm_triage import LLMTriage
 from assistant.media import DEFAULT_MEDIA_DAY_MB, DEFAULT_MEDIA_TOTAL_MB, MediaBudget, MediaFetcher
 from assistant.scorer import Scorer
-from assistant.triage import TriageRules
+from assistant.triage_rules import TriageRules
 from assistant.triage_service import LLMBatches, ReplyConsumer, TriageService
 from core.errors import StorageError
 from core.events import (
@@ -38,7 +38,7 @@ from core.ids import OWN_SENDER, ConnectionState
 from core.tasks import Clock, TaskGroup
 from core.transport import WhatsAppGateway
 from storage import Storage
-from storage.domain import ChangeOutcome, Chat, MediaState, StoredMessage
+from storage.domain import ChangeOutcome
 from storage.names import NAME_GROUP
 
 logger = logging.getLogger(__name__)
@@ -47,18 +47,6 @@ Wake = Callable[[], None]
 Progress = Callable[["HistoryProgress"], Awaitable[None]]
 Reconnected = Callable[[], Awaitable[None]]
 Notice = Callable[[str], Awaitable[None]]
-
-
-class VoiceConsumer(Protocol):
-    """Whatever transcribes voice notes (assistant/voice.py)."""
-
-    def wants(self, msg: StoredMessage) -> bool:
-        """Whether this message is a voice note still to transcribe."""
-        ...
-
-    async def transcribe(self, msg: StoredMessage, chat: Chat) -> StoredMessage:
-        """Transcribe it and store the words (or why not); return it as stored now."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +122,11 @@ class IngestService:
             hooks.replies,
             llm,
         )
+        #: Media, transcription and triage of stored live messages, in arrival order.
+        self.after = AfterStore(
+            storage, self.media, self.triage, hooks.voice, self.tasks, self.side_tasks
+        )
         self._history = HistoryProgress(0, 0, 0, 0, 0)
-        self._post: asyncio.Queue[list[StoredMessage]] | None = None
         self._storage_down_since: float | None = None
 
     @property
@@ -179,7 +170,7 @@ class IngestService:
             case MessageReceived(message=msg, history=history):
                 stored = await self.storage.messages.store([msg], history=history)
                 if stored:
-                    self._post_queue().put_nowait(stored)
+                    self.after.queue(stored)
                 else:
                     logger.debug("duplicate message ignored")
             case HistoryBatchReceived():
@@ -227,30 +218,13 @@ class IngestService:
             case _:
                 pass
 
-    def _post_queue(self) -> asyncio.Queue[list[StoredMessage]]:
-        if self._post is None:
-            self._post = asyncio.Queue()
-            self.tasks.spawn(self._post_worker(self._post), "after-store")
-        return self._post
-
-    async def _post_worker(self, queue: asyncio.Queue[list[StoredMessage]]) -> None:
-        """One worker, so forwards leave in the order the messages arrived."""
-        while True:
-            stored = await queue.get()
-            try:
-                await self.after_store(stored)
-            except Exception:
-                logger.exception("post-processing of %d stored message(s) failed", len(stored))
-            finally:
-                queue.task_done()
-
     async def recover(self) -> int:
         """Finish what a stopped process left undone: score and forward stored live messages
         that never got a score (a crash between storing and forwarding)."""
         total, done = 0, set()
         while batch := [m for m in await self.storage.messages.unscored() if m.id not in done]:
             done |= {m.id for m in batch}
-            self._post_queue().put_nowait(batch)
+            self.after.queue(batch)
             await self.idle()
             total += len(batch)
         if total:
@@ -259,49 +233,8 @@ class IngestService:
 
     async def idle(self) -> None:
         """Wait until every stored message has been scored, forwarded and its media fetched."""
-        if self._post is not None:
-            await self._post.join()
+        await self.after.join()
         await self.side_tasks.join()
-
-    async def after_store(self, stored: list[StoredMessage]) -> None:
-        """Fetch media, score, and queue forwards for freshly stored live messages. Scores and
-        forwards are written in one transaction, so a crash leaves a message either unscored
-        (``recover`` finishes it) or scored with its forward queued — never forgotten."""
-        for msg in stored:
-            if msg.media_state == MediaState.PENDING:
-                await self.media.fetch(msg)
-        paired = await self._with_chats(stored)
-        if self.hooks.voice is not None:
-            voice = self.hooks.voice
-            for msg, chat in paired:
-                if voice.wants(msg):  # triaged once its words are known
-                    self.side_tasks.spawn(self._after_transcript(msg, chat), "transcribe")
-            paired = [(m, c) for m, c in paired if not voice.wants(m)]
-        await self.triage.run(paired)
-
-    async def _after_transcript(self, msg: StoredMessage, chat: Chat) -> None:
-        """Transcribe a voice note in the background, then triage it with its words (a
-        failure leaves it untranscribed, with the reason stored, and triaged as it is)."""
-        try:
-            msg = await self.hooks.voice.transcribe(msg, chat)  # type: ignore[union-attr]
-        except StorageError:
-            raise
-        except Exception:
-            logger.exception("transcribing voice note %d failed", msg.id)
-        await self.triage.run(await self._with_chats([msg]))  # the chat as it is now
-
-    async def _with_chats(self, stored: list[StoredMessage]) -> list[tuple[StoredMessage, Chat]]:
-        """Pair messages with their chats. A message whose chat was merged into another since
-        it was stored (phone number and LID found to be one person) is read again."""
-        chats = await self.storage.chats.get_many(m.chat_id for m in stored)
-        moved = [m.id for m in stored if m.chat_id not in chats]
-        if moved:
-            current = {m.id: m for m in await self.storage.messages.get_many(moved)}
-            stored = [
-                current.get(m.id, m) for m in stored if m.chat_id in chats or m.id in current
-            ]
-            chats |= await self.storage.chats.get_many(m.chat_id for m in current.values())
-        return [(m, chats[m.chat_id]) for m in stored if m.chat_id in chats]
 
     async def _history_batch(self, event: HistoryBatchReceived) -> None:
         score = self.triage.history_scorer()  # runs on the database thread

@@ -10,7 +10,7 @@ from datetime import time
 from typing import Any
 
 from assistant.prompts import DEFAULT_REPLY_SYSTEM
-from assistant.triage import TriageRules
+from assistant.triage_rules import TriageRules
 from core.errors import InvalidInput
 from storage import Storage
 

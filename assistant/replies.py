@@ -15,7 +15,7 @@ from assistant.llm.base import LLMError
 from assistant.llm.guard import GuardedLLM
 from assistant.preferences import PreferenceService
 from assistant.sending import SendingService, SendOutcome
-from assistant.triage import TriageRules, mentions_me
+from assistant.triage_rules import TriageRules, mentions_me
 from core.events import OutgoingMessage
 from core.ids import is_broadcast_jid
 from core.tasks import Clock

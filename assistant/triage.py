@@ -3,31 +3,41 @@
 The learned local model (``assistant/scorer.py``) judges the text in English, German,
 Spanish, Portuguese and Russian; the precise rules the owner sets (VIPs, keywords, trusted
 chats, feedback) and mentions of the owner add to it; the scam detector (``assistant/scam.py``)
-holds frauds and chain letters below any forward. The word lists below give the reasons in
-words, and carry the score alone when the model file cannot be read. Cheap enough for every
-history message. Scores in the middle band are "undecided": an LLM, when configured, may
-refine those later; without one the local score stands.
+holds frauds and chain letters below any forward. The word lists (``assistant/triage_rules.py``,
+with the owner's rules) give the reasons in words, and carry the score alone when the model
+file cannot be read. Cheap enough for every history message. Scores in the middle band are
+"undecided": an LLM, when configured, may refine those later; without one the local score
+stands.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
-from typing import Protocol
+from dataclasses import dataclass
 
 from assistant import scam
 from assistant.features import PHONE_NUMBER, Facts
-from assistant.lexicon import Lexicon, words_of
+from assistant.lexicon import words_of
 from assistant.scorer import ModelError, Scorer, Verdict
-from core.ids import MessageKind, jid_user
+from assistant.triage_rules import (
+    CALL_ME,
+    DEADLINE,
+    DEFAULT_THRESHOLD,
+    MONEY,
+    PLEASE,
+    SAYS_URGENT,
+    URGENT,
+    Scorable,
+    TriageRules,
+    is_question,
+    mentions_me,
+)
+from core.ids import MessageKind
 from storage.domain import Chat
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 7
 UNDECIDED = range(4, 7)
 MENTION_POINTS = 2
 #: The model's noise probability from which a person-chat message is not shown to an LLM.
@@ -35,93 +45,8 @@ CLEAR_NOISE = 0.8
 #: A scam never scores above this: never forwarded, last in the digest.
 SCAM_CAP = 2
 SCAM_MARK = "⚠️ looks like a scam"
-
-# Vocabularies are lowercase and matched against lowercased text, word by word (see
-# lexicon.py): triage runs on every history message, and a regex scan per signal was most of
-# its cost. ``word*`` is a prefix; a term with a space is a phrase.
-
-URGENT = Lexicon(
-    "urgent*|asap|emergency|immediately|important|help|"
-    "dringend|eilig|sofort|notfall|wichtig|hilfe|"
-    "urgente|emergencia|inmediatamente|importante|ayuda|"
-    "emergência|imediatamente|socorro|"
-    "срочно|важно|помогите|немедленно",
-    extra=r"!!+",
-    needs=("!!",),
-)
-DEADLINE = Lexicon(
-    "today|tonight|tomorrow|deadline|due|by monday|by tuesday|by wednesday|by thursday|"
-    "by friday|by saturday|by sunday|by eod|by noon|"
-    "heute|morgen|frist|bis montag|bis dienstag|bis mittwoch|bis donnerstag|bis freitag|"
-    "hoy|mañana|plazo|fecha límite|hoje|amanhã|prazo|"
-    "сегодня|завтра|срок|дедлайн",
-    extra=r"\b\d{1,2}[./]\d{1,2}\b|\b\d{1,2}:\d{2}\b",
-    needs=(".", "/", ":"),
-)
-MONEY = Lexicon(
-    "invoice|payment|pay|paid|bill|refund|transfer|"
-    "rechnung|zahlung|überweisung|bezahl*|"
-    "factura|pago|transferencia|pagar|"
-    "fatura|pagamento|boleto|pix|"
-    "оплат*|счет|счёт|деньги|перевод",
-    extra=r"[€$£₽]\s?\d|\d\s?(€|eur|usd|\$|руб)",
-    needs=("€", "$", "£", "₽", "eur", "usd", "руб"),
-)
-CALL_ME = Lexicon(
-    "call me|call back|ring me|missed call|"
-    "ruf an|ruf mich an|rückruf|anrufen|"
-    "llámame|llamame|llámanos|me liga|me ligue|ligação|"
-    "позвони*|перезвони*|набери",
-)
-#: Asking the readers of a group to do something: in a group, a request may be to me.
-PLEASE = Lexicon(
-    "please|pls|plz|bitte|por favor|porfa|pfv|por gentileza|пожалуйста|плиз|просим|прошу"
-)
-#: Saying outright that it is urgent: a precise rule on top of the model (scams that say it
-#: are held back by the scam check).
-SAYS_URGENT = Lexicon(
-    "urgent|urgently|asap|emergency|dringend|notfall|urgente|urgentemente|emergencia|emergência|"
-    "срочно|срочная|срочный|экстренно"
-)
 #: Points a precise rule adds to the model's score.
 RULE_POINTS = 2
-#: Words that open a question, at the very start of the text.
-QUESTION_WORDS = re.compile(
-    r"^\s*(can|could|would|will|do|does|did|are|is|when|where|what|why|how|who|"
-    r"kannst|können|wann|wo|was|warum|wie|wer|"
-    r"puedes|cuándo|dónde|qué|por qué|cómo|quién|"
-    r"pode|podes|quando|onde|o que|porque|como|quem|"
-    r"можешь|когда|где|что|почему|как|кто)\b",
-    re.IGNORECASE,
-)
-
-
-class Scorable(Protocol):
-    """What triage reads of a message: a stored one, or one just received."""
-
-    @property
-    def sender(self) -> str:
-        """The sender's JID."""
-
-    @property
-    def kind(self) -> MessageKind:
-        """What kind of message it is."""
-
-    @property
-    def from_me(self) -> bool:
-        """Whether the owner sent it."""
-
-    @property
-    def mentions(self) -> tuple[str, ...]:
-        """The JIDs the message mentions."""
-
-    @property
-    def body(self) -> str:
-        """The text to read: the text, the caption or a voice note's transcript."""
-
-    @property
-    def timestamp(self) -> datetime:
-        """When it was sent (aware UTC)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,40 +64,6 @@ class Importance:
     def undecided(self) -> bool:
         """Whether the score is in the band where an LLM should decide."""
         return self.score in UNDECIDED
-
-
-@dataclass
-class TriageRules:
-    """What the admin told the secretary matters (editable in /settings)."""
-
-    own_jids: set[str] = field(default_factory=set)
-    own_names: set[str] = field(default_factory=set)
-    vip: set[str] = field(default_factory=set)
-    keywords: set[str] = field(default_factory=set)
-    threshold: int = DEFAULT_THRESHOLD
-    #: The owner's time zone (the hour of day is one of the model's facts).
-    timezone: tzinfo | None = UTC
-
-
-def mentions_me(msg: Scorable, rules: TriageRules) -> bool:
-    """Return True when the message mentions the account owner (JID or name)."""
-    return _mentions(msg, msg.body.lower(), rules)
-
-
-def _mentions(msg: Scorable, low: str, rules: TriageRules) -> bool:
-    if not rules.own_jids and not rules.own_names:
-        return False
-    own_users = {jid_user(j) for j in rules.own_jids if j}
-    if msg.mentions and any(jid_user(m) in own_users for m in msg.mentions):
-        return True
-    if "@" in low and any(f"@{u}" in low for u in own_users):
-        return True
-    return any(re.search(rf"(^|\W)@?{re.escape(n.lower())}\b", low) for n in rules.own_names if n)
-
-
-def is_question(text: str) -> bool:
-    """Return True for something that reads like a question."""
-    return "?" in text or "¿" in text or bool(QUESTION_WORDS.match(text))
 
 
 SENT_BY_ME = Importance(0, "sent by me")
@@ -258,7 +149,7 @@ def facts_of(msg: Scorable, chat: Chat, rules: TriageRules, low: str | None = No
     """What the model reads of a message besides its text."""
     low = msg.body.lower() if low is None else low
     hour = msg.timestamp.astimezone(rules.timezone).hour if rules.timezone else None
-    return Facts(chat.is_group, chat.known or chat.trusted, _mentions(msg, low, rules), hour)
+    return Facts(chat.is_group, chat.known or chat.trusted, mentions_me(msg, rules, low), hour)
 
 
 def model_points(verdict: Verdict, forward_at: float) -> tuple[int, str]:

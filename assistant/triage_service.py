@@ -13,7 +13,8 @@ from typing import Protocol
 from assistant.llm.guard import GuardedLLM
 from assistant.llm_triage import BATCH_SIZE, MAX_WAIT_SECONDS, LLMTriage, Pending, eligible
 from assistant.scorer import Scorer
-from assistant.triage import Importance, TriageRules, score_message
+from assistant.triage import Importance, score_message
+from assistant.triage_rules import TriageRules
 from core.events import WaMessage
 from core.ids import MessageKind
 from core.notifications import CallNotice, Forward, Outbox

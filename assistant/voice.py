@@ -3,7 +3,7 @@ are, and what is stored (the transcript, or why there is none).
 
 Runs after a note's audio was downloaded, in the ingest service's background tasks: it never
 holds up storing or forwarding other messages. Triage of a note waits for its transcript
-(assistant/pipeline.py). The transcript is as untrusted as the message: storage cleans it.
+(assistant/after_store.py). The transcript is as untrusted as the message: storage cleans it.
 Message text and transcripts are logged at DEBUG only.
 """
 

@@ -24,7 +24,7 @@ from assistant.llm.guard import GuardedLLM
 from assistant.llm.openai import OpenAIProvider
 from assistant.pipeline import IngestService
 from assistant.summarize import Summarizer
-from assistant.triage import TriageRules
+from assistant.triage_rules import TriageRules
 from assistant.triage_service import LLMBatches
 from bench.common import table
 from bot import render_digest

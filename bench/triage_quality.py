@@ -31,14 +31,8 @@ from datetime import UTC, datetime
 from assistant import train_triage
 from assistant.scorer import Scorer
 from assistant.train_triage import Example
-from assistant.triage import (
-    DEFAULT_THRESHOLD,
-    Importance,
-    TriageRules,
-    _heuristic_reasons,
-    is_scam_reason,
-    score_message,
-)
+from assistant.triage import Importance, _heuristic_reasons, is_scam_reason, score_message
+from assistant.triage_rules import DEFAULT_THRESHOLD, TriageRules
 from core.ids import ChatJid, MessageKind, WaMessageId
 from storage.domain import Chat, StoredMessage
 
@@ -161,9 +155,7 @@ def speed(examples: list[Example], scorer: Scorer, rounds: int = 5) -> dict[str,
     model = timed(lambda: [scorer.verdict(t, f) for t, f in facts])
     whole = timed(lambda: [score_message(m, c, RULES, scorer) for m, c in pairs])
     words = timed(
-        lambda: [
-            _heuristic_reasons(m, c, m.body, m.body.lower(), False) for m, c in pairs
-        ]
+        lambda: [_heuristic_reasons(m, c, m.body, m.body.lower(), False) for m, c in pairs]
     )
     return {
         "scorer_us": round(model, 2),

@@ -19,7 +19,7 @@ from bot.callbacks import (
     SessionAction,
     SettingAction,
 )
-from bot.render import chat_label
+from bot.render_chats import chat_label
 from storage.domain import Chat, Page, StoredMessage
 
 

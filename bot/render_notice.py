@@ -1,13 +1,15 @@
 """Telegram HTML for the notifications that need nothing from the store (see
-``core.notifications``); forwards, calls and drafts are rendered in ``bot/render.py`` from the
-messages they point at. Every string from a notification is escaped here."""
+``core.notifications``), and how a send fared (its ticks, a queued or automatic reply);
+forwards, calls and drafts are rendered in ``bot/render_messages.py`` from the messages they
+point at. Every string from a notification is escaped here."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from bot.render import auto_text_named, esc, send_result, state_notice, ticks_text
+from bot.render import esc
+from bot.render_session import state_notice
 from core.ids import ConnectionState
 from core.notifications import (
     AutoReplied,
@@ -17,6 +19,35 @@ from core.notifications import (
     SendResult,
     Ticks,
 )
+
+
+def send_result(status: str, error: str = "") -> str:
+    """How a send fared, in a few words (sent, queued, or why not)."""
+    if status == "sent":
+        return "✅ Sent."
+    if status == "queued":
+        return "⏳ Queued: WhatsApp is not connected right now. It goes out when it reconnects."
+    return f"❌ Not sent: {esc(error or 'WhatsApp refused the message')}"
+
+
+#: What a confirmation of a message sent from Telegram shows, state by state.
+TICKS = {
+    "queued": "🕓 Queued: WhatsApp is not connected right now. It goes out when it reconnects.",
+    "sent": "✓ Sent",
+    "delivered": "✓✓ Delivered",
+    "read": "👁 Read",
+}
+
+
+def ticks_text(state: str, chat_name: str, error: str = "") -> str:
+    """The confirmation of a message sent to ``chat_name``, with its ticks."""
+    head = TICKS.get(state) or f"❌ Not sent: {esc(error or 'WhatsApp refused the message')}"
+    return f"{head} → {esc(chat_name)}"
+
+
+def auto_text_named(chat_name: str, text: str, status: str, error: str = "") -> str:
+    """The notice of an AI reply sent on the owner's behalf."""
+    return f"🤖 Auto-reply to <b>{esc(chat_name)}</b>: {esc(text)}\n{send_result(status, error)}"
 
 
 def notice(n: Notice) -> str:

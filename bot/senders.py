@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
-from bot import keyboards, render, render_digest, render_notice, telegram_html
+from bot import keyboards, render, render_digest, render_messages, render_notice, telegram_html
 from core.ids import MessageKind
 from core.notifications import CallNotice, DigestReady, Draft, Forward, Prepared, Ticks
 from storage import Storage
@@ -29,8 +29,8 @@ CALL_BURST = timedelta(minutes=15)
 CAPTION_LIMIT = 1024
 #: Attachments not fetched by themselves that the owner can fetch with a button.
 DOWNLOADABLE = frozenset({MediaState.SKIPPED, MediaState.FAILED})
-#: The notifications rendered from the messages they point at (render.forward_text,
-#: render.call_notice, render.draft_text) or, a digest, from its report (render_digest);
+#: The notifications rendered from the messages they point at (``render_messages``:
+#: forward_text, call_notice, draft_text) or, a digest, from its report (render_digest);
 #: the rest are in render_notice.TEXT.
 RENDERED_HERE = (Forward, CallNotice, Draft, DigestReady)
 
@@ -67,7 +67,7 @@ class Senders:
         call = max(found, key=lambda m: m.timestamp)
         chat = await self.storage.chats.get(call.chat_id)
         burst = await self.storage.messages.missed_calls(chat.id, call.timestamp)
-        text = render.call_notice(chat, call, burst, self.tz)
+        text = render_messages.call_notice(chat, call, burst, self.tz)
         sent = await self.text(chat_id, text, reply_markup=keyboards.call(chat.id))
         before = self._call_notices.get((chat_id, chat.id))
         self._call_notices[(chat_id, chat.id)] = (sent.message_id, call.timestamp)
@@ -97,7 +97,7 @@ class Senders:
             if not found:
                 return  # the message is gone: so is the point of its draft
             chat, msg, _ = found[0]
-            text = render.draft_text(chat, msg, n.text, self.tz)
+            text = render_messages.draft_text(chat, msg, n.text, self.tz)
             markup, answers = keyboards.draft(n.draft_id), msg.id
         else:
             text = render_notice.text_of(n)
@@ -157,13 +157,13 @@ class Senders:
         chats = {c.id: c for c, _, _ in loaded}
         if len(chats) == 1:
             chat = next(iter(chats.values()))
-            text = render.merged_text(chat, [(m, r) for _, m, r in loaded], self.tz)
+            text = render_messages.merged_text(chat, [(m, r) for _, m, r in loaded], self.tz)
             markup = keyboards.forward(loaded[-1][1].id, chat.id)
         else:
             parts = []
             for cid, chat in chats.items():
                 items = [(m, r) for c, m, r in loaded if c.id == cid]
-                parts.append(render.merged_text(chat, items, self.tz))
+                parts.append(render_messages.merged_text(chat, items, self.tz))
             text = (
                 f"📬 {len(loaded)} important messages from {len(chats)} chats\n\n"
                 + "\n\n".join(parts)
@@ -176,9 +176,12 @@ class Senders:
         self, chat_id: int, item: OutboxItem, chat: Chat, msg: StoredMessage, reason: str
     ) -> Message:
         """Send one forward with its buttons (and its stored media); return the message."""
-        text = render.forward_text(chat, msg, reason, self.tz)
+        text = render_messages.forward_text(chat, msg, reason, self.tz)
         markup = keyboards.forward(
-            msg.id, chat.id, msg.media_state in DOWNLOADABLE, len(msg.body) > render.FORWARD_BODY
+            msg.id,
+            chat.id,
+            msg.media_state in DOWNLOADABLE,
+            len(msg.body) > render_messages.FORWARD_BODY,
         )
         path = Path(msg.media_path) if msg.media_path else None
         if msg.media_state == MediaState.DONE and path is not None and path.exists():

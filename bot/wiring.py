@@ -25,7 +25,8 @@ from assistant.replies import ReplyService
 from assistant.sending import SendingService, SendOutcome, SendStatus
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
-from assistant.triage import TriageRules, load_scorer
+from assistant.triage import load_scorer
+from assistant.triage_rules import TriageRules
 from assistant.triage_service import LLMBatches
 from assistant.voice import Transcriber, VoiceService
 from bot import render_digest

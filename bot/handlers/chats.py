@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
-from bot import keyboards, render
+from bot import answers, keyboards, render, render_chats, render_messages
 from bot.buttons import button
 from bot.callbacks import ChatAction, ChatList
 from bot.context import BotContext
@@ -18,7 +18,7 @@ async def _edit(update: Update, text: str, markup: object = None) -> None:
     try:
         await update.callback_query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
+        if not answers.not_modified(exc):
             await update.effective_chat.send_message(text, reply_markup=markup)
 
 
@@ -27,7 +27,7 @@ async def cmd_chats(update: Update, context: BotContext) -> None:
     search = " ".join(context.args or [])[:40]
     page = await context.services.chats.page(search, 0)
     await update.effective_message.reply_text(
-        render.chat_list_text(page.total, page.page, page.pages, search),
+        render_chats.chat_list_text(page.total, page.page, page.pages, search),
         reply_markup=keyboards.chat_list(page, search),
     )
 
@@ -36,23 +36,21 @@ async def cmd_status_updates(update: Update, context: BotContext) -> None:
     """Who posted WhatsApp status updates in the last day (they are not chats)."""
     posters = await context.services.chats.status_posters(24)
     await update.effective_message.reply_text(
-        render.status_posters_text(posters, context.services.tz)
+        render_chats.status_posters_text(posters, context.services.tz)
     )
 
 
 async def cmd_chat(update: Update, context: BotContext) -> None:
     """/chat <name>: the chat's last messages, or a choice when several chats match."""
-    s = context.services
-    name = " ".join(context.args or [])
+    name = await answers.argument(
+        update, context, "Usage: /chat &lt;name&gt; — or pick one in /chats"
+    )
     if not name:
-        await update.effective_message.reply_text(
-            "Usage: /chat &lt;name&gt; — or pick one in /chats"
-        )
         return
     try:
-        chat, candidates = await s.chats.find_one(name)
+        chat, candidates = await context.services.chats.find_one(name)
     except NotFound as exc:
-        await update.effective_message.reply_text(render.esc(str(exc)))
+        await answers.error(update, exc, mark="")
         return
     if chat is None:
         await update.effective_message.reply_text(
@@ -67,7 +65,7 @@ async def show_last(update: Update, context: BotContext, chat_id: int, reply: bo
     """Send the chat's last 10 messages; replying to the list answers the newest incoming one."""
     s = context.services
     chat, messages = await s.chats.last_messages(chat_id, 10)
-    chunks = render.split(render.messages_text(chat, messages, s.tz))
+    chunks = render.split(render_messages.messages_text(chat, messages, s.tz))
     target = update.effective_chat
     for i, chunk in enumerate(chunks):
         markup = keyboards.open_chat(chat.id) if i == len(chunks) - 1 else None
@@ -82,7 +80,7 @@ async def ask_which_urgent(update: Update, context: BotContext, chat_id: int) ->
     s = context.services
     query = update.callback_query
     if s.learner is None:
-        await query.answer("Triage cannot learn: its model file could not be read.")
+        await query.answer(answers.NO_LEARNER)
         return
     chat, candidates = await s.chats.not_forwarded(chat_id, s.prefs.current.threshold)
     if not candidates:
@@ -102,7 +100,7 @@ async def on_chat_list(update: Update, context: BotContext, data: ChatList) -> N
     page = await context.services.chats.page(data.search, data.page)
     await _edit(
         update,
-        render.chat_list_text(page.total, page.page, page.pages, data.search),
+        render_chats.chat_list_text(page.total, page.page, page.pages, data.search),
         keyboards.chat_list(page, data.search),
     )
 
@@ -127,7 +125,7 @@ async def on_chat_action(update: Update, context: BotContext, data: ChatAction) 
         chat = await s.chats.toggle(data.chat_id, data.action)
     await query.answer()
     now = s.clock.now()
-    await _edit(update, render.card_text(chat, now, s.tz), keyboards.chat_card(chat, now))
+    await _edit(update, render_chats.card_text(chat, now, s.tz), keyboards.chat_card(chat, now))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Awaitable, Callable
 
-from telegram import ForceReply, Message, Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     CommandHandler,
@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from assistant.chats import Ambiguous
 from assistant.sending import MAX_TEXT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
-from bot import keyboards, outgoing, render
+from bot import answers, keyboards, outgoing, render, render_messages, render_notice
 from bot.buttons import button
 from bot.callbacks import REACTIONS, EditAction, ForwardAction
 from bot.context import BotContext
@@ -80,7 +80,7 @@ async def confirm(
     """Post the outcome of a send with ``post``; from then on that message shows its ticks
     (✓ sent, ✓✓ delivered, 👁 read), edited through the Telegram outbox."""
     shown = TICKS_SHOWN[outcome.status]
-    sent = await post(render.ticks_text(shown, chat.name, outcome.error))
+    sent = await post(render_notice.ticks_text(shown, chat.name, outcome.error))
     if await context.services.sending.confirmed(outcome, sent.chat_id, sent.message_id):
         context.services.notifier.wake()  # a receipt came before the confirmation
 
@@ -100,7 +100,7 @@ async def _send(
             if outcome.status == SendStatus.FAILED:
                 break  # a caption never goes without its voice note or sticker
     except ValueError as exc:
-        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+        await answers.error(update, exc)
         return
     if worst is not None:
         await confirm(context, update.effective_message.reply_text, worst, chat)
@@ -131,7 +131,7 @@ async def on_reply(update: Update, context: BotContext) -> None:
     try:
         outs = await outgoing.from_telegram(message, chat.jid, quote)
     except outgoing.Refused as exc:
-        await message.reply_text(f"❌ {render.esc(str(exc))}")
+        await answers.error(update, exc)
         return
     await _send(update, context, outs, chat)
     if context.services.prefs.current.read_on_reply and not quoted.from_me:
@@ -172,10 +172,10 @@ async def cmd_send(update: Update, context: BotContext) -> None:
         )
         return
     except NotFound as exc:
-        await update.effective_message.reply_text(render.esc(str(exc)))
+        await answers.error(update, exc, mark="")
         return
     except AppError as exc:  # not a readable number, or WhatsApp cannot be asked now
-        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+        await answers.error(update, exc)
         return
     if len(body) > MAX_TEXT:
         await update.effective_message.reply_text(
@@ -193,9 +193,9 @@ async def cmd_search(update: Update, context: BotContext) -> None:
     try:
         hits = await s.chats.search(query)
     except AppError as exc:
-        await update.effective_message.reply_text(render.esc(str(exc)))
+        await answers.error(update, exc, mark="")
         return
-    for chunk in render.split(render.search_text(query, hits, s.tz)):
+    for chunk in render.split(render_messages.search_text(query, hits, s.tz)):
         await update.effective_message.reply_text(chunk)
 
 
@@ -216,14 +216,11 @@ async def on_forward_action(update: Update, context: BotContext, data: ForwardAc
         await query.answer(f"Reacted {emoji} on WhatsApp." if not why else f"Not sent: {why}")
     elif data.action == "rmore":
         await query.answer()
-        prompt = await update.effective_chat.send_message(
-            f"{REACT_PROMPT} <b>{render.esc(chat.name)}</b>:",
-            reply_markup=ForceReply(selective=True, input_field_placeholder="One emoji"),
-        )
-        await s.storage.messages.link(prompt.chat.id, prompt.message_id, msg.id)
+        text = f"{REACT_PROMPT} <b>{render.esc(chat.name)}</b>:"
+        await answers.ask_reply(update, context, text, "One emoji", msg.id)
     elif data.action == "urgent":
         if s.learner is None:
-            await query.answer("Triage cannot learn: its model file could not be read.")
+            await query.answer(answers.NO_LEARNER)
             return
         state = await s.learner.learn(msg, chat, "urgent")
         await s.storage.messages.set_feedback(msg.id, 2)
@@ -250,11 +247,8 @@ async def on_forward_action(update: Update, context: BotContext, data: ForwardAc
             await update.effective_chat.send_message(f"Could not download it: {render.esc(why)}")
     else:
         await query.answer()
-        prompt = await update.effective_chat.send_message(
-            f"Your answer to <b>{render.esc(chat.name)}</b>:",
-            reply_markup=ForceReply(selective=True, input_field_placeholder="Message"),
-        )
-        await s.storage.messages.link(prompt.chat.id, prompt.message_id, msg.id)
+        text = f"Your answer to <b>{render.esc(chat.name)}</b>:"
+        await answers.ask_reply(update, context, text, "Message", msg.id)
 
 
 async def on_reaction(update: Update, context: BotContext) -> None:

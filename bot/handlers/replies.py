@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import ForceReply, Update
+from telegram import Update
 from telegram.ext import Application
 
+from bot import answers
 from bot.buttons import button
 from bot.callbacks import DraftAction
 from bot.context import BotContext
@@ -33,11 +34,8 @@ async def on_draft(update: Update, context: BotContext, data: DraftAction) -> No
         await update.effective_chat.send_message("Draft discarded.")
     else:
         await s.replies.discard(draft.id)
-        prompt = await update.effective_chat.send_message(
-            "Write your version as a reply to this message:",
-            reply_markup=ForceReply(selective=True, input_field_placeholder="Your reply"),
-        )
-        await s.storage.messages.link(prompt.chat.id, prompt.message_id, draft.message_id)
+        text = "Write your version as a reply to this message:"
+        await answers.ask_reply(update, context, text, "Your reply", draft.message_id)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

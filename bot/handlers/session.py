@@ -7,11 +7,11 @@ import logging
 from datetime import timedelta
 
 import segno
-from telegram import Bot, InputMediaPhoto, Update
+from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
-from bot import commands, keyboards, render
+from bot import answers, commands, keyboards, render, render_session
 from bot.buttons import button
 from bot.callbacks import SessionAction
 from bot.context import BotContext, LoginView, Services
@@ -38,7 +38,9 @@ def qr_png(code: str) -> bytes:
 
 async def cmd_start(update: Update, context: BotContext) -> None:
     """/start: a greeting with the WhatsApp session's state."""
-    await update.effective_message.reply_text(render.start_text(context.services.gateway.state))
+    await update.effective_message.reply_text(
+        render_session.start_text(context.services.gateway.state)
+    )
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
@@ -52,7 +54,7 @@ async def cmd_status(update: Update, context: BotContext) -> None:
     jobs = context.job_queue.get_jobs_by_name("digest") if context.job_queue else ()
     next_run = min((j.next_t for j in jobs if j.next_t), default=None)
     snapshot = await s.status.snapshot(next_run)
-    await update.effective_message.reply_text(render.status_text(snapshot, s.tz))
+    await update.effective_message.reply_text(render_session.status_text(snapshot, s.tz))
 
 
 async def cmd_login(update: Update, context: BotContext) -> None:
@@ -69,7 +71,7 @@ async def cmd_login(update: Update, context: BotContext) -> None:
     try:
         await s.gateway.request_login()
     except AppError as exc:
-        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+        await answers.error(update, exc)
         return
     await update.effective_message.reply_text("Waiting for a login QR from WhatsApp…")
 
@@ -80,25 +82,22 @@ def session_line(s: Services) -> str:
     age = None
     if g.last_event_at is not None:
         age = timedelta(seconds=max(0.0, s.clock.monotonic() - g.last_event_at))
-    return render.session_line(g.state, g.state_since, age, s.tz)
+    return render_session.session_line(g.state, g.state_since, age, s.tz)
 
 
 async def cmd_pair(update: Update, context: BotContext) -> None:
     """/pair <number>: link WhatsApp with a pairing code instead of a QR."""
-    s = context.services
-    phone = " ".join(context.args or [])
+    usage = "Usage: /pair +4915112345678 (your WhatsApp number, international format)"
+    phone = await answers.argument(update, context, usage)
     if not phone:
-        await update.effective_message.reply_text(
-            "Usage: /pair +4915112345678 (your WhatsApp number, international format)"
-        )
         return
     try:
-        code = await s.gateway.pair_phone(phone)
+        code = await context.services.gateway.pair_phone(phone)
     except (AppError, ValueError) as exc:
-        await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+        await answers.error(update, exc)
         return
     digits = "".join(ch for ch in phone if "0" <= ch <= "9")
-    await update.effective_message.reply_text(render.pairing_text(code, digits))
+    await update.effective_message.reply_text(render_session.pairing_text(code, digits))
 
 
 async def cmd_logout(update: Update, context: BotContext) -> None:
@@ -156,7 +155,7 @@ class SessionNotices:
             for admin in sorted(self.s.owner_ids):
                 self.s.logins[admin] = LoginView(admin)
         png = qr_png(qr.code)
-        caption = render.qr_caption(qr, self.s.clock.now())
+        caption = render_session.qr_caption(qr, self.s.clock.now())
         for view in list(self.s.logins.values()):
             if view.message_id is not None and view.is_photo:
                 try:
@@ -165,7 +164,7 @@ class SessionNotices:
                     )
                     continue
                 except BadRequest as exc:
-                    if "not modified" in str(exc).lower():
+                    if answers.not_modified(exc):
                         continue
                     logger.info("could not edit the QR photo; sending a new one")
             sent = await self.bot.send_photo(view.chat_id, png, caption=caption)
@@ -174,33 +173,27 @@ class SessionNotices:
     async def _qr_ended(self) -> None:
         for view in list(self.s.logins.values()):
             text = "The QR expired without a scan. Tap for a new one, or send /login."
-            if view.message_id is not None and view.is_photo:
-                try:
-                    await self.bot.edit_message_caption(
-                        view.chat_id,
-                        view.message_id,
-                        caption=text,
-                        reply_markup=keyboards.new_qr(),
-                    )
-                    continue
-                except BadRequest:
-                    pass
-            await self.bot.send_message(view.chat_id, text, reply_markup=keyboards.new_qr())
+            await self._caption_or_send(view, text, keyboards.new_qr())
+
+    async def _caption_or_send(
+        self, view: LoginView, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Put ``text`` under the login QR photo, or send it when there is no photo to edit."""
+        if view.message_id is not None and view.is_photo:
+            try:
+                await self.bot.edit_message_caption(
+                    view.chat_id, view.message_id, caption=text, reply_markup=markup
+                )
+                return
+            except BadRequest:
+                pass
+        await self.bot.send_message(view.chat_id, text, reply_markup=markup)
 
     async def _state(self, state: ConnectionState, reason: str) -> None:
         if state == ConnectionState.CONNECTED and self.s.logins:
             who = render.esc(render.phone_of(self.s.gateway.own_jid))
             for view in list(self.s.logins.values()):
-                text = f"✅ WhatsApp connected as {who}."
-                if view.message_id is not None and view.is_photo:
-                    try:
-                        await self.bot.edit_message_caption(
-                            view.chat_id, view.message_id, caption=text
-                        )
-                        continue
-                    except BadRequest:
-                        pass
-                await self.bot.send_message(view.chat_id, text)
+                await self._caption_or_send(view, f"✅ WhatsApp connected as {who}.")
             self.s.logins.clear()
             self.last_state = state
             return

@@ -7,7 +7,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
 from assistant.preferences import EDITABLE, Preferences
-from bot import keyboards, render
+from bot import answers, keyboards, render
 from bot.buttons import button
 from bot.callbacks import SettingAction
 from bot.context import BotContext
@@ -65,7 +65,7 @@ async def cmd_settings(update: Update, context: BotContext) -> None:
         try:
             await prefs.set(key, value)
         except InvalidInput as exc:
-            await update.effective_message.reply_text(f"❌ {render.esc(str(exc))}")
+            await answers.error(update, exc)
             return
     p = prefs.current
     await update.effective_message.reply_text(settings_text(p), reply_markup=keyboards.settings(p))
@@ -90,7 +90,7 @@ async def on_setting(update: Update, context: BotContext, data: SettingAction) -
     try:
         await query.edit_message_text(settings_text(p), reply_markup=keyboards.settings(p))
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
+        if not answers.not_modified(exc):
             raise
 
 

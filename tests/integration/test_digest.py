@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from assistant.digest import DigestService
 from assistant.pipeline import IngestService
-from assistant.triage import TriageRules
+from assistant.triage_rules import TriageRules
 from bot import render_digest as rd
 from core.events import HistoryBatchReceived, MessageReceived, WaMessage
 from core.ids import ChatJid, WaMessageId

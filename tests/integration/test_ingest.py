@@ -162,7 +162,7 @@ async def test_message_whose_chat_merged_before_triage_is_still_forwarded(storag
         [convert_text(2, ALICE_LID, urgent("call me back"))], history=False
     )
     await storage.chats.link_identity(ALICE, ALICE_LID)  # its chat is merged away meanwhile
-    await ingest.after_store([hot])
+    await ingest.after.process([hot])
     [forward] = await storage.telegram_outbox.due(ingest.clock.now())
     assert forward.payload["message_id"] == hot.id
     moved = await storage.messages.get(hot.id)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from assistant.features import Facts
 from assistant.learning import CAP, TriageLearner
-from assistant.triage import TriageRules
+from assistant.triage_rules import TriageRules
 from core.ids import ChatJid, MessageKind, WaMessageId
 from storage import Storage
 from storage.domain import Chat, StoredMessage

@@ -22,7 +22,8 @@ from assistant.preferences import Preferences, PreferenceService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.summarize import parse_summaries
-from assistant.triage import Importance, TriageRules
+from assistant.triage import Importance
+from assistant.triage_rules import TriageRules
 from assistant.triage_service import LLMBatches
 from core.ids import MessageKind
 from storage import Storage

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import render
+from bot import render, render_messages
 from bot.callbacks import ChatAction, ChatList, ForwardAction, InvalidCallback, SessionAction
 from core.ids import ChatJid, MessageKind, WaMessageId, mentions_in
 from storage.domain import Chat, StoredMessage
@@ -73,7 +73,7 @@ def test_whatsapp_text_is_escaped_in_forwards() -> None:
         False,
         datetime(2026, 5, 1, 12, 0, tzinfo=UTC),
     )
-    text = render.forward_text(chat, msg, "mentions <you>", ZoneInfo("Europe/Berlin"))
+    text = render_messages.forward_text(chat, msg, "mentions <you>", ZoneInfo("Europe/Berlin"))
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "&lt;Team &amp; Co&gt;" in text and "14:00" in text and "&lt;Bob&gt;" in text
 

@@ -1,5 +1,6 @@
 """Imports flow one way: everything may use ``core``; ``storage`` ← ``assistant`` ← ``bot``; the
-``whatsapp`` transport is used only by the wiring in ``bot``; each library lives in one place."""
+``whatsapp`` transport is used only by the wiring in ``bot``; each library lives in one place;
+and no module grows past ``MAX_LINES``."""
 
 from __future__ import annotations
 
@@ -72,3 +73,20 @@ def test_the_core_uses_only_the_standard_library() -> None:
 def test_neonize_is_imported_only_by_the_backend_protos_and_simulator() -> None:
     users = {p.relative_to(ROOT).as_posix() for p in sources() if "neonize" in imports(p)}
     assert users <= {"whatsapp/neonize_backend.py", "whatsapp/outbound.py", "whatsapp/protos.py"}
+
+
+#: The packages whose modules are held to ``MAX_LINES`` (storage and whatsapp join once their
+#: own splits land).
+CHECKED = ("core", "assistant", "bot")
+#: A module longer than this does more than one job: split it along its jobs.
+MAX_LINES = 300
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    long = {
+        p.relative_to(ROOT).as_posix(): n
+        for package in CHECKED
+        for p in (ROOT / package).rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines: {long}"

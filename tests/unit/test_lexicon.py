@@ -7,7 +7,7 @@ import random
 import pytest
 
 from assistant.lexicon import Lexicon, words_of
-from assistant.triage import CALL_ME, DEADLINE, MONEY, URGENT
+from assistant.triage_rules import CALL_ME, DEADLINE, MONEY, URGENT
 from tests.fixtures.triage_labelled import IMPORTANT, ORDINARY
 
 SIGNALS = {"urgent": URGENT, "deadline": DEADLINE, "money": MONEY, "call": CALL_ME}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import render, telegram_html
+from bot import render, render_messages, telegram_html
 from core.ids import MessageKind
 from storage.domain import Chat, StoredMessage
 from tests.fakes.telegram_html_rules import problems
@@ -87,7 +87,7 @@ def test_a_long_forward_shows_3500_characters_and_says_where_the_rest_is() -> No
         from_me=False,
         timestamp=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    text = render.forward_text(chat, msg, "urgent", ZoneInfo("UTC"))
+    text = render_messages.forward_text(chat, msg, "urgent", ZoneInfo("UTC"))
     pages = render.split(text)
     assert len(pages) <= 4  # not 60 messages
     assert "59500 more characters" in text and all(problems(p) == [] for p in pages)

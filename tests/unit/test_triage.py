@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from assistant import triage
-from assistant.triage import DEFAULT_THRESHOLD, TriageRules, is_scam_reason, score_message
+from assistant.triage import is_scam_reason, score_message
+from assistant.triage_rules import DEFAULT_THRESHOLD, TriageRules
 from core.ids import ChatJid, MessageKind, WaMessageId
 from storage.domain import Chat, StoredMessage
 from tests.fixtures.triage_labelled import IMPORTANT, ORDINARY
