@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.common import peak_rss_mb, table
 from storage import close_storage, open_storage
 from storage import ingest as bulk
-from whatsapp import history, protos
+from whatsapp import convert_history, protos, protos_messages, protos_sync
 
 BATCH = 5000  # messages per HistorySync chunk, and per baseline transaction
 
@@ -41,10 +41,14 @@ def build_chunks(n: int, chats: int) -> list[bytes]:
             "push_name": f"P{c}",
             "text": text,
         }
-        per_chunk.setdefault(chat, []).append(protos.web_message(fields, protos.content(fields)))
+        per_chunk.setdefault(chat, []).append(
+            protos_sync.web_message(fields, protos_messages.content(fields))
+        )
         if (i + 1) % BATCH == 0 or i == n - 1:
             progress = int((i + 1) / n * 100)
-            chunks.append(protos.history_sync(per_chunk, progress=progress).SerializeToString())
+            chunks.append(
+                protos_sync.history_sync(per_chunk, progress=progress).SerializeToString()
+            )
             per_chunk = {}
     return chunks
 
@@ -99,7 +103,9 @@ def raw_rows(chunks: list[bytes]) -> tuple[dict[str, int], list[tuple]]:
     chat_ids: dict[str, int] = {}
     rows = []
     for raw in chunks:
-        parts = history.history_parts(protos.EVENT_TYPES["history_sync"].FromString(raw).Data)
+        parts = convert_history.history_parts(
+            protos.EVENT_TYPES["history_sync"].FromString(raw).Data
+        )
         for m in parts.messages:
             cid = chat_ids.setdefault(m.chat, len(chat_ids) + 1)
             rows.append(

@@ -20,7 +20,7 @@ from typing import Any
 from core.events import ConnectionChanged, GatewayEvent, QrIssued, QrWindowEnded
 from core.ids import TERMINAL_STATES, ChatJid, ConnectionState
 from core.tasks import Clock, TaskGroup
-from whatsapp import convert
+from whatsapp.convert_fields import jid_str
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class Connection:
 
     async def _pair_status(self, _name: str, raw: Any) -> None:
         if int(raw.Status) == 2:  # SUCCESS
-            self.own_jid = ChatJid(convert.jid_str(raw.ID)) or self.own_jid
+            self.own_jid = ChatJid(jid_str(raw.ID)) or self.own_jid
             self._cancel_qr_timer()
             await self.set_state(ConnectionState.CONNECTING, "Linked; finishing login.")
 

@@ -23,8 +23,13 @@ from core.events import AddressBookRead, GatewayEvent, HistoryBatchReceived, Mes
 from core.ids import ChatJid, is_lid_jid
 from core.tasks import TaskGroup
 from core.transport import Handler
-from whatsapp import convert, history
+from whatsapp import convert_history
 from whatsapp.connection import RawHandler
+from whatsapp.convert_calls import CALL_STATES, call_event
+from whatsapp.convert_contacts import contact_entry, group_event, group_info
+from whatsapp.convert_fields import jid_str
+from whatsapp.convert_messages import message_event, undecryptable_event
+from whatsapp.convert_receipts import receipt_event
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +111,7 @@ class DataEvents:
         """The handler of each data event type, for the dispatcher."""
         return {
             "message": self._message,
-            **dict.fromkeys(convert.CALL_STATES, self._call),
+            **dict.fromkeys(CALL_STATES, self._call),
             "undecryptable": self._undecryptable,
             "receipt": self._receipt,
             "group_info": self._group,
@@ -118,7 +123,7 @@ class DataEvents:
         }
 
     async def _message(self, _name: str, raw: Any) -> None:
-        event = convert.message_event(raw)
+        event = message_event(raw)
         if event is None:
             logger.debug("protocol-only message skipped")
             return
@@ -127,24 +132,24 @@ class DataEvents:
         await self._emit(event)
 
     async def _call(self, name: str, raw: Any) -> None:
-        if (call := convert.call_event(name, raw)) is not None:
+        if (call := call_event(name, raw)) is not None:
             await self._emit(call)
 
     async def _undecryptable(self, _name: str, raw: Any) -> None:
-        if (waiting := convert.undecryptable_event(raw)) is not None:
+        if (waiting := undecryptable_event(raw)) is not None:
             await self._emit(await self._with_phone_alternate(waiting))
 
     async def _receipt(self, _name: str, raw: Any) -> None:
-        if (receipt := convert.receipt_event(raw)) is not None:
+        if (receipt := receipt_event(raw)) is not None:
             await self._emit(receipt)
 
     async def _group(self, _name: str, raw: Any) -> None:
-        if (group := convert.group_event(raw)) is not None:
+        if (group := group_event(raw)) is not None:
             await self._emit(group)
 
     async def _picture(self, _name: str, raw: Any) -> None:
         """A contact or a group changed: read its names again."""
-        if jid := convert.jid_str(raw.JID):
+        if jid := jid_str(raw.JID):
             self._tasks.spawn(self._refresh(ChatJid(jid)), "address-book")
 
     async def _offline_sync_completed(self, _name: str, _raw: Any) -> None:
@@ -152,7 +157,7 @@ class DataEvents:
         self._tasks.spawn(self._refresh(None), "address-book")
 
     async def _history(self, _name: str, raw: Any) -> None:
-        parts = await asyncio.to_thread(history.history_parts, raw.Data)
+        parts = await asyncio.to_thread(convert_history.history_parts, raw.Data)
         for link in parts.links:
             await self._emit(link)
         for contact in parts.contacts:
@@ -176,7 +181,7 @@ class DataEvents:
         entries = []
         for item in contacts:
             try:
-                if (entry := convert.contact_entry(item)) is not None:
+                if (entry := contact_entry(item)) is not None:
                     entries.append(entry)
             except (AttributeError, ValueError, TypeError):
                 logger.warning("unreadable contact-store entry skipped")
@@ -184,7 +189,7 @@ class DataEvents:
             await self._emit(AddressBookRead(tuple(entries)))
         for item in groups:
             try:
-                group = convert.group_info(item)
+                group = group_info(item)
             except (AttributeError, ValueError, TypeError):
                 logger.warning("unreadable group info skipped")
                 continue

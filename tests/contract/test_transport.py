@@ -25,7 +25,7 @@ from core.events import ConnectionChanged, MessageReceived, OutgoingMessage
 from core.ids import ConnectionState
 from tests.fakes.recorder import Recorder
 from tests.support import wait_until
-from whatsapp import protos
+from whatsapp import protos, protos_messages
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
 from whatsapp.neonize_backend import NeonizeGateway
@@ -49,7 +49,9 @@ class Ev:
 
 def message(wa_id: str, text: str = "hello") -> Ev:
     feed = {"event": "message", "id": wa_id, "chat": ALICE, "sender": ALICE, "text": text}
-    proto = protos.message_event(protos.content({"text": text}), ALICE, ALICE, mid=wa_id)
+    proto = protos_messages.message_event(
+        protos_messages.content({"text": text}), ALICE, ALICE, mid=wa_id
+    )
     return Ev("message", proto, feed)
 
 

@@ -15,7 +15,7 @@ from neonize.events import EVENT_TO_INT
 
 from core.events import MessageReceived
 from tests.support import wait_until
-from whatsapp import protos
+from whatsapp import protos_messages
 from whatsapp.journal import EventJournal
 from whatsapp.neonize_backend import NeonizeGateway
 
@@ -43,7 +43,9 @@ async def test_go_waits_until_the_record_is_on_disk(tmp_path: Path) -> None:
     neonize_events.event_global_loop = None
     client = gateway.make_client()  # no connect(): only the dispatch runs
     gateway.start_consumer()
-    ev = protos.message_event(protos.content({"text": "hello"}), ALICE, ALICE, mid="3EB0DURABLE")
+    ev = protos_messages.message_event(
+        protos_messages.content({"text": "hello"}), ALICE, ALICE, mid="3EB0DURABLE"
+    )
     data = ev.SerializeToString()
     buf = ctypes.create_string_buffer(data, len(data))
 

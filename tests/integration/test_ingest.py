@@ -21,7 +21,7 @@ from storage.models import MessageRecord
 from tests.fakes.clock import FakeClock
 from tests.support import wait_until
 from tests.texts import urgent
-from whatsapp.simulator import SimulatedGateway
+from whatsapp.simulator import SimulatedGateway, read_media_file
 
 ME = "15550001111@s.whatsapp.net"
 ALICE = "15550000002@s.whatsapp.net"
@@ -300,18 +300,18 @@ async def last_stored(storage, jid: str = ALICE):
     return stored
 
 
-async def test_declared_size_over_the_limit_is_never_downloaded(storage, wired, tmp_path) -> None:
-    gateway, ingest = wired
+async def test_declared_size_over_the_limit_is_never_downloaded(storage, wire, tmp_path) -> None:
     src = tmp_path / "big.pdf"
     src.write_bytes(b"%PDF small really")
     asked: list[bytes] = []
-    real = gateway._download
 
     async def spy(ref: bytes) -> bytes:
         asked.append(ref)
-        return await real(ref)
+        return await read_media_file(ref)
 
-    gateway._download = spy  # type: ignore[method-assign]
+    gateway, ingest = await wire(
+        gateway=SimulatedGateway(tmp_path, None, FakeClock(), download=spy)
+    )
     declared = 2 * 1024**3  # "a 2 GB document"
     await gateway.play(
         message(
@@ -374,8 +374,7 @@ async def test_media_budget_skips_then_fetches_on_request(storage, tmp_path) -> 
         await ingest.tasks.cancel_all()
 
 
-async def test_attempt_counted_before_download_and_two_at_a_time(storage, wired, tmp_path) -> None:
-    gateway, ingest = wired
+async def test_attempt_counted_before_download_and_two_at_a_time(storage, wire, tmp_path) -> None:
     release = asyncio.Event()
     running, most, attempts_seen = 0, 0, []
 
@@ -397,7 +396,9 @@ async def test_attempt_counted_before_download_and_two_at_a_time(storage, wired,
         running -= 1
         return b"data"
 
-    gateway._download = slow  # type: ignore[method-assign]
+    gateway, ingest = await wire(
+        gateway=SimulatedGateway(tmp_path, None, FakeClock(), download=slow)
+    )
     for i in range(5):
         await gateway.play(
             message(

@@ -19,7 +19,7 @@ from PIL import Image
 from core.errors import GatewayError, NotConnected, SendFailed
 from core.events import OutgoingMessage
 from core.ids import ConnectionState, MessageKind, WaMessageId
-from whatsapp import convert, protos
+from whatsapp import convert_messages, protos, protos_messages
 from whatsapp.neonize_backend import NeonizeGateway
 
 ALICE = "15550000002@s.whatsapp.net"
@@ -88,10 +88,9 @@ def live(tmp_path: Path, monkeypatch) -> tuple[NeonizeGateway, FakeGo]:
     monkeypatch.setattr(neonize_client.gocode, "SendMessage", go.SendMessage, raising=False)
     monkeypatch.setattr(neonize_client.gocode, "DownloadAny", go.DownloadAny, raising=False)
     monkeypatch.setattr(neonize_client.gocode, "MarkRead", go.MarkRead, raising=False)
-    gateway = NeonizeGateway(tmp_path, str(tmp_path / "session.db"))
-    # As after a successful connect (no Go call is made by constructing the client).
-    gateway.client = NewAClient(str(tmp_path / "session.db"))
-    gateway._attempted = True
+    store = str(tmp_path / "session.db")
+    # A client as after a successful connect (no Go call is made by constructing it).
+    gateway = NeonizeGateway(tmp_path, store, client=NewAClient(store))
     gateway.connection.reset(ConnectionState.CONNECTED)
     return gateway, go
 
@@ -182,8 +181,8 @@ def received_photo(wa_id: str, direct_path: str):
         caption="look",
         JPEGThumbnail=b"thumbnail" * 100,
     )
-    raw = protos.message_event(E2E.Message(imageMessage=image), ALICE, ALICE, mid=wa_id)
-    return convert.message_event(protos.roundtrip(raw)).message.media
+    raw = protos_messages.message_event(E2E.Message(imageMessage=image), ALICE, ALICE, mid=wa_id)
+    return convert_messages.message_event(protos.roundtrip(raw)).message.media
 
 
 async def test_a_received_photo_is_downloaded_from_its_stored_reference(live) -> None:

@@ -18,7 +18,7 @@ from core.events import AddressBookRead, GroupSeen
 from core.ids import ConnectionState
 from storage import Storage
 from tests.support import wait_until
-from whatsapp import protos
+from whatsapp import protos, protos_sync
 from whatsapp.neonize_backend import NeonizeGateway
 
 MOM = "4915112345678@s.whatsapp.net"
@@ -57,9 +57,9 @@ class FakeGo:
 
     def __init__(self) -> None:
         self.contacts = [
-            protos.contact(MOM, full="Mom", first="Mom", push="Linda"),
-            protos.contact(SHOP, push="Berlin Bikes", business="Berlin Bikes GmbH"),
-            protos.contact("nobody@broadcast", full="not a person"),
+            protos_sync.contact(MOM, full="Mom", first="Mom", push="Linda"),
+            protos_sync.contact(SHOP, push="Berlin Bikes", business="Berlin Bikes GmbH"),
+            protos_sync.contact("nobody@broadcast", full="not a person"),
         ]
         self.groups = [group_info(GROUP, "Familie 🏡", [MOM], [MOM, SHOP])]
         self.asked: list[str] = []
@@ -94,9 +94,9 @@ async def live(tmp_path: Path, monkeypatch):
     go = FakeGo()
     for name in ("GetAllContacts", "GetContact", "GetJoinedGroups", "GetGroupInfo"):
         monkeypatch.setattr(neonize_client.gocode, name, getattr(go, name), raising=False)
-    gateway = NeonizeGateway(tmp_path, str(tmp_path / "session.db"))
-    gateway.client = NewAClient(str(tmp_path / "session.db"))
-    gateway._attempted = True  # as after a connect attempt: the store may be read
+    store = str(tmp_path / "session.db")
+    # A client as after a connect attempt: the store may be read.
+    gateway = NeonizeGateway(tmp_path, store, client=NewAClient(store))
     events: list[Any] = []
 
     async def record(event: Any) -> None:

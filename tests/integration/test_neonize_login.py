@@ -21,7 +21,8 @@ from core.ids import ConnectionState
 from tests.fakes.clock import FakeClock
 from tests.support import wait_until
 from whatsapp import connection as gateway_module
-from whatsapp.neonize_backend import MAX_FRESH_LOGINS, NeonizeGateway
+from whatsapp.neonize_backend import NeonizeGateway
+from whatsapp.neonize_login import MAX_FRESH_LOGINS
 
 
 class FakeGo:
@@ -50,7 +51,6 @@ class FakeGo:
         self.stops.append(uuid)
 
 
-
 @pytest.fixture
 async def live(tmp_path: Path, monkeypatch):
     go = FakeGo()
@@ -67,7 +67,7 @@ async def live(tmp_path: Path, monkeypatch):
     await gateway.start()
     yield gateway, go, clock, events
     go.parked.set()  # let the parked Go calls end, so no hard exit is armed
-    await wait_until(lambda: all(t.done() for t in gateway._parked))
+    await wait_until(lambda: all(t.done() for t in gateway.parked))
     await gateway.stop()
 
 
@@ -93,7 +93,7 @@ async def test_new_qr_after_the_window_ended_starts_a_fresh_login(live) -> None:
     fresh = [e for e in events if isinstance(e, QrIssued)][2]
     assert fresh.index == 0 and fresh.window_ends_at > clock.now()  # a new window
     assert gateway.state == ConnectionState.WAITING_FOR_QR and not gateway.login_expired
-    assert len(gateway._parked) == 1 and not gateway._parked[0].done()
+    assert len(gateway.parked) == 1 and not gateway.parked[0].done()
 
     # The new window ends unused too: another fresh login, with its own codes.
     await clock.advance(gateway_module.QR_WINDOW_SECONDS + 1)
@@ -112,7 +112,9 @@ async def test_fresh_logins_are_bounded_then_a_restart_is_asked_for(live) -> Non
         await gateway.request_login()
     await wait_until(lambda: len(codes(events)) == 2 * (MAX_FRESH_LOGINS + 1))
     await clock.advance(gateway_module.QR_WINDOW_SECONDS + 1)
-    await wait_until(lambda: sum(isinstance(e, QrWindowEnded) for e in events) == MAX_FRESH_LOGINS + 1)
+    await wait_until(
+        lambda: sum(isinstance(e, QrWindowEnded) for e in events) == MAX_FRESH_LOGINS + 1
+    )
     with pytest.raises(GatewayError, match="restart wa-secretary"):
         await gateway.request_login()
     assert go.logins == MAX_FRESH_LOGINS + 1

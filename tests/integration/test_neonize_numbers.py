@@ -74,9 +74,9 @@ def live(tmp_path: Path, monkeypatch) -> tuple[NeonizeGateway, FakeGo]:
     go = FakeGo()
     monkeypatch.setattr(neonize_client.gocode, "IsOnWhatsApp", go.IsOnWhatsApp, raising=False)
     monkeypatch.setattr(neonize_client.gocode, "SendMessage", go.SendMessage, raising=False)
-    gateway = NeonizeGateway(tmp_path, str(tmp_path / "session.db"))
-    gateway.client = NewAClient(str(tmp_path / "session.db"))
-    gateway._attempted = True  # as after a successful connect
+    store = str(tmp_path / "session.db")
+    # A client as after a successful connect.
+    gateway = NeonizeGateway(tmp_path, store, client=NewAClient(store))
     gateway.connection.reset(ConnectionState.CONNECTED)
     gateway.connection.learn_own_jid(ChatJid("4930901820@s.whatsapp.net"))
     return gateway, go

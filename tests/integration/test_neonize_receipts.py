@@ -15,7 +15,7 @@ from neonize.events import EVENT_TO_INT
 from core.events import ReceiptReceived
 from core.ids import ReceiptKind
 from tests.fakes.recorder import Recorder
-from whatsapp import protos
+from whatsapp import protos_messages
 from whatsapp.neonize_backend import NeonizeGateway
 
 ALICE = "15550000002@s.whatsapp.net"
@@ -29,12 +29,12 @@ async def test_a_go_receipt_reaches_subscribers_as_a_domain_event(tmp_path: Path
     client = gateway.make_client()  # no connect(): only the dispatch runs
     gateway.start_consumer()
     events = [
-        protos.receipt(
+        protos_messages.receipt(
             ALICE, "15550000002:7@s.whatsapp.net", ["3EB0X", "3EB0Y"], 4, ts=1_767_225_600
         ),
-        protos.receipt(ALICE, ALICE, ["3EB0X"], 5),  # read on my own phone: not a tick
-        protos.receipt(ALICE, ALICE, ["3EB0\x00"] * 3, 1),  # nothing usable
-        protos.receipt(ALICE, ALICE, ["3EB0Z"], 6),
+        protos_messages.receipt(ALICE, ALICE, ["3EB0X"], 5),  # read on my own phone: not a tick
+        protos_messages.receipt(ALICE, ALICE, ["3EB0\x00"] * 3, 1),  # nothing usable
+        protos_messages.receipt(ALICE, ALICE, ["3EB0Z"], 6),
     ]
 
     def go_callbacks() -> None:  # what Go's CallbackFunction loop does, event by event

@@ -15,7 +15,7 @@ from tests.bot.conftest import ADMIN, ME, STRANGER, Env
 from tests.fakes.bot_api import CHAOS_KINDS
 from tests.support import wait_until
 from tests.texts import urgent
-from whatsapp import protos
+from whatsapp import protos, protos_messages
 
 ALICE = "15550000002@s.whatsapp.net"
 CHATS = [f"1555700{i:04d}@s.whatsapp.net" for i in range(3)]
@@ -186,10 +186,12 @@ async def test_fuzzed_feed_and_protobufs_never_crash(env: Env, caplog) -> None:
     lines = fuzz_lines(rnd, 5000)
     for number, line in enumerate(lines):
         await gateway.play_line(line, number)
-    msg = protos.content({"text": "seed"})
+    msg = protos_messages.content({"text": "seed"})
     for i in range(5000):  # well-formed protobufs with hostile values
         chat = rnd.choice([ALICE, "1@g.us", "x@broadcast", "status@broadcast", "9@lid"])
-        ev = protos.message_event(msg, chat, chat, mid=f"P{i}", ts_ms=rnd.choice([0, -5, 10**13]))
+        ev = protos_messages.message_event(
+            msg, chat, chat, mid=f"P{i}", ts_ms=rnd.choice([0, -5, 10**13])
+        )
         ev.Message.conversation = "".join(
             chr(rnd.randint(1, 0x2FFF)) for _ in range(rnd.randint(0, 300))
         )

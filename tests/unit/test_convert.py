@@ -8,8 +8,15 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E2E
 
 from core.events import MessageEdited, MessageReceived, MessageRevoked, ReactionReceived
 from core.ids import OWN_SENDER, MessageKind, ReceiptKind
-from whatsapp import convert, history
-from whatsapp import protos as P
+from whatsapp import (
+    convert_content,
+    convert_history,
+    convert_messages,
+    convert_receipts,
+    protos,
+    protos_messages,
+    protos_sync,
+)
 
 ALICE = "15550000002@s.whatsapp.net"
 ALICE_LID = "987654321012345@lid"
@@ -17,8 +24,8 @@ GROUP = "120363000000000001@g.us"
 
 
 def received(msg, chat=ALICE, sender=ALICE, **kw) -> MessageReceived:
-    event = convert.message_event(
-        P.roundtrip(P.message_event(msg, chat, sender, mid="3EB0A", **kw))
+    event = convert_messages.message_event(
+        protos.roundtrip(protos_messages.message_event(msg, chat, sender, mid="3EB0A", **kw))
     )
     assert isinstance(event, MessageReceived)
     return event
@@ -36,7 +43,7 @@ def test_plain_and_extended_text_with_push_name_and_ms_timestamp() -> None:
     )
     assert m.timestamp == datetime.fromtimestamp(1_700_000_000.123, tz=UTC)
     ext = received(
-        P.content(
+        protos_messages.content(
             {
                 "text": "see @15550000001",
                 "mentions": ["15550000001@s.whatsapp.net"],
@@ -52,14 +59,14 @@ def test_plain_and_extended_text_with_push_name_and_ms_timestamp() -> None:
 
 def test_media_kinds_with_captions_file_names_and_mimetypes() -> None:
     img = received(
-        P.content({"kind": "image", "caption": "look", "mimetype": "image/jpeg"})
+        protos_messages.content({"kind": "image", "caption": "look", "mimetype": "image/jpeg"})
     ).message
     assert (img.kind, img.caption, img.media.mimetype) == (MessageKind.IMAGE, "look", "image/jpeg")
     assert img.media.ref.startswith(b"imageMessage\0")
-    vid = received(P.content({"kind": "video", "caption": "clip"})).message
+    vid = received(protos_messages.content({"kind": "video", "caption": "clip"})).message
     assert vid.kind == MessageKind.VIDEO and vid.caption == "clip"
     doc = received(
-        P.content(
+        protos_messages.content(
             {
                 "kind": "document",
                 "file_name": "report.pdf",
@@ -74,17 +81,23 @@ def test_media_kinds_with_captions_file_names_and_mimetypes() -> None:
         "application/pdf",
         "Q3",
     )
-    assert received(P.content({"kind": "voice"})).message.kind == MessageKind.VOICE
-    assert received(P.content({"kind": "audio"})).message.kind == MessageKind.AUDIO
-    assert received(P.content({"kind": "sticker"})).message.kind == MessageKind.STICKER
+    assert received(protos_messages.content({"kind": "voice"})).message.kind == MessageKind.VOICE
+    assert received(protos_messages.content({"kind": "audio"})).message.kind == MessageKind.AUDIO
+    assert (
+        received(protos_messages.content({"kind": "sticker"})).message.kind == MessageKind.STICKER
+    )
 
 
 def test_location_contact_and_poll_become_readable_text() -> None:
     loc = received(
-        P.content({"kind": "location", "text": "Office", "latitude": 52.52, "longitude": 13.405})
+        protos_messages.content(
+            {"kind": "location", "text": "Office", "latitude": 52.52, "longitude": 13.405}
+        )
     ).message
     assert loc.kind == MessageKind.LOCATION and "Office" in loc.text and "52.52000" in loc.text
-    card = received(P.content({"kind": "contact", "text": "Bob", "phone": "+1 555"})).message
+    card = received(
+        protos_messages.content({"kind": "contact", "text": "Bob", "phone": "+1 555"})
+    ).message
     assert card.kind == MessageKind.CONTACT and card.text == "👤 Bob (+1 555)"
     many = E2E.Message(
         contactsArrayMessage=E2E.ContactsArrayMessage(
@@ -94,17 +107,20 @@ def test_location_contact_and_poll_become_readable_text() -> None:
     )
     assert received(many).message.text == "👥 2 contacts: A, B"
     poll = received(
-        P.content({"kind": "poll", "text": "Lunch?", "options": ["Pizza", "Sushi"]})
+        protos_messages.content({"kind": "poll", "text": "Lunch?", "options": ["Pizza", "Sushi"]})
     ).message
     assert poll.kind == MessageKind.POLL and poll.text == "📊 Lunch?\n• Pizza\n• Sushi"
 
 
 def test_reaction_set_and_removed() -> None:
     for emoji in ("👍", ""):
-        ev = convert.message_event(
-            P.roundtrip(
-                P.message_event(
-                    P.reaction(ALICE, ALICE, "3EB0T", emoji), ALICE, ALICE, mid="3EB0R"
+        ev = convert_messages.message_event(
+            protos.roundtrip(
+                protos_messages.message_event(
+                    protos_messages.reaction(ALICE, ALICE, "3EB0T", emoji),
+                    ALICE,
+                    ALICE,
+                    mid="3EB0R",
                 )
             )
         )
@@ -112,18 +128,26 @@ def test_reaction_set_and_removed() -> None:
 
 
 def test_edit_and_revoke_by_sender_and_by_admin() -> None:
-    ev = convert.message_event(
-        P.roundtrip(P.message_event(P.edit(ALICE, "3EB0T", "fixed"), ALICE, ALICE, mid="3EB0E"))
+    ev = convert_messages.message_event(
+        protos.roundtrip(
+            protos_messages.message_event(
+                protos_messages.edit(ALICE, "3EB0T", "fixed"), ALICE, ALICE, mid="3EB0E"
+            )
+        )
     )
     assert isinstance(ev, MessageEdited) and ev.text == "fixed" and ev.target_id == "3EB0T"
-    own = convert.message_event(
-        P.roundtrip(P.message_event(P.revoke(GROUP, "3EB0T"), GROUP, ALICE, mid="3EB0X", edit="7"))
+    own = convert_messages.message_event(
+        protos.roundtrip(
+            protos_messages.message_event(
+                protos_messages.revoke(GROUP, "3EB0T"), GROUP, ALICE, mid="3EB0X", edit="7"
+            )
+        )
     )
     assert isinstance(own, MessageRevoked) and not own.by_admin
-    admin = convert.message_event(
-        P.roundtrip(
-            P.message_event(
-                P.revoke(GROUP, "3EB0T", participant="15550000009@s.whatsapp.net"),
+    admin = convert_messages.message_event(
+        protos.roundtrip(
+            protos_messages.message_event(
+                protos_messages.revoke(GROUP, "3EB0T", participant="15550000009@s.whatsapp.net"),
                 GROUP,
                 ALICE,
                 mid="3EB0Y",
@@ -137,7 +161,7 @@ def test_edit_and_revoke_by_sender_and_by_admin() -> None:
 def test_view_once_and_ephemeral_flags() -> None:
     inner = E2E.Message(imageMessage=E2E.ImageMessage(caption="secret"))
     wrapped = E2E.Message(viewOnceMessageV2=E2E.FutureProofMessage(message=inner))
-    unwrapped, view_once, _ = convert.unwrap(wrapped)
+    unwrapped, view_once, _ = convert_content.unwrap(wrapped)
     assert view_once and unwrapped.imageMessage.caption == "secret"
     eph = E2E.Message(
         ephemeralMessage=E2E.FutureProofMessage(message=E2E.Message(conversation="x"))
@@ -167,14 +191,24 @@ def test_unknown_message_becomes_other_and_noise_is_skipped() -> None:
     assert empty.kind == MessageKind.OTHER and "empty" in empty.text
     noise = E2E.Message(senderKeyDistributionMessage=E2E.SenderKeyDistributionMessage(groupID="g"))
     assert (
-        convert.message_event(P.roundtrip(P.message_event(noise, GROUP, ALICE, mid="N"))) is None
+        convert_messages.message_event(
+            protos.roundtrip(protos_messages.message_event(noise, GROUP, ALICE, mid="N"))
+        )
+        is None
     )
 
 
 def test_receipts_map_to_delivery_states() -> None:
-    ev = convert.receipt_event(P.roundtrip(P.receipt(ALICE, ALICE, ["3EB0A", "3EB0B"], kind=4)))
+    ev = convert_receipts.receipt_event(
+        protos.roundtrip(protos_messages.receipt(ALICE, ALICE, ["3EB0A", "3EB0B"], kind=4))
+    )
     assert ev is not None and ev.kind == ReceiptKind.READ and ev.message_ids == ("3EB0A", "3EB0B")
-    assert convert.receipt_event(P.roundtrip(P.receipt(ALICE, ALICE, ["x"], kind=3))) is None
+    assert (
+        convert_receipts.receipt_event(
+            protos.roundtrip(protos_messages.receipt(ALICE, ALICE, ["x"], kind=3))
+        )
+        is None
+    )
 
 
 def test_history_sync_unwraps_uses_seconds_and_maps_identities() -> None:
@@ -190,23 +224,23 @@ def test_history_sync_unwraps_uses_seconds_and_maps_identities() -> None:
         )
     )
     web = [
-        P.web_message(
+        protos_sync.web_message(
             {"chat": GROUP, "sender": ALICE, "id": "H1", "timestamp": 1_700_000_000}, wrapped
         ),
-        P.web_message(
+        protos_sync.web_message(
             {"chat": GROUP, "id": "H2", "from_me": True, "timestamp": 1_700_000_001},
             E2E.Message(conversation="mine"),
         ),
     ]
-    ev = P.roundtrip(
-        P.history_sync(
+    ev = protos.roundtrip(
+        protos_sync.history_sync(
             {GROUP: web},
             {GROUP: "Family"},
             lid_links={ALICE: ALICE_LID},
             pushnames={ALICE: "Alice"},
         )
     )
-    parts = history.history_parts(ev.Data)
+    parts = convert_history.history_parts(ev.Data)
     first, mine = parts.messages
     assert first.kind == MessageKind.DOCUMENT and first.caption == "contract" and first.ephemeral
     assert first.timestamp == datetime.fromtimestamp(1_700_000_000, tz=UTC)

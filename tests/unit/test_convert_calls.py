@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 from neonize.proto import Neonize_pb2 as N
 
 from core.ids import CallState, MessageKind
-from whatsapp import convert, protos
+from whatsapp import (
+    convert_calls,
+    convert_contacts,
+    convert_messages,
+    protos,
+    protos_calls,
+    protos_messages,
+    protos_sync,
+)
 
 MOM = "4915112345678@s.whatsapp.net"
 MOM_LID = "201000000000001@lid"
@@ -17,11 +25,11 @@ GROUP = "120363000000000101@g.us"
 
 
 def converted(name: str, ev) -> object:
-    return convert.call_event(name, protos.roundtrip(ev))
+    return convert_calls.call_event(name, protos.roundtrip(ev))
 
 
 def test_a_missed_voice_call_is_an_offer_then_an_end() -> None:
-    events = protos.call_events("C1", MOM, MOM, ts=1_780_000_000)
+    events = protos_calls.call_events("C1", MOM, MOM, ts=1_780_000_000)
     assert [n for n, _ in events] == ["call_offer", "call_terminate"]
     offer, end = (converted(n, e) for n, e in events)
     assert (offer.id, offer.chat, offer.caller, offer.state) == ("C1", MOM, MOM, CallState.RINGING)
@@ -30,26 +38,26 @@ def test_a_missed_voice_call_is_an_offer_then_an_end() -> None:
 
 
 def test_video_group_and_answered_elsewhere_are_told_apart() -> None:
-    events = protos.call_events("C2", GROUP, MOM, video=True, group=True, missed=False)
+    events = protos_calls.call_events("C2", GROUP, MOM, video=True, group=True, missed=False)
     assert [n for n, _ in events] == ["call_offer_notice", "call_accept", "call_terminate"]
     notice, accept, _ = (converted(n, e) for n, e in events)
     assert notice.group and notice.video and notice.chat == GROUP and notice.caller == MOM
     assert accept.state == CallState.ANSWERED
-    [(name, ev)] = protos.call_events("C3", MOM, MOM, video=True)[:1]
+    [(name, ev)] = protos_calls.call_events("C3", MOM, MOM, video=True)[:1]
     assert converted(name, ev).video  # the <video/> child of the offer node
 
 
 def test_a_call_from_a_lid_keeps_its_phone_alternate() -> None:
-    [(name, ev), _] = protos.call_events("C4", MOM_LID, MOM_LID)
+    [(name, ev), _] = protos_calls.call_events("C4", MOM_LID, MOM_LID)
     ev.basicCallMeta.callCreatorAlt.CopyFrom(protos.jid(MOM))
     call = converted(name, ev)
     assert (call.chat, call.caller, call.caller_alt) == (MOM_LID, MOM_LID, MOM)
 
 
 def test_calls_without_id_or_caller_are_skipped(caplog) -> None:
-    [(name, ev), _] = protos.call_events("", MOM, MOM)
+    [(name, ev), _] = protos_calls.call_events("", MOM, MOM)
     assert converted(name, ev) is None
-    [(name, ev), _] = protos.call_events("C5", MOM, MOM)
+    [(name, ev), _] = protos_calls.call_events("C5", MOM, MOM)
     ev.basicCallMeta.callCreator.CopyFrom(protos.EMPTY_JID)
     getattr(ev.basicCallMeta, "from").CopyFrom(protos.EMPTY_JID)
     assert converted(name, ev) is None
@@ -75,22 +83,22 @@ def test_hostile_call_events_never_raise(call_id, user, server, ts, media) -> No
 
 
 def test_an_undecryptable_message_is_a_placeholder_unless_hidden() -> None:
-    ev = protos.undecryptable(MOM, MOM, mid="3EB0X", ts_ms=1_780_000_000_000)
-    waiting = convert.undecryptable_event(protos.roundtrip(ev))
+    ev = protos_messages.undecryptable(MOM, MOM, mid="3EB0X", ts_ms=1_780_000_000_000)
+    waiting = convert_messages.undecryptable_event(protos.roundtrip(ev))
     msg = waiting.message
     assert (msg.id, msg.chat, msg.kind, msg.text) == ("3EB0X", MOM, MessageKind.WAITING, "")
     ev.DecryptFailMode = N.UndecryptableMessage.DECRYPT_FAIL_HIDE  # e.g. a poll vote
-    assert convert.undecryptable_event(protos.roundtrip(ev)) is None
+    assert convert_messages.undecryptable_event(protos.roundtrip(ev)) is None
 
 
 def test_contact_store_entries_keep_every_name() -> None:
-    entry = protos.contact(MOM, full="Mom", first="Mom", push="Linda", business="")
-    found = convert.contact_entry(protos.roundtrip(entry))
+    entry = protos_sync.contact(MOM, full="Mom", first="Mom", push="Linda", business="")
+    found = convert_contacts.contact_entry(protos.roundtrip(entry))
     assert (found.jid, found.name, found.first_name, found.push_name) == (
         MOM,
         "Mom",
         "Mom",
         "Linda",
     )
-    assert convert.contact_entry(protos.contact(GROUP, full="a group")) is None
-    assert convert.contact_entry(protos.contact(MOM)) is None  # names nobody
+    assert convert_contacts.contact_entry(protos_sync.contact(GROUP, full="a group")) is None
+    assert convert_contacts.contact_entry(protos_sync.contact(MOM)) is None  # names nobody

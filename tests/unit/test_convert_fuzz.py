@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.events import MessageReceived
-from whatsapp import convert, history, protos
+from whatsapp import convert_history, convert_messages, protos, protos_messages, protos_sync
 
 TEXT = st.text(max_size=300) | st.sampled_from(["", "\x00", "a" * 70_000, "💥" * 100])
 USER = st.text(alphabet="0123456789abcdef:.", min_size=0, max_size=30)
@@ -44,14 +44,14 @@ CASES = settings(deadline=None, suppress_health_check=list(HealthCheck))
 
 def live_event(fields, chat, sender, mid, ts_ms, change):
     if change == "edit":
-        msg = protos.edit(chat, mid, fields["text"])
+        msg = protos_messages.edit(chat, mid, fields["text"])
     elif change == "revoke":
-        msg = protos.revoke(chat, mid, sender)
+        msg = protos_messages.revoke(chat, mid, sender)
     elif change == "reaction":
-        msg = protos.reaction(chat, sender, mid, fields["text"][:10])
+        msg = protos_messages.reaction(chat, sender, mid, fields["text"][:10])
     else:
-        msg = protos.content(fields)
-    return protos.roundtrip(protos.message_event(msg, chat, sender, mid=mid, ts_ms=ts_ms))
+        msg = protos_messages.content(fields)
+    return protos.roundtrip(protos_messages.message_event(msg, chat, sender, mid=mid, ts_ms=ts_ms))
 
 
 def check_live(fields, chat, sender, mid, ts_ms, change) -> None:
@@ -59,7 +59,7 @@ def check_live(fields, chat, sender, mid, ts_ms, change) -> None:
         ev = live_event(fields, chat, sender, mid, ts_ms, change)
     except (ValueError, TypeError):  # a JID the builder itself cannot express
         return
-    out = convert.message_event(ev)
+    out = convert_messages.message_event(ev)
     if isinstance(out, MessageReceived):
         assert isinstance(out.message.text, str) and out.message.timestamp.tzinfo is not None
 
@@ -92,17 +92,18 @@ def check_history(items, chat) -> None:
     for mid, fields, ts in items:
         try:
             webs.append(
-                protos.web_message(
-                    {"chat": chat, "id": mid, "timestamp": ts, **fields}, protos.content(fields)
+                protos_sync.web_message(
+                    {"chat": chat, "id": mid, "timestamp": ts, **fields},
+                    protos_messages.content(fields),
                 )
             )
         except (ValueError, TypeError):
             return
     try:
-        ev = protos.roundtrip(protos.history_sync({chat: webs}))
+        ev = protos.roundtrip(protos_sync.history_sync({chat: webs}))
     except (ValueError, TypeError):
         return
-    parts = history.history_parts(ev.Data)
+    parts = convert_history.history_parts(ev.Data)
     assert len(parts.messages) + parts.skipped <= len(items)
 
 

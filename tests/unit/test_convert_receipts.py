@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from core.ids import ReceiptKind
-from whatsapp import convert
-from whatsapp import protos as P
+from whatsapp import convert_receipts, protos, protos_messages
 
 ALICE = "15550000002@s.whatsapp.net"
 ALICE_LID = "987654321012345@lid"
@@ -15,7 +14,9 @@ GROUP = "120363000000000001@g.us"
 
 
 def receipt(chat=ALICE, sender=ALICE, ids=("3EB0A",), kind=1, **kw):
-    return convert.receipt_event(P.roundtrip(P.receipt(chat, sender, list(ids), kind, **kw)))
+    return convert_receipts.receipt_event(
+        protos.roundtrip(protos_messages.receipt(chat, sender, list(ids), kind, **kw))
+    )
 
 
 def test_delivered_read_played_with_sender_and_time() -> None:
@@ -29,21 +30,21 @@ def test_delivered_read_played_with_sender_and_time() -> None:
 
 
 def test_other_types_own_devices_and_strangers_are_ignored(caplog) -> None:
-    caplog.set_level(logging.DEBUG, logger="whatsapp.convert")
+    caplog.set_level(logging.DEBUG, logger="whatsapp.convert_receipts")
     for kind in (2, 3, 5, 7, 8, 11):  # sender, retry, read-self, ...: not ticks
         assert receipt(kind=kind) is None
     # A type newer than this protobuf (99) parses as unset, which reads as "delivered".
-    data = P.receipt(ALICE, ALICE, ["3EB0A"], 1).SerializeToString()
+    data = protos_messages.receipt(ALICE, ALICE, ["3EB0A"], 1).SerializeToString()
     at = data.rfind(b"\x20\x01")  # field 4 (Type), varint 1
-    future = type(P.receipt(ALICE, ALICE, ["x"])).FromString(data[:at] + b"\x20\x63")
-    assert future.Type == 1 and convert.receipt_event(future) is None
+    future = type(protos_messages.receipt(ALICE, ALICE, ["x"])).FromString(data[:at] + b"\x20\x63")
+    assert future.Type == 1 and convert_receipts.receipt_event(future) is None
     assert receipt(from_me=True) is None
     assert receipt(sender=BOB) is None  # Bob cannot read Alice's chat
     assert "not the person of that chat" in caplog.text
 
 
 def test_ids_are_bounded_and_unusable_ones_dropped(caplog) -> None:
-    caplog.set_level(logging.INFO, logger="whatsapp.convert")
+    caplog.set_level(logging.INFO, logger="whatsapp.convert_receipts")
     many = [f"3EB0{i:06d}" for i in range(300)]
     ev = receipt(ids=many)
     assert ev is not None and ev.message_ids == tuple(many[:256])

@@ -9,15 +9,15 @@ from pathlib import Path
 
 from tests.fakes.recorder import Recorder
 from tests.support import wait_until
-from whatsapp import simulator
+from whatsapp import simulator_feed
 from whatsapp.simulator import SimulatedGateway
 
 CHAT = "15550000002@s.whatsapp.net"
 
 
 async def test_the_follower_outlives_every_bad_line(tmp_path: Path, monkeypatch, caplog) -> None:
-    monkeypatch.setattr(simulator, "MAX_LINE", 4096)
-    monkeypatch.setattr(simulator, "READ_LIMIT", 1000)
+    monkeypatch.setattr(simulator_feed, "MAX_LINE", 4096)
+    monkeypatch.setattr(simulator_feed, "READ_LIMIT", 1000)
     good = {"event": "message", "id": "OK1", "chat": CHAT, "sender": CHAT, "text": "still here"}
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
@@ -36,7 +36,7 @@ async def test_the_follower_outlives_every_bad_line(tmp_path: Path, monkeypatch,
     g = SimulatedGateway(tmp_path, feed, poll_interval=0.01)
     rec = Recorder()
     g.subscribe(rec)
-    caplog.set_level(logging.WARNING, logger="whatsapp.simulator")
+    caplog.set_level(logging.WARNING, logger="whatsapp.simulator_feed")
     await g.start()
     try:
         await wait_until(lambda: "OK1" in rec.handled(), what="the good line")

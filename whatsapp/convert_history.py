@@ -2,9 +2,10 @@
 
 A chunk holds thousands of ``WebMessageInfo``s grouped by conversation. Their shape differs
 from a live ``MessageEv`` (seconds, not milliseconds; messages not unwrapped; the sender in
-``key.participant``), so they get their own reader, built on convert.py's. It is the hot
-path of a history sync: what every message of a conversation shares is worked out once,
-and plain text, most of any history, takes the short way.
+``key.participant``), so they get their own reader, built on convert_content.py and
+convert_fields.py. It is the hot path of a history sync: what every message of a
+conversation shares is worked out once, and plain text, most of any history, takes the
+short way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from core.ids import (
     is_lid_jid,
     jid_user,
 )
-from whatsapp.convert import Body, from_s, read_body, unwrap
+from whatsapp.convert_content import Body, read_body, unwrap
+from whatsapp.convert_fields import from_s
 
 
 @dataclass(frozen=True, slots=True)
