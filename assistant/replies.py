@@ -39,7 +39,7 @@ class ReplyService:
         self,
         storage: Storage,
         llm: GuardedLLM,
-        sending: SendingService,
+        sending: Callable[[int], SendingService],
         prefs: PreferenceService,
         rules: TriageRules,
         clock: Clock,
@@ -48,8 +48,9 @@ class ReplyService:
         on_draft: DraftReady | None = None,
         on_auto: AutoSent | None = None,
     ) -> None:
-        """``on_draft`` shows the owner a draft to approve; ``on_auto`` tells them what was
-        sent on their behalf."""
+        """``sending`` gives the outbox of an account id (a reply leaves from the account
+        that received the message); ``on_draft`` shows the owner a draft to approve;
+        ``on_auto`` tells them what was sent on their behalf."""
         self.storage = storage
         self.llm = llm
         self.sending = sending
@@ -90,7 +91,7 @@ class ReplyService:
         if chat.ai_auto and await self._under_cap(chat):
             marker = self.prefs.current.auto_marker
             body = f"{text}\n{marker}" if marker else text
-            outcome = await self.sending.send(
+            outcome = await self.sending(chat.account_id).send(
                 OutgoingMessage(
                     to=chat.jid, text=body, quoted_id=msg.wa_id, quoted_sender=msg.sender
                 ),
@@ -143,7 +144,7 @@ class ReplyService:
             quoted_id=msg.wa_id if msg else None,
             quoted_sender=msg.sender if msg else None,
         )
-        return chat, await self.sending.send(out, origin="ai-draft")
+        return chat, await self.sending(chat.account_id).send(out, origin="ai-draft")
 
     async def discard(self, draft_id: int) -> bool:
         """Discard a draft; False when it was already sent or discarded."""

@@ -33,6 +33,10 @@ TEXT_KINDS = frozenset({MessageKind.TEXT, MessageKind.LOCATION, MessageKind.CONT
 EDIT_WINDOW = timedelta(minutes=15)
 
 
+#: ``apply_edit``'s answer when the outbox holds no edit for the item.
+NO_EDIT = "there is no edit waiting for that message"
+
+
 class EditChance(StrEnum):
     """What an edit of the Telegram message a WhatsApp message came from can do."""
 
@@ -156,7 +160,7 @@ class SendingService:
         found = await self.storage.whatsapp_outbox.get(item_id)
         text = found.payload.get("edit", "") if found is not None else ""
         if found is None or not text or not found.result_id:
-            return "there is no edit waiting for that message"
+            return NO_EDIT
         sent_at = await self.storage.whatsapp_outbox.sent_at(item_id)
         if sent_at is None or self.clock.now() - sent_at > EDIT_WINDOW:
             return "WhatsApp allows edits for 15 minutes after sending; that time has passed"

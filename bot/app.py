@@ -29,7 +29,7 @@ from assistant.voice import VoiceService
 from bot import buttons, callbacks, commands, datadir, render
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.handlers import access, chats, digest, messaging, replies, session, settings
+from bot.handlers import access, accounts, chats, digest, messaging, replies, session, settings
 from bot.health import HealthEndpoint, HealthMonitor
 from bot.lifecycle import serve
 from bot.logs import configure_logging
@@ -39,7 +39,6 @@ from storage import close_storage
 from whatsapp.session import DataDirLock
 
 logger = logging.getLogger(__name__)
-
 
 
 def build_application(s: Settings, clock: Clock | None = None) -> Application:  # type: ignore[type-arg]
@@ -64,6 +63,7 @@ def build_application(s: Settings, clock: Clock | None = None) -> Application:  
     # Order matters: the owner guard (group -2) first, then one module per feature.
     access.register(app)
     session.register(app)
+    accounts.register(app)  # its prompt replies before messaging's general reply handler
     chats.register(app)
     messaging.register(app)
     replies.register(app)
@@ -134,10 +134,8 @@ async def start_core(app: Application) -> None:  # type: ignore[type-arg]
         app.bot_data["lock"] = lock
     services = await build_services(app, s, clock)
     await apply_llm_prefs(s, services.llm, services.prefs.current)
-    services.gateway.subscribe(services.ingest.on_event)  # first: stored before anyone reacts
-    services.gateway.subscribe(session.SessionNotices(app.bot, services).on_event)
-    await services.ingest.recover()
-    await services.gateway.start()
+    for account in services.accounts:  # one failing account never holds up the others
+        await accounts.start_account(app, services, account)
 
     async def reschedule(p: Preferences) -> None:
         digest.schedule(app, services, p)
@@ -176,14 +174,15 @@ async def start_telegram(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _retry_job(context: BotContext) -> None:
-    s = context.services
-    await s.sending.flush()
-    await s.ingest.media.retry()
+    for account in context.services.accounts:
+        await account.sending.flush()
+        await account.ingest.media.retry()
 
 
 async def _address_book_job(context: BotContext) -> None:
     """Daily: read the saved contacts and the groups' subjects again (names change)."""
-    await context.services.gateway.refresh_address_book()
+    for account in context.services.accounts:
+        await account.gateway.refresh_address_book()
 
 
 async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
@@ -193,11 +192,13 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         await endpoint.stop()
     services: Services | None = app.bot_data.get("services")
     if services is not None:
-        await services.gateway.stop()
+        for account in services.accounts:
+            await account.gateway.stop()
         tasks: TaskGroup | None = app.bot_data.get("tasks")
         if tasks is not None:
             await tasks.cancel_all()
-        await services.ingest.stop()
+        for account in services.accounts:
+            await account.ingest.stop()
         await services.llm.aclose()
         voice: VoiceService | None = app.bot_data.pop("voice", None)
         if voice is not None:

@@ -149,6 +149,18 @@ class SessionAction:
 
 
 @dataclass(frozen=True)
+class AccountAction(_IdAction):
+    """A button of /accounts: ``ac:<account id>:<action>`` (id 0 for "add")."""
+
+    PREFIX: ClassVar[str] = "ac"
+    ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"add", "rename", "logout", "logout_yes", "logout_no", "default", "login"}
+    )
+    account_id: int
+    action: str
+
+
+@dataclass(frozen=True)
 class DigestAction:
     """Confirm an on-demand digest (moves the 'since last digest' mark)."""
 
@@ -223,6 +235,7 @@ KNOWN_PREFIXES = tuple(
         ChatAction,
         ForwardAction,
         SessionAction,
+        AccountAction,
         DigestAction,
         SettingAction,
         DraftAction,

@@ -39,6 +39,7 @@ COMMANDS = (
         "login",
         "Link WhatsApp with a QR",
         "link WhatsApp: shows a QR to scan in WhatsApp → Linked devices",
+        "[account]",
     ),
     Command(
         "pair",
@@ -47,6 +48,11 @@ COMMANDS = (
         "<phone>",
     ),
     Command("logout", "Unlink WhatsApp", "unlink this bot from WhatsApp (asks first)"),
+    Command(
+        "accounts",
+        "Your WhatsApp accounts: add, rename, log out",
+        "every linked WhatsApp account (personal, work …): add one, rename, log out, default",
+    ),
     Command(
         "chats",
         "Chats by last activity: /chats [search]",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,8 +22,10 @@ from assistant.status import StatusService
 from core.tasks import Clock
 from core.transport import WhatsAppGateway
 from storage import Storage
+from storage.domain import Chat
 
 if TYPE_CHECKING:
+    from bot.account_factory import AccountFactory
     from bot.notifier import TelegramNotifier
 
 
@@ -35,18 +38,86 @@ class LoginView:
     is_photo: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
 class Account:
     """Everything that belongs to one linked WhatsApp account: its session (the gateway with
     its journal and connection), what stores its events, what sends from it, and how /send
-    finds its recipients. Several accounts will each have one (issue 21); today there is
-    one, labelled "" (no label shown)."""
+    finds its recipients. ``id`` is the account's row in the store; ``label`` ("main",
+    "work") changes when the owner renames it."""
 
     gateway: WhatsAppGateway
     ingest: IngestService
     sending: SendingService
     recipients: RecipientService
-    label: str = ""
+    label: str = "main"
+    id: int = 1
+    #: The login messages shown to admins for this account (edited as QR codes refresh).
+    logins: dict[int, LoginView] = field(default_factory=dict)
+
+
+class Accounts:
+    """Every linked account of this process, by id, and which one is the default (the one
+    /send and /login use when the owner does not say). Labels are shown only when there is
+    more than one account, so a single-account user sees no change."""
+
+    ICON = "💼"
+
+    def __init__(self, accounts: list[Account], default_id: int) -> None:
+        self._by_id = {a.id: a for a in accounts}
+        self.default_id = default_id
+
+    def __iter__(self) -> Iterator[Account]:
+        return iter(sorted(self._by_id.values(), key=lambda a: a.id))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @property
+    def default(self) -> Account:
+        """The account used when the owner names none."""
+        return self._by_id[self.default_id]
+
+    @property
+    def several(self) -> bool:
+        """True when more than one account is linked (labels are shown then)."""
+        return len(self._by_id) > 1
+
+    def get(self, account_id: int) -> Account:
+        """The account with this id; the default one for an id no longer linked (a chat of a
+        removed account cannot be written to, but its stored messages can still be shown)."""
+        return self._by_id.get(account_id, self.default)
+
+    def find(self, account_id: int) -> Account | None:
+        """The account with this id, or None when it is not linked (any more)."""
+        return self._by_id.get(account_id)
+
+    def by_label(self, label: str) -> Account | None:
+        """The account with this label (case-insensitive), or None."""
+        wanted = label.strip().lower()
+        return next((a for a in self._by_id.values() if a.label.lower() == wanted), None)
+
+    def add(self, account: Account) -> None:
+        """Take in an account added while the bot runs."""
+        self._by_id[account.id] = account
+
+    def remove(self, account_id: int) -> Account | None:
+        """Forget an account (logged out and removed); the default moves to the lowest id."""
+        gone = self._by_id.pop(account_id, None)
+        if self.default_id == account_id and self._by_id:
+            self.default_id = min(self._by_id)
+        return gone
+
+    def current_label(self, account_id: int, fallback: str) -> str:
+        """The account's label now (it changes on rename), ``fallback`` before it is added."""
+        account = self._by_id.get(account_id)
+        return account.label if account is not None else fallback
+
+    def label_of(self, account_id: int) -> str:
+        """The label to show in front of a chat of this account ("" with one account)."""
+        if not self.several:
+            return ""
+        account = self._by_id.get(account_id)
+        return account.label if account is not None else ""
 
 
 @dataclass(frozen=True)
@@ -54,7 +125,9 @@ class Services:
     """Everything handlers may call, built once in bot/wiring.py."""
 
     storage: Storage
-    account: Account
+    accounts: Accounts
+    #: Builds an account added while the bot runs.
+    factory: AccountFactory
     chats: ChatService
     digests: DigestService
     status: StatusService
@@ -67,13 +140,27 @@ class Services:
     clock: Clock
     tz: ZoneInfo
     owner_ids: frozenset[int]
-    logins: dict[int, LoginView] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)
 
     @property
+    def account(self) -> Account:
+        """The default account (the only one for most users)."""
+        return self.accounts.default
+
+    @property
     def gateway(self) -> WhatsAppGateway:
-        """The account's WhatsApp session."""
+        """The default account's WhatsApp session."""
         return self.account.gateway
+
+    @property
+    def logins(self) -> dict[int, LoginView]:
+        """The default account's login messages."""
+        return self.account.logins
+
+    def sending_for(self, chat: Chat) -> SendingService:
+        """The outbox of the account the chat belongs to: a reply leaves from the account
+        that received the message."""
+        return self.accounts.get(chat.account_id).sending
 
     @property
     def ingest(self) -> IngestService:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,8 +40,15 @@ class TelegramNotifier:
     """Drains the Telegram outbox."""
 
     def __init__(
-        self, bot: Bot, storage: Storage, tz: ZoneInfo, clock: Clock, owner_ids: frozenset[int]
+        self,
+        bot: Bot,
+        storage: Storage,
+        tz: ZoneInfo,
+        clock: Clock,
+        owner_ids: frozenset[int],
+        label_of: Callable[[int], str] = lambda _account_id: "",
     ) -> None:
+        """``label_of`` names a chat's account in forwards ("" with a single account)."""
         self.bot = bot
         self.storage = storage
         self.tz = tz
@@ -49,7 +57,7 @@ class TelegramNotifier:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one drain at a time, or items would go out twice
         self.delivered = 0
-        self.send = Senders(bot, storage, tz)
+        self.send = Senders(bot, storage, tz, label_of)
 
     def wake(self) -> None:
         """Ask the worker to look at the outbox now."""

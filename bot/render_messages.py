@@ -69,25 +69,41 @@ def messages_text(chat: Chat, messages: list[StoredMessage], tz: ZoneInfo) -> st
     return "\n".join(lines)
 
 
-def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo) -> str:
-    """The first line of a forward: time, chat and, in a group, the sender."""
+def account_tag(account: str) -> str:
+    """ "💼 Work · " in front of a chat of a labelled account ("" with a single account)."""
+    return f"💼 {esc(account[:1].upper() + account[1:])} · " if account else ""
+
+
+def chat_title(chat: Chat, account: str = "") -> str:
+    """A chat's icon and bold name, after its account's label when there are several
+    ("💼 Work · 👤 <b>Anna</b>")."""
+    icon = "👥" if chat.is_group else "👤"
+    return f"{account_tag(account)}{icon} <b>{esc(chat.name)}</b>"
+
+
+def forward_header(chat: Chat, msg: StoredMessage, tz: ZoneInfo, account: str = "") -> str:
+    """The first line of a forward: account, chat, in a group the sender, and the time."""
     ts = msg.timestamp.astimezone(tz).strftime("%H:%M")
     who = f" · {esc(sender_of(msg, chat))}" if chat.is_group else ""
-    icon = "👥" if chat.is_group else "👤"
-    return f"{icon} <b>{esc(chat.name)}</b>{who} · {ts}"
+    return f"{chat_title(chat, account)}{who} · {ts}"
 
 
-def forward_text(chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo) -> str:
+def forward_text(
+    chat: Chat, msg: StoredMessage, reason: str, tz: ZoneInfo, account: str = ""
+) -> str:
     """A forwarded message as Telegram HTML: header, text cut to fit, why it came."""
     body = body_text(msg, FORWARD_BODY)
-    return f"{forward_header(chat, msg, tz)}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
+    head = forward_header(chat, msg, tz, account)
+    return f"{head}\n{body}\n<i>Why: {esc(reason[:300])}</i>"
 
 
-def call_notice(chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo) -> str:
+def call_notice(
+    chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz: ZoneInfo, account: str = ""
+) -> str:
     """A missed call ("📞 Missed voice call from Mom · 14:02"), or repeated calls within
     minutes ("‼️ 📞 Mom called 3 times in 6 min")."""
     at = call.timestamp.astimezone(tz).strftime("%H:%M")
-    name = f"<b>{esc(chat.name)}</b>"
+    name = f"{account_tag(account)}<b>{esc(chat.name)}</b>"
     if len(burst) > 1:
         minutes = max(1, round((burst[-1] - burst[0]).total_seconds() / 60))
         return f"‼️ 📞 {name} called {len(burst)} times in {minutes} min · last at {at}"
@@ -95,12 +111,11 @@ def call_notice(chat: Chat, call: StoredMessage, burst: tuple[datetime, ...], tz
     return f"{esc(call.text)} {where} {name} · {at}"
 
 
-def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo) -> str:
+def merged_text(
+    chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo, account: str = ""
+) -> str:
     """Several forwards of one chat merged into one message."""
-    lines = [
-        f"{'👥' if chat.is_group else '👤'} <b>{esc(chat.name)}</b> — "
-        f"{len(items)} important messages"
-    ]
+    lines = [f"{chat_title(chat, account)} — {len(items)} important messages"]
     for msg, _reason in items:
         ts = msg.timestamp.astimezone(tz).strftime("%H:%M")
         who = f"{esc(sender_of(msg, chat))}: " if chat.is_group else ""
@@ -110,10 +125,10 @@ def merged_text(chat: Chat, items: list[tuple[StoredMessage, str]], tz: ZoneInfo
     return "\n".join(lines)
 
 
-def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo) -> str:
+def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo, account: str = "") -> str:
     """An AI draft shown for approval, under the message it answers."""
     return (
-        f"🤖 Draft reply — {forward_header(chat, msg, tz)}\n"
+        f"🤖 Draft reply — {forward_header(chat, msg, tz, account)}\n"
         f"<i>{body_text(msg)[:500]}</i>\n\n{esc(text)}"
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,18 @@ RENDERED_HERE = (Forward, CallNotice, Draft, DigestReady)
 class Senders:
     """Send one notification (or a merged batch) to one Telegram chat."""
 
-    def __init__(self, bot: Bot, storage: Storage, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        storage: Storage,
+        tz: ZoneInfo,
+        label_of: Callable[[int], str] = lambda _account_id: "",
+    ) -> None:
+        """``label_of`` names a chat's account in front of it ("" with a single account)."""
         self.bot = bot
         self.storage = storage
         self.tz = tz
+        self.label_of = label_of
         #: (admin, chat id) → the last missed-call notice: (its message id, the call's time).
         self._call_notices: dict[tuple[int, int], tuple[int, datetime]] = {}
 
@@ -67,7 +76,9 @@ class Senders:
         call = max(found, key=lambda m: m.timestamp)
         chat = await self.storage.chats.get(call.chat_id)
         burst = await self.storage.messages.missed_calls(chat.id, call.timestamp)
-        text = render_messages.call_notice(chat, call, burst, self.tz)
+        text = render_messages.call_notice(
+            chat, call, burst, self.tz, self.label_of(chat.account_id)
+        )
         sent = await self.text(chat_id, text, reply_markup=keyboards.call(chat.id))
         before = self._call_notices.get((chat_id, chat.id))
         self._call_notices[(chat_id, chat.id)] = (sent.message_id, call.timestamp)
@@ -97,7 +108,9 @@ class Senders:
             if not found:
                 return  # the message is gone: so is the point of its draft
             chat, msg, _ = found[0]
-            text = render_messages.draft_text(chat, msg, n.text, self.tz)
+            text = render_messages.draft_text(
+                chat, msg, n.text, self.tz, self.label_of(chat.account_id)
+            )
             markup, answers = keyboards.draft(n.draft_id), msg.id
         else:
             text = render_notice.text_of(n)
@@ -157,13 +170,20 @@ class Senders:
         chats = {c.id: c for c, _, _ in loaded}
         if len(chats) == 1:
             chat = next(iter(chats.values()))
-            text = render_messages.merged_text(chat, [(m, r) for _, m, r in loaded], self.tz)
+            items = [(m, r) for _, m, r in loaded]
+            text = render_messages.merged_text(
+                chat, items, self.tz, self.label_of(chat.account_id)
+            )
             markup = keyboards.forward(loaded[-1][1].id, chat.id)
         else:
             parts = []
             for cid, chat in chats.items():
                 items = [(m, r) for c, m, r in loaded if c.id == cid]
-                parts.append(render_messages.merged_text(chat, items, self.tz))
+                parts.append(
+                    render_messages.merged_text(
+                        chat, items, self.tz, self.label_of(chat.account_id)
+                    )
+                )
             text = (
                 f"📬 {len(loaded)} important messages from {len(chats)} chats\n\n"
                 + "\n\n".join(parts)
@@ -176,7 +196,9 @@ class Senders:
         self, chat_id: int, item: OutboxItem, chat: Chat, msg: StoredMessage, reason: str
     ) -> Message:
         """Send one forward with its buttons (and its stored media); return the message."""
-        text = render_messages.forward_text(chat, msg, reason, self.tz)
+        text = render_messages.forward_text(
+            chat, msg, reason, self.tz, self.label_of(chat.account_id)
+        )
         markup = keyboards.forward(
             msg.id,
             chat.id,

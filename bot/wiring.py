@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram.ext import (
@@ -18,11 +19,10 @@ from assistant.digest import DigestService
 from assistant.learning import TriageLearner
 from assistant.llm.base import LLMError, LLMProvider
 from assistant.llm.guard import GuardedLLM
-from assistant.pipeline import HistoryProgress, IngestHooks, IngestService
+from assistant.pipeline import HistoryProgress
 from assistant.preferences import Preferences, PreferenceService
-from assistant.recipients import RecipientService
 from assistant.replies import ReplyService
-from assistant.sending import SendingService, SendOutcome, SendStatus
+from assistant.sending import SendOutcome, SendStatus
 from assistant.status import StatusService
 from assistant.summarize import Summarizer
 from assistant.triage import load_scorer
@@ -30,8 +30,9 @@ from assistant.triage_rules import TriageRules
 from assistant.triage_service import LLMBatches
 from assistant.voice import Transcriber, VoiceService
 from bot import render_digest
+from bot.account_factory import AccountFactory
 from bot.config import Settings
-from bot.context import Account, Services
+from bot.context import Accounts, Services
 from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
 from core import notifications
@@ -39,10 +40,10 @@ from core.errors import InvalidInput
 from core.notifications import AutoReplied, SendResult
 from core.tasks import Clock
 from storage import open_storage
-from storage.domain import Chat, Draft, OutboxItem, StoredMessage
+from storage.domain import AccountInfo, Chat, Draft, OutboxItem, StoredMessage
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
-from whatsapp.session import session_store
+from whatsapp.session import account_paths, session_store
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +74,30 @@ def make_transcriber(s: Settings) -> Transcriber:
     return OpenAITranscriber(s.transcribe_base_url or "", s.transcribe_model, key)
 
 
-def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
-    """Build the WhatsApp backend (neonize is imported only when it is the one used)."""
-    journal = EventJournal(s.data_dir / "whatsapp" / "journal")
+def make_gateway(
+    s: Settings,
+    clock: Clock,
+    on_give_up: Any,
+    account: AccountInfo,
+    label: Callable[[], str],
+    tag: Callable[[], str | None],
+) -> GatewayBase:
+    """Build one account's WhatsApp backend (neonize is imported only when it is the one
+    used). ``label`` is the account's label now (feed lines name it); ``tag`` is the label
+    sent.jsonl records (None with a single account)."""
+    paths = account_paths(s.data_dir, account.id)
+    journal = EventJournal(paths.journal_dir)
     if s.whatsapp_backend == "simulator":
         from whatsapp.simulator import SimulatedGateway
 
         gateway: GatewayBase = SimulatedGateway(
-            s.data_dir, s.whatsapp_simulator_feed, clock, journal=journal
+            s.data_dir,
+            s.whatsapp_simulator_feed,
+            clock,
+            journal=journal,
+            account_label=label,
+            first=account.id == 1,
+            account_tag=tag,
         )
     else:
         from whatsapp.neonize_backend import NeonizeGateway
@@ -88,10 +105,12 @@ def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
         db_url = s.database_url.get_secret_value() if s.database_url else None
         gateway = NeonizeGateway(
             s.data_dir,
-            session_store(s.data_dir, db_url),
+            session_store(s.data_dir, db_url, account.id),
             clock,
             on_give_up=on_give_up,
             journal=journal,
+            account_id=account.id,
+            device_jid=account.own_jid,
         )
     configure_logging(s.log_level, s.secret_values())  # importing neonize reset the root logger
     return gateway
@@ -128,7 +147,8 @@ class HistoryReporter:
 
 
 async def build_services(app: Application, s: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
-    """Open storage and build every service (concrete classes are named only here)."""
+    """Open storage and build every service and one ``Account`` per linked WhatsApp account
+    (concrete classes are named only here and in ``bot/account_factory.py``)."""
     storage = await open_storage(s.db_url)
 
     def give_up() -> None:
@@ -139,7 +159,6 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         else:
             app.stop_running()
 
-    gateway = make_gateway(s, clock, give_up)
     rules = TriageRules(timezone=s.tz)
     scorer = load_scorer()
     learner = TriageLearner(storage, scorer, rules) if scorer is not None else None
@@ -149,7 +168,9 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     prefs = PreferenceService(storage, defaults, rules, vet=functools.partial(vet_setting, s))
     await prefs.load()
     chat_service = ChatService(storage, clock, s.tz)
-    notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids)
+    stored = await storage.accounts.list()
+    accounts = Accounts([], next((a.id for a in stored if a.is_default), stored[0].id))
+    notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids, accounts.label_of)
     llm = GuardedLLM(make_llm(s), clock, notify=notifier.notice)
 
     async def late(item: OutboxItem, outcome: SendOutcome) -> None:
@@ -168,7 +189,6 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     async def auto_sent(chat: Chat, text: str, outcome: SendOutcome) -> None:
         await notifier.tell(AutoReplied(chat.name, text, outcome.status.value, outcome.error))
 
-    sending = SendingService(storage, gateway, s.data_dir, clock, on_late=late)
     voice = (
         VoiceService(
             storage,
@@ -179,35 +199,40 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         else None
     )
     replies = ReplyService(
-        storage, llm, sending, prefs, rules, clock, s.tz, on_draft=draft_ready, on_auto=auto_sent
+        storage,
+        llm,
+        lambda account_id: accounts.get(account_id).sending,
+        prefs,
+        rules,
+        clock,
+        s.tz,
+        on_draft=draft_ready,
+        on_auto=auto_sent,
     )
     app.bot_data["voice"] = voice  # closed on shutdown
-    account = Account(
-        gateway=gateway,
-        ingest=IngestService(
-            storage,
-            gateway,
-            s.owner_ids,
-            rules,
-            clock,
-            media_budget=lambda: (prefs.current.media_day_mb, prefs.current.media_total_mb),
-            scorer=scorer,
-            hooks=IngestHooks(
-                wake_notifier=notifier.wake,
-                on_progress=HistoryReporter(app, s.owner_ids),
-                on_connected=sending.flush,
-                on_storage_problem=notifier.direct,
-                replies=replies,
-                voice=voice,
-            ),
-            llm=LLMBatches(llm),
-        ),
-        sending=sending,
-        recipients=RecipientService(storage, gateway, chat_service, s.default_region),
+    factory = AccountFactory(
+        settings=s,
+        clock=clock,
+        storage=storage,
+        accounts=accounts,
+        notifier=notifier,
+        prefs=prefs,
+        rules=rules,
+        scorer=scorer,
+        llm=LLMBatches(llm),
+        replies=replies,
+        voice=voice,
+        make_gateway=make_gateway,
+        on_give_up=give_up,
+        on_late=late,
+        on_progress=HistoryReporter(app, s.owner_ids),
     )
+    for info in stored:
+        accounts.add(factory.build(info))
     services = Services(
         storage=storage,
-        account=account,
+        accounts=accounts,
+        factory=factory,
         chats=chat_service,
         digests=DigestService(
             storage,
@@ -218,7 +243,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
             Summarizer(llm),
         ),
-        status=StatusService(storage, gateway, clock, s.tz, llm, learner),
+        status=StatusService(storage, accounts.default.gateway, clock, s.tz, llm, learner),
         prefs=prefs,
         replies=replies,
         llm=llm,

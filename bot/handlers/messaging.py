@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from assistant.chats import Ambiguous
-from assistant.sending import MAX_TEXT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
+from assistant.sending import MAX_TEXT, NO_EDIT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
 from bot import answers, keyboards, outgoing, render, render_messages, render_notice
 from bot.buttons import button
 from bot.callbacks import REACTIONS, EditAction, ForwardAction
@@ -50,7 +50,11 @@ async def on_edited(update: Update, context: BotContext, not_sent: str) -> None:
     if text.startswith("/"):  # a command's text is not what it sent: nothing to offer
         await edited.reply_text(not_sent)
         return
-    chance, item_id = await context.services.sending.edit_chance(origin, text)
+    chance, item_id = EditChance.NONE, None
+    for account in context.services.accounts:  # the account whose outbox sent it
+        chance, item_id = await account.sending.edit_chance(origin, text)
+        if chance != EditChance.NONE:
+            break
     if chance == EditChance.OFFER and item_id is not None:
         await edited.reply_text(
             "✏️ This was already sent to WhatsApp. Change it there too?",
@@ -67,7 +71,11 @@ REACT_PROMPT = "➕ React to"
 async def on_edit_action(update: Update, context: BotContext, data: EditAction) -> None:
     """✏️ Edit on WhatsApp: make the owner's Telegram edit on the WhatsApp message it sent."""
     query = update.callback_query
-    why = await context.services.sending.apply_edit(data.item_id)
+    why = NO_EDIT
+    for account in context.services.accounts:  # the account whose outbox holds the item
+        why = await account.sending.apply_edit(data.item_id)
+        if why != NO_EDIT:
+            break
     await query.answer("✅ Edited on WhatsApp." if not why else f"Not edited: {why}"[:200])
 
 
@@ -81,7 +89,7 @@ async def confirm(
     (✓ sent, ✓✓ delivered, 👁 read), edited through the Telegram outbox."""
     shown = TICKS_SHOWN[outcome.status]
     sent = await post(render_notice.ticks_text(shown, chat.name, outcome.error))
-    if await context.services.sending.confirmed(outcome, sent.chat_id, sent.message_id):
+    if await context.services.sending_for(chat).confirmed(outcome, sent.chat_id, sent.message_id):
         context.services.notifier.wake()  # a receipt came before the confirmation
 
 
@@ -94,7 +102,7 @@ async def _send(
     worst: SendOutcome | None = None
     try:
         for out in outs:
-            outcome = await context.services.sending.send(out, origin=origin)
+            outcome = await context.services.sending_for(chat).send(out, origin=origin)
             if worst is None or worst.status == SendStatus.SENT:
                 worst = outcome
             if outcome.status == SendStatus.FAILED:
@@ -135,7 +143,7 @@ async def on_reply(update: Update, context: BotContext) -> None:
         return
     await _send(update, context, outs, chat)
     if context.services.prefs.current.read_on_reply and not quoted.from_me:
-        await context.services.sending.mark_read(chat.jid, quoted.sender, [quoted.wa_id])
+        await context.services.sending_for(chat).mark_read(chat.jid, quoted.sender, [quoted.wa_id])
 
 
 async def _react_with(
@@ -146,7 +154,9 @@ async def _react_with(
     if emoji is None:
         await message.reply_text("That is not one emoji; tap ➕ again and send just the emoji.")
         return
-    why = await context.services.sending.react(chat.jid, target.sender, target.wa_id, emoji)
+    why = await context.services.sending_for(chat).react(
+        chat.jid, target.sender, target.wa_id, emoji
+    )
     await message.reply_text(
         f"Reacted {render.esc(emoji)} on WhatsApp." if not why else f"Not sent: {render.esc(why)}"
     )
@@ -212,7 +222,7 @@ async def on_forward_action(update: Update, context: BotContext, data: ForwardAc
         await query.answer(f"Noted: {chat.name} and messages like this will score lower.")
     elif data.action in {f"r{i}" for i in range(len(REACTIONS))}:
         emoji = REACTIONS[int(data.action[1:])]
-        why = await s.sending.react(chat.jid, msg.sender, msg.wa_id, emoji)
+        why = await s.sending_for(chat).react(chat.jid, msg.sender, msg.wa_id, emoji)
         await query.answer(f"Reacted {emoji} on WhatsApp." if not why else f"Not sent: {why}")
     elif data.action == "rmore":
         await query.answer()

@@ -14,7 +14,7 @@ from telegram.ext import Application, CommandHandler
 from bot import answers, commands, keyboards, render, render_session
 from bot.buttons import button
 from bot.callbacks import SessionAction
-from bot.context import BotContext, LoginView, Services
+from bot.context import Account, BotContext, LoginView, Services
 from core.errors import AppError
 from core.events import ConnectionChanged, GatewayEvent, QrIssued, QrWindowEnded
 from core.ids import ConnectionState
@@ -58,27 +58,51 @@ async def cmd_status(update: Update, context: BotContext) -> None:
 
 
 async def cmd_login(update: Update, context: BotContext) -> None:
-    """/login: link WhatsApp; the QR codes follow as events arrive."""
+    """/login [account]: link WhatsApp; the QR codes follow as events arrive. With several
+    accounts and none named, ask which one (or a new one)."""
     s = context.services
-    chat_id = update.effective_chat.id
-    if s.gateway.state == ConnectionState.CONNECTED:
+    label = " ".join(context.args or [])
+    if label:
+        account = s.accounts.by_label(label)
+        if account is None:
+            await update.effective_message.reply_text(
+                f"There is no account “{render.esc(label)}”. See /accounts."
+            )
+            return
+    elif s.accounts.several:
         await update.effective_message.reply_text(
-            f"Already connected as {render.esc(render.phone_of(s.gateway.own_jid))}: "
-            f"{session_line(s)}.\nUse /logout first to link another account."
+            "Which account do you want to link?",
+            reply_markup=keyboards.login_choice([(a.id, a.label) for a in s.accounts]),
         )
         return
-    s.logins[chat_id] = LoginView(chat_id)
-    try:
-        await s.gateway.request_login()
-    except AppError as exc:
-        await answers.error(update, exc)
+    else:
+        account = s.account
+    await begin_login(update.effective_chat.id, context, account)
+
+
+async def begin_login(chat_id: int, context: BotContext, account: Account) -> None:
+    """Ask ``account``'s session for a login QR, shown in ``chat_id`` as it comes."""
+    s = context.services
+    if account.gateway.state == ConnectionState.CONNECTED:
+        number = render.esc(render.phone_of(account.gateway.own_jid))
+        await context.bot.send_message(
+            chat_id,
+            f"Already connected as {number}: {session_line(s, account)}.\n"
+            "Use /logout first to link another number to it, or ➕ in /accounts to add one.",
+        )
         return
-    await update.effective_message.reply_text("Waiting for a login QR from WhatsApp…")
+    account.logins[chat_id] = LoginView(chat_id)
+    try:
+        await account.gateway.request_login()
+    except AppError as exc:
+        await context.bot.send_message(chat_id, f"❌ {render.esc(str(exc))}")
+        return
+    await context.bot.send_message(chat_id, "Waiting for a login QR from WhatsApp…")
 
 
-def session_line(s: Services) -> str:
+def session_line(s: Services, account: Account | None = None) -> str:
     """The session's state, since when, and how long ago WhatsApp last sent anything."""
-    g = s.gateway
+    g = (account or s.account).gateway
     age = None
     if g.last_event_at is not None:
         age = timedelta(seconds=max(0.0, s.clock.monotonic() - g.last_event_at))
@@ -133,9 +157,10 @@ async def on_session(update: Update, context: BotContext, action: SessionAction)
 class SessionNotices:
     """Shows login QRs and tells the admins about every connection change."""
 
-    def __init__(self, bot: Bot, services: Services) -> None:
+    def __init__(self, bot: Bot, services: Services, account: Account) -> None:
         self.bot = bot
         self.s = services
+        self.account = account
         self.last_state: ConnectionState | None = None
 
     async def on_event(self, event: GatewayEvent) -> None:
@@ -151,12 +176,12 @@ class SessionNotices:
                 pass
 
     async def _show_qr(self, qr: QrIssued) -> None:
-        if not self.s.logins:  # not linked yet and nobody asked: show every admin
+        if not self.account.logins:  # not linked yet and nobody asked: show every admin
             for admin in sorted(self.s.owner_ids):
-                self.s.logins[admin] = LoginView(admin)
+                self.account.logins[admin] = LoginView(admin)
         png = qr_png(qr.code)
-        caption = render_session.qr_caption(qr, self.s.clock.now())
-        for view in list(self.s.logins.values()):
+        caption = self._labelled(render_session.qr_caption(qr, self.s.clock.now()))
+        for view in list(self.account.logins.values()):
             if view.message_id is not None and view.is_photo:
                 try:
                     await self.bot.edit_message_media(
@@ -171,8 +196,10 @@ class SessionNotices:
             view.message_id, view.is_photo = sent.message_id, True
 
     async def _qr_ended(self) -> None:
-        for view in list(self.s.logins.values()):
-            text = "The QR expired without a scan. Tap for a new one, or send /login."
+        for view in list(self.account.logins.values()):
+            text = self._labelled(
+                "The QR expired without a scan. Tap for a new one, or send /login."
+            )
             await self._caption_or_send(view, text, keyboards.new_qr())
 
     async def _caption_or_send(
@@ -190,11 +217,13 @@ class SessionNotices:
         await self.bot.send_message(view.chat_id, text, reply_markup=markup)
 
     async def _state(self, state: ConnectionState, reason: str) -> None:
-        if state == ConnectionState.CONNECTED and self.s.logins:
-            who = render.esc(render.phone_of(self.s.gateway.own_jid))
-            for view in list(self.s.logins.values()):
-                await self._caption_or_send(view, f"✅ WhatsApp connected as {who}.")
-            self.s.logins.clear()
+        if state == ConnectionState.CONNECTED and self.account.logins:
+            who = render.esc(render.phone_of(self.account.gateway.own_jid))
+            for view in list(self.account.logins.values()):
+                await self._caption_or_send(
+                    view, self._labelled(f"✅ WhatsApp connected as {who}.")
+                )
+            self.account.logins.clear()
             self.last_state = state
             return
         if state == self.last_state or state in QUIET_STATES:
@@ -203,7 +232,12 @@ class SessionNotices:
             self.last_state = state
             return  # the normal start: no need to announce it
         self.last_state = state
-        await self.s.notifier.tell(ConnectionNotice(state.value, reason))
+        await self.s.notifier.tell(ConnectionNotice(state.value, self._labelled(reason)))
+
+    def _labelled(self, text: str) -> str:
+        """``text`` after the account's label when there are several ("💼 Work: …")."""
+        label = self.s.accounts.label_of(self.account.id)
+        return f"💼 {label[:1].upper() + label[1:]}: {text}" if label else text
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
