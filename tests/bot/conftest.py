@@ -59,10 +59,15 @@ class Env:
         message stored and scored, and every Telegram delivery due now made."""
         s = self.services
         written = self.feed.read_bytes().count(b"\n")
-        await wait_until(lambda: s.gateway.lines_done >= written, what="the feed to be played")
+        accounts = list(s.accounts)
+        await wait_until(
+            lambda: all(a.gateway.lines_done >= written for a in accounts),
+            what="the feed to be played",
+        )
         while True:
-            await s.gateway.drain()
-            await s.ingest.idle()
+            for account in accounts:
+                await account.gateway.drain()
+                await account.ingest.idle()
             if not await s.notifier.drain_once():
                 return
 

@@ -1,0 +1,115 @@
+"""Several WhatsApp accounts under one bot (issue 21), end to end over HTTP with the
+simulator: two logins, labelled forwards, replies from the right account, one account
+logged out or failing while the other keeps working, and a restart that restores both."""
+
+from __future__ import annotations
+
+from tests.bot.conftest import ADMIN, ME, Env, settings_for, start_app, stop_app
+from tests.support import wait_until
+
+WORK_ME = "15550009999@s.whatsapp.net"
+ANNA = "15550000003@s.whatsapp.net"  # writes to the personal number
+BOSS = "15550000004@s.whatsapp.net"  # writes to the work number
+
+
+async def add_work_account(env: Env) -> None:
+    """Connect the first account, then add "work" through /accounts and link it."""
+    env.feed_line(event="connected", jid=ME)
+    await env.settle()
+    env.api.send_text(ADMIN, "/accounts")
+    listing = await env.api.wait_for(lambda c: "WhatsApp accounts" in c.text)
+    add = next(b for b in listing.buttons() if "Add account" in b["text"])
+    env.api.press(ADMIN, add["callback_data"])
+    prompt = await env.api.wait_for(lambda c: "New WhatsApp account" in c.text)
+    env.api.send_text(ADMIN, "Work", reply_to=prompt.result["message_id"])
+    await env.api.wait_for(lambda c: "Work added" in c.text)
+    env.feed_line(event="qr", codes=["2@WORK,a,b,c"], account="work")
+    qr = await env.api.wait_for(lambda c: c.method == "sendPhoto")
+    assert "Work" in qr.text
+    env.feed_line(event="connected", jid=WORK_ME, account="work")
+    await env.api.wait_for(lambda c: "WhatsApp connected as" in c.text and "Work" in c.text)
+    await env.settle()
+
+
+def forwards(env: Env, marker: str) -> list:
+    return [c for c in env.api.sent_to(ADMIN) if marker in c.text]
+
+
+async def test_two_accounts_forward_with_labels_and_replies_leave_from_the_right_one(
+    env: Env,
+) -> None:
+    await add_work_account(env)
+    env.message("P1", "urgent: please call me back about the flat", chat=ANNA, push_name="Anna")
+    env.message(
+        "W1", "urgent: the client needs the offer today, call me", chat=BOSS, push_name="Boss",
+        account="work",
+    )
+    await env.settle()
+    personal = await env.api.wait_for(lambda c: "about the flat" in c.text)
+    work = await env.api.wait_for(lambda c: "offer today" in c.text)
+    assert "💼 Main · 👤 <b>Anna</b>" in personal.text, personal.text
+    assert "💼 Work · 👤 <b>Boss</b>" in work.text, work.text
+    env.api.send_text(ADMIN, "On it", reply_to=work.result["message_id"])
+    await wait_until(lambda: any(x.get("text") == "On it" for x in env.sent()), what="the reply")
+    reply = next(x for x in env.sent() if x.get("text") == "On it")
+    assert reply["to"] == BOSS and reply["account"] == "work"
+    env.api.send_text(ADMIN, "Yes", reply_to=personal.result["message_id"])
+    await wait_until(lambda: any(x.get("text") == "Yes" for x in env.sent()), what="the reply")
+    assert next(x for x in env.sent() if x.get("text") == "Yes")["account"] == "main"
+
+
+async def test_the_same_person_in_both_accounts_is_two_chats(env: Env) -> None:
+    await add_work_account(env)
+    env.message("S1", "urgent: call me", chat=ANNA, push_name="Anna")
+    env.message("S1", "urgent: call me at work", chat=ANNA, push_name="Anna", account="work")
+    await env.settle()
+    await env.api.wait_for(lambda c: "call me at work" in c.text)
+    main_chat = await env.services.storage.for_account(1).chats.by_jid(ANNA)
+    work_id = env.services.accounts.by_label("work").id
+    work_chat = await env.services.storage.for_account(work_id).chats.by_jid(ANNA)
+    assert main_chat is not None and work_chat is not None and main_chat.id != work_chat.id
+
+
+async def test_logging_one_out_leaves_the_other_receiving(env: Env) -> None:
+    await add_work_account(env)
+    env.feed_line(event="logged_out", account="work")
+    await env.api.wait_for(lambda c: "Work" in c.text and "unlinked" in c.text)
+    env.message("P2", "urgent: are you coming tonight? call me", chat=ANNA, push_name="Anna")
+    await env.settle()
+    await env.api.wait_for(lambda c: "coming tonight" in c.text)
+    assert env.services.accounts.by_label("main").gateway.state.value == "connected"
+
+
+async def test_an_account_that_keeps_failing_leaves_the_others_forwards_on_time(
+    env: Env,
+) -> None:
+    await add_work_account(env)
+    for _ in range(20):
+        env.feed_line(event="disconnected", account="work")
+        env.feed_line(event="connected", jid=WORK_ME, account="work")
+    env.message("P3", "urgent: the car broke down, call me", chat=ANNA, push_name="Anna")
+    await env.api.wait_for(lambda c: "car broke down" in c.text)
+
+
+async def test_a_restart_restores_both_accounts(env: Env, tmp_path) -> None:
+    await add_work_account(env)
+    await stop_app(env.app)
+    env.app = await start_app(settings_for(tmp_path, env.api, env.feed))
+    await env.settle()
+    labels = sorted(a.label for a in env.services.accounts)
+    assert labels == ["main", "work"]
+    env.message(
+        "W9", "urgent: server down, call me", chat=BOSS, push_name="Boss", account="work"
+    )
+    await env.settle()
+    forward = await env.api.wait_for(lambda c: "server down" in c.text)
+    assert "💼 Work" in forward.text
+
+
+async def test_a_single_account_user_sees_no_labels(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    env.message("P4", "urgent: call me now please", chat=ANNA, push_name="Anna")
+    await env.settle()
+    forward = await env.api.wait_for(lambda c: "call me now" in c.text)
+    assert "💼" not in forward.text
+    assert all("account" not in x for x in env.sent())
