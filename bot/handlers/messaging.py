@@ -19,7 +19,7 @@ from assistant.sending import MAX_TEXT, NO_EDIT, TICKS_SHOWN, EditChance, SendOu
 from bot import answers, keyboards, outgoing, render, render_messages, render_notice
 from bot.buttons import button
 from bot.callbacks import REACTIONS, EditAction, ForwardAction
-from bot.context import BotContext
+from bot.context import BotContext, Services
 from bot.emoji import one_emoji
 from core.errors import AppError, NotFound
 from core.events import OutgoingMessage
@@ -173,7 +173,7 @@ async def cmd_send(update: Update, context: BotContext) -> None:
         return
     text = update.effective_message.text.split(None, 1)[1] if update.effective_message.text else ""
     try:
-        chat, body = await context.services.recipients.split(text)
+        chat, body = await recipient(context.services, text)
     except Ambiguous as exc:
         await update.effective_message.reply_text(
             f"Several chats match “{render.esc(exc.name)}”. Which one? Tap it, then reply "
@@ -194,6 +194,29 @@ async def cmd_send(update: Update, context: BotContext) -> None:
         )
         return
     await _send(update, context, [OutgoingMessage(to=chat.jid, text=body)], chat)
+
+
+async def recipient(s: Services, text: str) -> tuple[Chat, str]:
+    """/send's chat and text. A number goes from the default account; a name is looked up in
+    every account, and a name found in several accounts is asked about (``Ambiguous``)."""
+    if not s.accounts.several or text.lstrip()[:1] in "+0123456789":
+        return await s.recipients.split(text)
+    found: list[tuple[Chat, str]] = []
+    candidates: list[Chat] = []
+    missing: NotFound | None = None
+    for account in sorted(s.accounts, key=lambda a: a.id != s.accounts.default_id):
+        try:
+            found.append(await account.recipients.split(text))
+        except Ambiguous as exc:
+            candidates.extend(exc.candidates)
+        except NotFound as exc:
+            missing = missing or exc
+    if len(found) == 1 and not candidates:
+        return found[0]
+    if found or candidates:
+        name = text.split(None, 1)[0]
+        raise Ambiguous(name, [chat for chat, _ in found] + candidates)
+    raise missing or NotFound(f"No chat matches “{text.split(None, 1)[0]}”")
 
 
 async def cmd_search(update: Update, context: BotContext) -> None:
