@@ -24,8 +24,9 @@ from whatsapp import convert_history, protos, protos_messages, protos_sync
 BATCH = 5000  # messages per HistorySync chunk, and per baseline transaction
 
 
-def build_chunks(n: int, chats: int) -> list[bytes]:
-    """Serialized HistorySync events, ``BATCH`` messages each, as Go hands them over."""
+def build_chunks(n: int, chats: int, id_prefix: str = "3EB0") -> list[bytes]:
+    """Serialized HistorySync events, ``BATCH`` messages each, as Go hands them over
+    (message ids ``id_prefix`` + a number)."""
     chunks, per_chunk = [], {}
     now = int(time.time()) - n
     for i in range(n):
@@ -36,7 +37,7 @@ def build_chunks(n: int, chats: int) -> list[bytes]:
         fields = {
             "chat": chat,
             "sender": sender,
-            "id": f"3EB0{i:012d}",
+            "id": f"{id_prefix}{i:012d}",
             "timestamp": now + i,
             "push_name": f"P{c}",
             "text": text,
