@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from telegram import InlineKeyboardButton as Button
@@ -24,14 +25,29 @@ from bot.render_chats import chat_label
 from storage.domain import Chat, Page, StoredMessage
 
 
+#: The label shown before a chat of an account ("" with a single account).
+LabelOf = Callable[[int], str]
+
+
+def no_label(_account_id: int) -> str:
+    """No account label (a single account)."""
+    return ""
+
+
 def _on(flag: bool) -> str:
     return "✅" if flag else "⬜"
 
 
-def chat_list(page: Page[Chat], search: str) -> Markup:
+def chat_list(page: Page[Chat], search: str, label_of: LabelOf = no_label) -> Markup:
     """One button per chat of the page, and ◀ ▶ when there are more pages."""
     rows = [
-        [Button(chat_label(c), callback_data=ChatAction(c.id, "open").pack())] for c in page.items
+        [
+            Button(
+                chat_label(c, label_of(c.account_id)),
+                callback_data=ChatAction(c.id, "open").pack(),
+            )
+        ]
+        for c in page.items
     ]
     nav = []
     if page.has_prev:
@@ -161,10 +177,18 @@ def digest_confirm(digest_id: int) -> Markup:
     return Markup([[Button("✅ Mark as read", callback_data=DigestAction(digest_id).pack())]])
 
 
-def choose(chats: list[Chat]) -> Markup:
+def choose(chats: list[Chat], label_of: LabelOf = no_label) -> Markup:
     """One button per chat, to pick one of several that match a name."""
     return Markup(
-        [[Button(chat_label(c), callback_data=ChatAction(c.id, "last").pack())] for c in chats]
+        [
+            [
+                Button(
+                    chat_label(c, label_of(c.account_id)),
+                    callback_data=ChatAction(c.id, "last").pack(),
+                )
+            ]
+            for c in chats
+        ]
     )
 
 

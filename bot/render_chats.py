@@ -21,12 +21,14 @@ def chat_phone(chat: Chat) -> str:
     return "number not known yet"
 
 
-def chat_label(chat: Chat) -> str:
-    """A chat's button label in /chats, with its trusted and AI marks."""
+def chat_label(chat: Chat, account: str = "") -> str:
+    """A chat's button label in /chats, with its trusted and AI marks, after its account's
+    label when there are several ("💼 work · 👤 Anna")."""
     marks = ("⭐" if chat.trusted else "") + ("🤖" if chat.ai_enabled else "")
     unread = f" ({chat.unread})" if chat.unread else ""
     icon = "👥" if chat.is_group else "👤"
-    return f"{icon} {chat.name}{unread} {marks}".strip()[:60]
+    where = f"💼 {account} · " if account else ""
+    return f"{where}{icon} {chat.name}{unread} {marks}".strip()[:60]
 
 
 def chat_list_text(total: int, page: int, pages: int, search: str) -> str:
@@ -41,12 +43,14 @@ def chat_list_text(total: int, page: int, pages: int, search: str) -> str:
     return f"{head} — page {page + 1}/{pages}, {total} in all. Tap one to open its card."
 
 
-def card_text(chat: Chat, now: datetime, tz: ZoneInfo) -> str:
-    """A chat's card: its kind, marks, mute state and last activity."""
+def card_text(chat: Chat, now: datetime, tz: ZoneInfo, account: str = "") -> str:
+    """A chat's card: its account (when there are several), kind, marks, mute state and last
+    activity."""
     mute = f"muted until {when(chat.muted_until, tz)}" if chat.is_muted(now) else "not muted"
+    where = f"💼 {esc(account[:1].upper() + account[1:])} · " if account else ""
     return "\n".join(
         [
-            f"<b>{esc(chat.name)}</b>",
+            f"{where}<b>{esc(chat.name)}</b>",
             ("Group · group chat" if chat.is_group else f"Person · {esc(chat_phone(chat))}"),
             f"Last activity: {when(chat.last_activity, tz)} · unread: {chat.unread}",
             f"Trusted: {'on' if chat.trusted else 'off'} · AI replies: "

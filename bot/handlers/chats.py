@@ -28,7 +28,7 @@ async def cmd_chats(update: Update, context: BotContext) -> None:
     page = await context.services.chats.page(search, 0)
     await update.effective_message.reply_text(
         render_chats.chat_list_text(page.total, page.page, page.pages, search),
-        reply_markup=keyboards.chat_list(page, search),
+        reply_markup=keyboards.chat_list(page, search, context.services.accounts.label_of),
     )
 
 
@@ -55,7 +55,7 @@ async def cmd_chat(update: Update, context: BotContext) -> None:
     if chat is None:
         await update.effective_message.reply_text(
             f"Several chats match “{render.esc(name)}”. Which one?",
-            reply_markup=keyboards.choose(candidates),
+            reply_markup=keyboards.choose(candidates, context.services.accounts.label_of),
         )
         return
     await show_last(update, context, chat.id, reply=True)
@@ -101,7 +101,7 @@ async def on_chat_list(update: Update, context: BotContext, data: ChatList) -> N
     await _edit(
         update,
         render_chats.chat_list_text(page.total, page.page, page.pages, data.search),
-        keyboards.chat_list(page, data.search),
+        keyboards.chat_list(page, data.search, context.services.accounts.label_of),
     )
 
 
@@ -125,7 +125,10 @@ async def on_chat_action(update: Update, context: BotContext, data: ChatAction) 
         chat = await s.chats.toggle(data.chat_id, data.action)
     await query.answer()
     now = s.clock.now()
-    await _edit(update, render_chats.card_text(chat, now, s.tz), keyboards.chat_card(chat, now))
+    label = s.accounts.label_of(chat.account_id)
+    await _edit(
+        update, render_chats.card_text(chat, now, s.tz, label), keyboards.chat_card(chat, now)
+    )
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -178,7 +178,7 @@ async def cmd_send(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(
             f"Several chats match “{render.esc(exc.name)}”. Which one? Tap it, then reply "
             'to its messages — or quote the full name: /send "Name" text',
-            reply_markup=keyboards.choose(exc.candidates),
+            reply_markup=keyboards.choose(exc.candidates, context.services.accounts.label_of),
         )
         return
     except NotFound as exc:
