@@ -24,7 +24,6 @@ from bot.callbacks import (
 from bot.render_chats import chat_label
 from storage.domain import Chat, Page, StoredMessage
 
-
 #: The label shown before a chat of an account ("" with a single account).
 LabelOf = Callable[[int], str]
 
