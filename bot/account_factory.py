@@ -26,8 +26,8 @@ from core.tasks import Clock
 from storage import Storage
 from storage.domain import AccountInfo
 
-#: Builds the transport of one account: (settings, clock, give-up hook, account, its label
-#: now, the tag sent.jsonl records) → gateway.
+#: Builds the transport of one account: (settings, clock, give-up hook, account, the tag
+#: sent.jsonl records) → gateway.
 GatewayMaker = Callable[..., Any]
 
 
@@ -60,7 +60,6 @@ class AccountFactory:
             self.clock,
             self.on_give_up,
             info,
-            lambda: self.accounts.current_label(info.id, info.label),
             lambda: self.accounts.label_of(info.id) or None,
         )
         sending = SendingService(store, gateway, s.data_dir, self.clock, on_late=self.on_late)

@@ -107,11 +107,6 @@ class Accounts:
             self.default_id = min(self._by_id)
         return gone
 
-    def current_label(self, account_id: int, fallback: str) -> str:
-        """The account's label now (it changes on rename), ``fallback`` before it is added."""
-        account = self._by_id.get(account_id)
-        return account.label if account is not None else fallback
-
     def label_of(self, account_id: int) -> str:
         """The label to show in front of a chat of this account ("" with one account)."""
         if not self.several:

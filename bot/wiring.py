@@ -79,14 +79,11 @@ def make_gateway(
     clock: Clock,
     on_give_up: Any,
     account: AccountInfo,
-    label: Callable[[], str],
     tag: Callable[[], str | None],
 ) -> GatewayBase:
     """Build one account's WhatsApp backend (neonize is imported only when it is the one
-    used). ``label`` is the account's label now (feed lines name it); ``tag`` is the label
-    sent.jsonl records (None with a single account)."""
-    paths = account_paths(s.data_dir, account.id)
-    journal = EventJournal(paths.journal_dir)
+    used). ``tag`` is the label sent.jsonl records (None with a single account)."""
+    journal = EventJournal(account_paths(s.data_dir, account.id).create().journal_dir)
     if s.whatsapp_backend == "simulator":
         from whatsapp.simulator import SimulatedGateway
 
@@ -95,7 +92,7 @@ def make_gateway(
             s.whatsapp_simulator_feed,
             clock,
             journal=journal,
-            account_label=label,
+            account_label=account.label,
             first=account.id == 1,
             account_tag=tag,
         )
@@ -110,7 +107,7 @@ def make_gateway(
             on_give_up=on_give_up,
             journal=journal,
             account_id=account.id,
-            device_jid=account.own_jid,
+            device_jid=str(account.settings.get("device_jid") or "") or None,
         )
     configure_logging(s.log_level, s.secret_values())  # importing neonize reset the root logger
     return gateway

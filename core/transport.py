@@ -43,6 +43,14 @@ class WhatsAppGateway(Protocol):
     def media_limit(self) -> int:
         """The largest attachment, in bytes, that ``fetch_media`` keeps."""
 
+    @property
+    def device_jid(self) -> str | None:
+        """This linked device's JID (``user:device@server``) once logged in, which the account
+        stores so that its next start resumes this device; None when the backend needs none."""
+
+    def rename(self, label: str) -> None:
+        """The account was renamed (the simulator plays the feed lines of its new label)."""
+
     def subscribe(self, handler: Handler) -> None:
         """Add a consumer that must be called with every event, in order; call before ``start``."""
 

@@ -102,6 +102,14 @@ class GatewayBase:
         return self.connection.own_jid
 
     @property
+    def device_jid(self) -> str | None:
+        """The linked device to resume at the next start; None unless the backend needs it."""
+        return None
+
+    def rename(self, label: str) -> None:
+        """The account was renamed: nothing to do unless the backend knows its label."""
+
+    @property
     def state_since(self) -> datetime:
         """When the state last changed (aware UTC)."""
         return self.connection.state_since

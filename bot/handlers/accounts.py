@@ -133,6 +133,7 @@ async def on_account_reply(update: Update, context: BotContext) -> None:
             return
         info = await s.storage.accounts.rename(account.id, label)
         account.label = info.label
+        account.gateway.rename(info.label)
         await message.reply_text(f"Renamed to {render.esc(title(info.label))}.")
     except AppError as exc:
         await answers.error(update, exc)
