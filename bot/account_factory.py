@@ -5,6 +5,7 @@ the constructor is given (the store, the notifier, the LLM, the rules)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from bot.notifier import TelegramNotifier
 from core.tasks import Clock
 from storage import Storage
 from storage.domain import AccountInfo
+
+logger = logging.getLogger(__name__)
 
 #: Builds the transport of one account: (settings, clock, give-up hook, account, the tag
 #: sent.jsonl records) → gateway.
@@ -51,6 +54,18 @@ class AccountFactory:
     on_late: Any
     on_progress: Any
 
+    def _gave_up(self, info: AccountInfo) -> Callable[[], None]:
+        """An added account whose session cannot go on: said in the log; its state notice
+        tells the owner. Only the first account's session may stop the process (a stuck Go
+        client is cured by a restart), never an added one."""
+
+        def gave_up() -> None:
+            logger.error(
+                "WhatsApp account %d gave up connecting; the others keep running", info.id
+            )
+
+        return gave_up
+
     def build(self, info: AccountInfo) -> Account:
         """The account's parts, complete; the caller subscribes and starts the gateway."""
         s = self.settings
@@ -58,7 +73,7 @@ class AccountFactory:
         gateway = self.make_gateway(
             s,
             self.clock,
-            self.on_give_up,
+            self.on_give_up if info.id == 1 else self._gave_up(info),
             info,
             lambda: self.accounts.label_of(info.id) or None,
         )

@@ -217,6 +217,12 @@ class SessionNotices:
         await self.bot.send_message(view.chat_id, text, reply_markup=markup)
 
     async def _state(self, state: ConnectionState, reason: str) -> None:
+        if state == ConnectionState.CONNECTED:  # remembered for /accounts and the next start
+            accounts = self.s.storage.accounts
+            await accounts.set_own_jid(self.account.id, self.account.gateway.own_jid)
+            device = self.account.gateway.device_jid
+            if device:
+                await accounts.set_setting(self.account.id, "device_jid", device)
         if state == ConnectionState.CONNECTED and self.account.logins:
             who = render.esc(render.phone_of(self.account.gateway.own_jid))
             for view in list(self.account.logins.values()):
