@@ -9,23 +9,21 @@ unique; ``check_label`` is the one rule. Which rows belong to an account is stor
 from __future__ import annotations
 
 import json
-import re
-
-import peewee
 
 from core.errors import InvalidInput, NotFound
 from storage.db import db, in_thread
 from storage.domain import AccountInfo
 from storage.models import AccountRecord
 
-LABEL = re.compile(r"[\w \-]{1,20}")
+#: The longest label, in characters as stored (lower-case).
+LABEL_LIMIT = 20
 
 
 def check_label(label: str) -> str:
     """Return ``label`` as stored (stripped, lower-case); raise ``InvalidInput`` saying why it
-    cannot be one."""
+    cannot be one. The rule holds for the stored text (lower-casing may lengthen a name)."""
     text = label.strip().lower()
-    if not LABEL.fullmatch(text) or not all(c.isalnum() or c in " _-" for c in text):
+    if not 1 <= len(text) <= LABEL_LIMIT or not all(c.isalnum() or c in " _-" for c in text):
         raise InvalidInput(
             f"an account label is 1 to 20 letters, digits, spaces, '_' or '-' (got {label[:40]!r})"
         )
@@ -54,7 +52,7 @@ def _record(account_id: int) -> AccountRecord:
 def _free(label: str, account_id: int | None = None) -> str:
     """Check ``label`` and that no other account has it; return it as stored."""
     text = check_label(label)
-    taken = AccountRecord.select().where(peewee.fn.LOWER(AccountRecord.label) == text)
+    taken = AccountRecord.select().where(AccountRecord.label == text)
     if account_id is not None:
         taken = taken.where(AccountRecord.id != account_id)
     if taken.exists():
@@ -79,8 +77,7 @@ class PeeweeAccountRepository:
     @in_thread
     def by_label(self, label: str) -> AccountInfo | None:
         """The account with this label (any case, spaces around ignored), or None."""
-        text = label.strip().lower()
-        rec = AccountRecord.get_or_none(peewee.fn.LOWER(AccountRecord.label) == text)
+        rec = AccountRecord.get_or_none(AccountRecord.label == label.strip().lower())
         return _info(rec) if rec is not None else None
 
     @in_thread
