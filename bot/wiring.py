@@ -42,7 +42,7 @@ from storage import open_storage
 from storage.domain import Chat, Draft, OutboxItem, StoredMessage
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
-from whatsapp.session import session_store
+from whatsapp.session import account_paths, session_store
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def make_transcriber(s: Settings) -> Transcriber:
 
 def make_gateway(s: Settings, clock: Clock, on_give_up: Any) -> GatewayBase:
     """Build the WhatsApp backend (neonize is imported only when it is the one used)."""
-    journal = EventJournal(s.data_dir / "whatsapp" / "journal")
+    journal = EventJournal(account_paths(s.data_dir, 1).create().journal_dir)
     if s.whatsapp_backend == "simulator":
         from whatsapp.simulator import SimulatedGateway
 

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from neonize.aioze import events as neonize_events
 from neonize.aioze.client import NewAClient
 from neonize.exc import NeonizeError
 
@@ -27,7 +26,7 @@ from whatsapp import neonize_client
 from whatsapp.convert_fields import jid_str
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
-from whatsapp.neonize_client import GoClient
+from whatsapp.neonize_client import GoClient, device_for, device_jid_str
 from whatsapp.neonize_login import MAX_CONNECT_FAILURES, Supervisor
 from whatsapp.neonize_queries import NeonizeQueries
 from whatsapp.neonize_sending import NeonizeSending
@@ -48,12 +47,18 @@ class NeonizeGateway(GatewayBase):
         device_name: str = "WA Secretary",
         journal: EventJournal | None = None,
         client: NewAClient | None = None,
+        account_id: int = 1,
+        device_jid: str | None = None,
     ) -> None:
         """``client``: a client already connected by the caller (one that drives Go
         itself), called as after a connect attempt; by default start() makes the
-        session's own from ``store``."""
+        session's own from ``store``. ``account_id``: which linked account this session
+        is (1 the first); ``device_jid``: its device as stored after its last login
+        (``self.device_jid``), which account N>1 resumes in a shared PostgreSQL store."""
         super().__init__(data_dir, clock, journal=journal)
         self.store = store
+        self.account_id = account_id
+        self.device = device_for(store, account_id, device_jid)
         self.device_name = device_name
         self.go = GoClient(client)
         self.supervisor = Supervisor(
@@ -74,6 +79,14 @@ class NeonizeGateway(GatewayBase):
     def client(self) -> NewAClient | None:
         """The neonize client (None before start())."""
         return self.go.client
+
+    @property
+    def device_jid(self) -> str | None:
+        """The logged-in device's JID (``user:device@server``) to keep for the next start
+        (None before a login)."""
+        me = self.go.client.me if self.go.client is not None else None
+        jid = device_jid_str(me.JID) if me is not None and me.HasField("JID") else ""
+        return jid or None
 
     @property
     def failures(self) -> int:
@@ -102,15 +115,16 @@ class NeonizeGateway(GatewayBase):
         neonize_client.quiet_neonize_logging()
         if not self.store.startswith("postgres"):
             Path(self.store).parent.mkdir(parents=True, exist_ok=True)
-        # neonize keeps the first loop it saw forever; a new loop (tests, restarts) must reset it.
-        neonize_events.event_global_loop = None
+        neonize_client.use_this_loop()
         self.go.client = self.make_client()
         self.start_consumer()
         self.supervisor.start()
 
     def make_client(self) -> NewAClient:
         """Create the client with every handler registered and Go waiting for each."""
-        return neonize_client.make_client(self.store, self.device_name, self._handler, self._on_qr)
+        return neonize_client.make_client(
+            self.store, self.device_name, self._handler, self._on_qr, self.device
+        )
 
     def _handler(self, name: str) -> Callable[[Any, Any], Awaitable[None]]:
         async def handle(_client: Any, event: Any) -> None:
@@ -139,6 +153,12 @@ class NeonizeGateway(GatewayBase):
     async def _on_state(self, state: ConnectionState) -> None:
         if state == ConnectionState.CONNECTED:
             self.supervisor.connected()
+        if self.go.client is None or not (self.device.jid or self.device.new_device):
+            return  # the store's first device: account 1, or an account's own file
+        if state == ConnectionState.CONNECTED and self.go.client.me is not None:
+            neonize_client.pin_device(self.go.client, self.go.client.me.JID)
+        elif state == ConnectionState.LOGGED_OUT:  # the device is gone: never the first one
+            neonize_client.pin_device(self.go.client, None)
 
     async def _lookup_own_jid(self) -> ChatJid | None:
         me = self.go.client.me if self.go.client is not None else None

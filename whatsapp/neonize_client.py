@@ -14,6 +14,7 @@ import asyncio
 import ctypes
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from neonize.aioze import events as neonize_events
@@ -72,21 +73,85 @@ def quiet_neonize_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+@dataclass(frozen=True)
+class Device:
+    """Which device of its store an account's client is: the key of Go's client map
+    (``uuid``; None: neonize's default, the store name), the stored device to resume
+    (``jid``) or a blank one (``new_device``); all unset: the store's first device."""
+
+    uuid: str | None = None
+    jid: str | None = None
+    new_device: bool = False
+
+
+def device_for(store: str, account_id: int = 1, device_jid: str | None = None) -> Device:
+    """The device of account ``account_id`` in ``store``.
+
+    Account 1 is what a single-account install always was: the store's first device, keyed
+    by the store name. Account N>1 gets its own key, ``account-N`` (neonize keys Go's client
+    map by it: two clients on one PostgreSQL URL would collide). A SQLite store is the
+    account's own file, holding its device alone; on PostgreSQL every account shares the
+    URL, so account N>1 resumes its stored device by JID, or asks for a blank device when
+    it never logged in (the first device is another account's). neonize keys a client
+    given a JID by that JID's user (the account's phone number) instead: still its own."""
+    if account_id == 1:
+        return Device()
+    if not store.startswith("postgres"):
+        return Device(uuid=f"account-{account_id}")
+    if device_jid:
+        return Device(uuid=f"account-{account_id}", jid=device_jid)
+    return Device(uuid=f"account-{account_id}", new_device=True)
+
+
 def make_client(
     store: str,
     device_name: str,
     handler: Callable[[str], Callable[[Any, Any], Awaitable[None]]],
     on_qr: Callable[[Any, bytes], Awaitable[None]],
+    device: Device | None = None,
 ) -> NewAClient:
-    """Create a client with ``handler(name)`` registered for every event type, ``on_qr``
-    for the login codes, and Go waiting for each (call on the running loop)."""
+    """Create a client of ``device`` (default: the store's first) with ``handler(name)``
+    registered for every event type, ``on_qr`` for the login codes, and Go waiting for
+    each (call on the running loop)."""
+    device = device or Device()
     props = DeviceProps(os=device_name, platformType=DeviceProps.SAFARI)
-    client = NewAClient(store, props=props)
+    client = NewAClient(
+        store,
+        jid=protos.jid(device.jid) if device.jid else None,
+        props=props,
+        uuid=device.uuid,
+        new_device=device.new_device,
+    )
     for name, cls in HANDLED.items():
         client.event(cls)(handler(name))
     client.qr(on_qr)
     wait_for_handlers(client, asyncio.get_running_loop())
     return client
+
+
+def pin_device(client: NewAClient, jid: Any | None) -> None:
+    """Make the client's next connect resume device ``jid`` (None: ask for a blank device,
+    as after a logout). For an account that shares a PostgreSQL store: its first connect
+    may have paired a blank device, which a reconnect must resume, never replace; neonize
+    reads both attributes at each connect (its key in Go's map stays as made)."""
+    client.jid = jid
+    client.new_device = jid is None
+
+
+def use_this_loop() -> None:
+    """Point neonize's process-wide loop (its QR callback and its own dispatch use it) at
+    the running loop. Set, never cleared: neonize keeps the first loop it saw forever (a
+    new loop — tests, restarts — must replace it), and clearing it while another account's
+    session runs would fail that session's callbacks until its next connect."""
+    neonize_events.event_global_loop = asyncio.get_running_loop()
+
+
+def device_jid_str(jid: Any) -> str:
+    """``user[:device]@server`` of a device JID (as whatsmeow stores it); "" when empty."""
+    if jid is None or getattr(jid, "IsEmpty", False) or not getattr(jid, "User", ""):
+        return ""
+    device = f":{jid.Device}" if jid.Device else ""
+    return f"{jid.User}{device}@{jid.Server}"
 
 
 def not_connected(exc: NeonizeError) -> bool:

@@ -5,6 +5,10 @@ neonize protobuf events from each line (simulator_lines.py, played by
 simulator_player.py), serializes and parses them as neonize's dispatcher does, and submits
 them to the same ``GatewayBase`` consumer as the live client. What the bot sends is
 appended to DATA_DIR/simulator/sent.jsonl (simulator_sent.py).
+
+One gateway per linked account: each follows the whole feed and plays only its account's
+lines (``AccountRoute``: a line's ``"account"`` label, none for the first account); all
+append to the one sent.jsonl, naming their account when there are several.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from whatsapp import protos, simulator_feed
 from whatsapp.gateway import GatewayBase, checkable_numbers
 from whatsapp.journal import EventJournal
 from whatsapp.media import split_media_ref
-from whatsapp.simulator_feed import FeedFollower
+from whatsapp.simulator_feed import AccountRoute, FeedFollower
 from whatsapp.simulator_player import FeedPlayer
 from whatsapp.simulator_sent import SentLog, new_message_id
 
@@ -52,15 +56,22 @@ class SimulatedGateway(GatewayBase):
         poll_interval: float = 0.1,
         journal: EventJournal | None = None,
         download: Download = read_media_file,
+        account_label: str = "main",
+        first: bool = True,
+        account_tag: Callable[[], str | None] = lambda: None,
     ) -> None:
         """``download`` fetches an attachment's bytes from its media reference (by default
-        the file the feed line named)."""
+        the file the feed line named). ``account_label``: the account whose feed lines this
+        session plays (``rename`` changes it); ``first``: it is account 1, which also plays
+        the lines naming no account; ``account_tag``: the label sent.jsonl lines carry
+        (None while there is a single account)."""
         super().__init__(data_dir, clock, journal=journal)
+        self.route = AccountRoute(account_label, first)
         self.feed = feed
         self.poll_interval = poll_interval
         self.player = FeedPlayer(self.receive, self.submit, self.connection.learn_own_jid)
         self.follower = FeedFollower(feed, self.play, poll_interval) if feed else None
-        self.outbox = SentLog(data_dir / "simulator" / "sent.jsonl")
+        self.outbox = SentLog(data_dir / "simulator" / "sent.jsonl", account_tag)
         self._fetch = download
         self._logins = 0
 
@@ -109,9 +120,20 @@ class SimulatedGateway(GatewayBase):
         await simulator_feed.play_line(self.play, line, number)
 
     async def play(self, obj: dict[str, Any]) -> None:
-        """Turn one feed object into neonize events and submit them; the person numbers of
-        a line played without error count as on WhatsApp."""
-        await self.player.play(obj)
+        """Turn one feed object of this account into neonize events and submit them (a
+        line of another account is skipped); the person numbers of a line played without
+        error count as on WhatsApp."""
+        if self.route.mine(obj):
+            await self.player.play(obj)
+
+    @property
+    def account_label(self) -> str:
+        """The label of the account whose feed lines this session plays."""
+        return self.route.label
+
+    def rename(self, label: str) -> None:
+        """The account was renamed: play the feed lines with its new label from now on."""
+        self.route.rename(label)
 
     # ------------------------------------------------------------------ backend hooks
 

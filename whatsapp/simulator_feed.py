@@ -1,6 +1,7 @@
 """Following the simulator's JSON-lines feed like ``tail -f``: complete lines only, each
 parsed and played in order, a bad or oversized line logged and skipped, and how far the
-feed is played counted (``lines_played``, ``lines_done``)."""
+feed is played counted (``lines_played``, ``lines_done``); which lines belong to which
+linked account (``AccountRoute``: a line's optional ``"account"`` label)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,38 @@ class FeedFollower:
                 if line:
                     await play_line(self._play, line, self.lines_played)
                 self.lines_done = self.lines_played
+
+
+class AccountRoute:
+    """Which feed lines one simulated account plays: those whose ``"account"`` label is its
+    own (case-insensitive), and, for the first account, those without one.
+
+    Every account's gateway follows the whole feed; a line for another account is skipped
+    silently (the first account's gateway notes each other label once, at DEBUG)."""
+
+    def __init__(self, label: str, first: bool) -> None:
+        self.label = label
+        self.first = first
+        self._noted: set[str] = set()
+
+    def rename(self, label: str) -> None:
+        """Play the lines of the new label from now on (the account was renamed)."""
+        self.label = label
+
+    def mine(self, obj: dict[str, Any]) -> bool:
+        """Whether this account plays the line; a malformed label is an error of the
+        first account's line (the others skip it)."""
+        account = obj.get("account")
+        if account is None:
+            return self.first
+        if not isinstance(account, str) or not account.strip():
+            if self.first:
+                raise ValueError("account must be a non-empty string (an account's label)")
+            return False
+        key = account.strip().casefold()
+        if key == self.label.strip().casefold():
+            return True
+        if self.first and key not in self._noted:
+            self._noted.add(key)
+            logger.debug("feed: lines for account %r are not played by %r", account, self.label)
+        return False

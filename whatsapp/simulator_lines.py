@@ -56,7 +56,7 @@ def text_field(obj: dict[str, Any], key: str, default: str | None = None) -> str
 
 def warn_unknown(obj: dict[str, Any], known: set[str]) -> None:
     """Log the fields of a line this event does not know (they are ignored)."""
-    unknown = sorted(set(obj) - known)
+    unknown = sorted(set(obj) - known - {"account"})  # every line may name its account
     if unknown:
         logger.warning("feed: unknown field(s) %s ignored", ", ".join(unknown))
 

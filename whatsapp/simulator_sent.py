@@ -1,11 +1,17 @@
 """What the simulated session "sent": each message, reaction and edit as the line of
-DATA_DIR/simulator/sent.jsonl that the README describes, and the read marks."""
+DATA_DIR/simulator/sent.jsonl that the README describes, and the read marks.
+
+Every account's gateway appends to the same file: each line is one ``write`` on a file
+opened with ``O_APPEND``, so lines of two gateways never interleave; with more than one
+account each line names its account (``"account"``)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +29,11 @@ def new_message_id() -> WaMessageId:
 class SentLog:
     """The sent.jsonl file and its entries in memory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, account_tag: Callable[[], str | None] = lambda: None) -> None:
+        """``account_tag``: the account's label to write into each line, or None (a single
+        account: no ``"account"`` field); asked at each line, so a rename applies at once."""
         self.path = path
+        self._account_tag = account_tag
         self.entries: list[dict[str, Any]] = []
         #: (chat, sender, ids) of every read mark sent, as WhatsApp would receive them.
         self.read_marks: list[tuple[ChatJid, ChatJid, list[WaMessageId]]] = []
@@ -64,10 +73,25 @@ class SentLog:
         logger.debug("simulator: %d message(s) marked read", len(ids))
 
     def _record(self, entry: dict[str, Any]) -> None:
+        tag = self._account_tag()
+        if tag is not None:
+            entry["account"] = tag
         self.entries.append(entry)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        append_line(self.path, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append one whole line with a single ``write`` on an ``O_APPEND`` descriptor: writers
+    sharing the file (each account's gateway) never interleave inside a line."""
+    # 0o666 as open("a") would: the umask decides
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        written = os.write(fd, line)
+        if written != len(line):  # a regular file takes it whole unless the disk is full
+            raise OSError(f"sent.jsonl: only {written} of {len(line)} bytes appended")
+    finally:
+        os.close(fd)
 
 
 def _kind_fields(message: OutgoingMessage) -> dict[str, Any]:

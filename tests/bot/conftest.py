@@ -78,18 +78,21 @@ class Env:
         await wait_until(lambda: answers() > seen, what="the bot to answer /help")
 
 
+def bot_env(tmp: Path, api: FakeBotApi, feed: Path, **extra: str) -> dict[str, str]:
+    """The environment of a whole bot on the simulator backend, talking to ``api``."""
+    return {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_ADMIN_IDS": str(ADMIN),
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DATA_DIR": str(tmp / "data"),
+        "WHATSAPP_BACKEND": "simulator",
+        "WHATSAPP_SIMULATOR_FEED": str(feed),
+        **extra,
+    }
+
+
 def settings_for(tmp: Path, api: FakeBotApi, feed: Path):
-    return load_settings(
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_ADMIN_IDS": str(ADMIN),
-            "TELEGRAM_API_BASE_URL": api.base_url,
-            "DATA_DIR": str(tmp / "data"),
-            "WHATSAPP_BACKEND": "simulator",
-            "WHATSAPP_SIMULATOR_FEED": str(feed),
-            "TIMEZONE": "Europe/Berlin",
-        }
-    )
+    return load_settings(bot_env(tmp, api, feed, TIMEZONE="Europe/Berlin"))
 
 
 async def start_app(settings) -> object:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from tests.bot.conftest import ADMIN, ME, Env, start_app, stop_app
+from tests.bot.conftest import ADMIN, ME, Env, bot_env, start_app, stop_app
 from tests.fakes.audio import ogg_opus
-from tests.fakes.bot_api import TOKEN, FakeBotApi
+from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.llm_server import FakeLLMServer
 from tests.texts import quiet, urgent
 
@@ -37,17 +37,7 @@ async def running(tmp: Path, **env: str) -> AsyncIterator[Env]:
     await api.start()
     feed = tmp / "feed.jsonl"
     feed.write_text("")
-    settings = load_settings(
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_ADMIN_IDS": str(ADMIN),
-            "TELEGRAM_API_BASE_URL": api.base_url,
-            "DATA_DIR": str(tmp / "data"),
-            "WHATSAPP_BACKEND": "simulator",
-            "WHATSAPP_SIMULATOR_FEED": str(feed),
-            **env,
-        }
-    )
+    settings = load_settings(bot_env(tmp, api, feed, **env))
     app = await start_app(settings)
     e = Env(api, app, feed, tmp / "data")
     try:

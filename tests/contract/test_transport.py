@@ -10,6 +10,7 @@ import asyncio
 import ctypes
 import os
 import threading
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from whatsapp import protos, protos_messages
 from whatsapp.gateway import GatewayBase
 from whatsapp.journal import EventJournal
 from whatsapp.neonize_backend import NeonizeGateway
+from whatsapp.session import session_store
 from whatsapp.simulator import SimulatedGateway
 
 ALICE = "15550000002@s.whatsapp.net"
@@ -63,20 +65,23 @@ CONNECTED = simple("connected", jid=ME)
 
 
 class FakeGo:
-    """The Go library: a login that waits until Stop, a send that succeeds, an empty store."""
+    """The Go library: a login that waits until Stop of its client, a send that succeeds,
+    an empty store."""
 
     def __init__(self) -> None:
         self.logins = 0
         self.sent = 0
-        self.stopped = threading.Event()
+        self.running: set[bytes] = set()  # the uuids (Go's client keys) logged in
+        self.stopped: dict[bytes, threading.Event] = defaultdict(threading.Event)
 
-    def Neonize(self, *_args: Any) -> bytes:
+    def Neonize(self, _name: bytes, uuid: bytes, *_args: Any) -> bytes:
         self.logins += 1
-        self.stopped.wait(timeout=30)  # connected until stopped
+        self.running.add(uuid)
+        self.stopped[uuid].wait(timeout=30)  # connected until stopped
         return b""
 
-    def Stop(self, _uuid: bytes) -> None:
-        self.stopped.set()
+    def Stop(self, uuid: bytes) -> None:
+        self.stopped[uuid].set()
 
     def SendMessage(self, *_args: Any) -> bytes:
         self.sent += 1
@@ -107,18 +112,22 @@ class Session:
         await wait_until(self.running, what="the session running")
 
 
-Backend = Callable[[EventJournal | None], Awaitable[Session]]
+#: Makes a session: its journal, and which linked account it is (1 the first).
+Backend = Callable[..., Awaitable[Session]]
+LABELS = {1: "main", 2: "work"}
 
 
 async def _simulator(tmp_path: Path) -> AsyncIterator[Backend]:
     started: list[GatewayBase] = []
 
-    async def make(journal: EventJournal | None) -> Session:
-        gateway = SimulatedGateway(tmp_path, None, journal=journal)
+    async def make(journal: EventJournal | None, account: int = 1) -> Session:
+        gateway = SimulatedGateway(
+            tmp_path, None, journal=journal, account_label=LABELS[account], first=account == 1
+        )
 
         async def deliver(ev: Ev) -> None:
-            if ev.feed is not None:
-                await gateway.play(ev.feed)
+            if ev.feed is not None:  # the first account's lines name no account
+                await gateway.play(ev.feed if account == 1 else {**ev.feed, "account": "work"})
             else:
                 await gateway.receive(ev.name, protos.roundtrip(ev.proto))
 
@@ -136,8 +145,9 @@ async def _neonize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
         monkeypatch.setattr(neonize_client.gocode, name, getattr(go, name), raising=False)
     started: list[GatewayBase] = []
 
-    async def make(journal: EventJournal | None) -> Session:
-        gateway = NeonizeGateway(tmp_path, str(tmp_path / "session.db"), journal=journal)
+    async def make(journal: EventJournal | None, account: int = 1) -> Session:
+        store = str(tmp_path / "session.db") if account == 1 else session_store(tmp_path, None, 2)
+        gateway = NeonizeGateway(tmp_path, store, journal=journal, account_id=account)
 
         async def deliver(ev: Ev) -> None:
             assert gateway.client is not None
@@ -149,12 +159,17 @@ async def _neonize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
             await asyncio.to_thread(execute, 0, ctypes.addressof(buf), len(data), code)
 
         started.append(gateway)
-        return Session(gateway, deliver, lambda: go.logins > 0)
+
+        def running() -> bool:
+            return gateway.client is not None and gateway.client.uuid in go.running
+
+        return Session(gateway, deliver, running)
 
     yield make
     for gateway in started:
         await gateway.stop()
-    go.stopped.set()
+    for stopped in go.stopped.values():
+        stopped.set()
 
 
 @pytest.fixture(params=["simulator", "neonize"])
@@ -167,8 +182,10 @@ async def backend(request, tmp_path: Path, monkeypatch) -> AsyncIterator[Backend
             yield make
 
 
-async def started(backend: Backend, journal: EventJournal | None = None) -> Session:
-    session = await backend(journal)
+async def started(
+    backend: Backend, journal: EventJournal | None = None, account: int = 1
+) -> Session:
+    session = await backend(journal, account)
     await session.start()
     return session
 
@@ -281,3 +298,29 @@ async def test_an_unhandled_journal_record_is_replayed_at_start(
     await session.gateway.drain()
     assert heard.handled() == ["3EB0LEFTOVER"]
     assert list(journal.pending()) == []
+
+
+async def test_two_accounts_hear_their_own_and_one_logout_leaves_the_other(
+    backend: Backend,
+) -> None:
+    one, two = await started(backend), await started(backend, account=2)
+    heard_one, heard_two = Recorder(), Recorder()
+    one.gateway.subscribe(heard_one)
+    two.gateway.subscribe(heard_two)
+    for session in (one, two):
+        await session.deliver(CONNECTED)
+    await one.deliver(message("3EB0FORONE"))
+    await two.deliver(message("3EB0FORTWO"))
+    await two.deliver(simple("logged_out"))  # account 2 unlinked on its phone
+    await one.deliver(message("3EB0STILL"))
+    for session in (one, two):
+        await session.gateway.drain()
+    assert heard_one.handled() == ["3EB0FORONE", "3EB0STILL"]
+    assert heard_two.handled() == ["3EB0FORTWO"]
+    assert two.gateway.state == ConnectionState.LOGGED_OUT
+    assert one.gateway.state == ConnectionState.CONNECTED
+    assert heard_one.states() == [ConnectionState.CONNECTED]
+    receipt = await one.gateway.send(OutgoingMessage(to=ALICE, text="still here"))
+    assert receipt.id.startswith("3EB0")
+    with pytest.raises(NotConnected):
+        await two.gateway.send(OutgoingMessage(to=ALICE, text="gone"))

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tests.bot.conftest import bot_env
 from tests.fakes.bot_api import TOKEN, FakeBotApi
 from tests.support import wait_until
 from tests.texts import quiet, urgent
@@ -19,16 +20,7 @@ ALICE = "15550000002@s.whatsapp.net"
 
 def environment(tmp: Path, api: FakeBotApi, feed: Path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}}
-    return {
-        **keep,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_ADMIN_IDS": str(ADMIN),
-        "TELEGRAM_API_BASE_URL": api.base_url,
-        "DATA_DIR": str(tmp / "data"),
-        "WHATSAPP_BACKEND": "simulator",
-        "WHATSAPP_SIMULATOR_FEED": str(feed),
-        "LOG_LEVEL": "INFO",
-    }
+    return {**keep, **bot_env(tmp, api, feed, TELEGRAM_ADMIN_IDS=str(ADMIN), LOG_LEVEL="INFO")}
 
 
 async def bot_process(command: str, env: dict[str, str], cwd: Path, **pipes: object):
