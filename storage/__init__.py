@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import peewee
 
 from storage import db as _db
+from storage.accounts import PeeweeAccountRepository
 from storage.chats import PeeweeChatRepository
 from storage.messages import PeeweeMessageRepository
 from storage.migrations import LATEST_VERSION, migrate
+from storage.models import MAIN_ACCOUNT
 from storage.outbox import PeeweeTelegramOutbox, PeeweeWhatsAppOutbox
 from storage.settings import (
     PeeweeDigestRepository,
@@ -31,7 +33,8 @@ __all__ = ["LATEST_VERSION", "Storage", "close_storage", "open_storage"]
 
 @dataclass(frozen=True)
 class Storage:
-    """Every repository, bound to one database."""
+    """Every repository, bound to one database and to one WhatsApp account (``account_id``;
+    None for the all-accounts view): storage/scope.py says what that means."""
 
     url: str
     chats: PeeweeChatRepository
@@ -42,11 +45,42 @@ class Storage:
     digests: PeeweeDigestRepository
     drafts: PeeweeDraftRepository
     ticks: PeeweeTicks
+    accounts: PeeweeAccountRepository
+    account_id: int | None = MAIN_ACCOUNT
 
     @property
     def schema_version(self) -> int:
         """The schema version this code migrates the database to."""
         return LATEST_VERSION
+
+    def for_account(self, account_id: int) -> Storage:
+        """The same database seen as account ``account_id``: JID-keyed repositories read
+        and write only its rows; the global ones are shared."""
+        return _bundle(self.url, account_id)
+
+    @property
+    def all_accounts(self) -> Storage:
+        """The all-accounts view: listings (chats, search, messages of a period) cover every
+        account, or one given as ``account_id``; reads by id as anywhere; JID lookups and
+        writes refuse (they need one account)."""
+        return _bundle(self.url, None)
+
+
+def _bundle(url: str, account_id: int | None) -> Storage:
+    """The repositories of one account (or of all, None). They hold no state but the id."""
+    return Storage(
+        url=url,
+        chats=PeeweeChatRepository(account_id),
+        messages=PeeweeMessageRepository(account_id),
+        telegram_outbox=PeeweeTelegramOutbox(),
+        whatsapp_outbox=PeeweeWhatsAppOutbox(account_id),
+        settings=PeeweeSettingsRepository(),
+        digests=PeeweeDigestRepository(),
+        drafts=PeeweeDraftRepository(),
+        ticks=PeeweeTicks(account_id),
+        accounts=PeeweeAccountRepository(),
+        account_id=account_id,
+    )
 
 
 _checkpointer: WalCheckpointer | None = None
@@ -87,17 +121,7 @@ async def open_storage(url: str) -> Storage:
         LATEST_VERSION,
         len(applied),
     )
-    return Storage(
-        url=url,
-        chats=PeeweeChatRepository(),
-        messages=PeeweeMessageRepository(),
-        telegram_outbox=PeeweeTelegramOutbox(),
-        whatsapp_outbox=PeeweeWhatsAppOutbox(),
-        settings=PeeweeSettingsRepository(),
-        digests=PeeweeDigestRepository(),
-        drafts=PeeweeDraftRepository(),
-        ticks=PeeweeTicks(),
-    )
+    return _bundle(url, MAIN_ACCOUNT)
 
 
 def _close() -> None:

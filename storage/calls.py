@@ -62,9 +62,9 @@ def _next_state(before: CallState | None, now: CallState) -> CallState:
     return now
 
 
-def record_call(call: CallSeen) -> CallRecorded | None:
-    """Store a call (a new one, or news of one already stored); None when its chat cannot
-    be stored. Run inside a transaction."""
+def record_call(call: CallSeen, *, account: int) -> CallRecorded | None:
+    """Store a call in ``account``'s chat (a new one, or news of one already stored); None
+    when its chat cannot be stored. Run inside a transaction."""
     alt = call.caller_alt if not call.group and call.chat == call.caller else None
     msg = WaMessage(
         id=WaMessageId(call.id),
@@ -76,8 +76,8 @@ def record_call(call: CallSeen) -> CallRecorded | None:
         sender_alt=call.caller_alt,
         chat_alt=alt,
     )
-    store([msg], StoreCall(False, None, keep=False))
-    chat_id = resolve_id(clean.ident(call.chat))
+    store([msg], StoreCall(False, None, keep=False, account=account))
+    chat_id = resolve_id(clean.ident(call.chat), account=account)
     if chat_id is None:
         return None
     rec = MessageRecord.get_or_none(

@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import peewee
+
 from core.errors import NotFound
 from core.events import ContactSeen
 from core.ids import STATUS_BROADCAST, ChatJid
@@ -19,6 +21,7 @@ from storage.identity import ensure_chat_sync, resolve_id, update_admins
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, utcnow
 from storage.names import NAME_PUSH
 from storage.rows import CHAT_COLUMNS, record_chat, sql_chat, to_contact
+from storage.scope import Scoped
 
 TOGGLES = frozenset({"trusted", "ai_enabled", "ai_auto", "include_in_digest", "cloud_llm_allowed"})
 
@@ -44,8 +47,9 @@ def load_chats(chat_ids: Iterable[int]) -> dict[int, Chat]:
     return {row[0]: sql_chat(row, tuple(sorted(aliases.get(row[0], ())))) for row in rows}
 
 
-class PeeweeChatRepository:
-    """Chats and contacts on the bound peewee database."""
+class PeeweeChatRepository(Scoped):
+    """Chats and contacts of one account (or, read-only, of all: storage/scope.py) on the
+    bound peewee database."""
 
     @in_thread
     def ensure(
@@ -54,7 +58,7 @@ class PeeweeChatRepository:
         """Return the chat for ``jid`` (or its alternate JID), creating or merging it, and name
         it when ``name`` is surer than the one it has."""
         with db.atomic():
-            chat_id = ensure_chat_sync(jid, alt, name, rank)
+            chat_id = ensure_chat_sync(jid, alt, name, rank, account=self._own())
         return self.get.sync(self, chat_id)
 
     @in_thread
@@ -72,14 +76,18 @@ class PeeweeChatRepository:
 
     @in_thread
     def by_jid(self, jid: str) -> Chat | None:
-        """Return the chat any of whose JIDs is ``jid``, or None."""
-        chat_id = resolve_id(jid)
+        """Return the chat of this account any of whose JIDs is ``jid``, or None."""
+        chat_id = resolve_id(jid, account=self._own())
         return self.get.sync(self, chat_id) if chat_id is not None else None
 
     @in_thread
-    def list_page(self, search: str = "", page: int = 0, per_page: int = 8) -> Page[Chat]:
-        """One page of chats, most recently active first, narrowed to those matching ``search``."""
-        query = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)  # not a chat
+    def list_page(
+        self, search: str = "", page: int = 0, per_page: int = 8, account_id: int | None = None
+    ) -> Page[Chat]:
+        """One page of chats, most recently active first, narrowed to those matching
+        ``search``; of this repository's account, or of every account (only ``account_id``
+        when given) on the all-accounts repository."""
+        query = self._chats(account_id)
         if search.strip():
             narrowed = narrow(query, search)
             if narrowed is None:
@@ -100,8 +108,7 @@ class PeeweeChatRepository:
         ignoring case, accents and emoji; best matches first (MATCH_EXACT, MATCH_WORD,
         MATCH_PREFIX, MATCH_PART), then the most recently active."""
         text = name.strip()
-        base = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)
-        query = narrow(base, text)
+        query = narrow(self._chats(), text)
         found: list[tuple[int, Chat]] = []
         needle = (names.needles(text) or [""])[0]
         if query is not None:
@@ -109,7 +116,9 @@ class PeeweeChatRepository:
             found = [
                 (match_rank(needle, r.name, r.search_names or ""), record_chat(r)) for r in rows
             ]
-        alias = resolve_id(clean.ident(text)) if "@" in text else None
+        alias = None
+        if "@" in text and self.account_id is not None:
+            alias = resolve_id(clean.ident(text), account=self.account_id)
         if alias is not None and all(c.id != alias for _, c in found):
             found.insert(0, (MATCH_EXACT, record_chat(ChatRecord.get_by_id(alias))))
         found.sort(key=lambda rc: rc[0])  # stable: activity order within a rank
@@ -154,7 +163,7 @@ class PeeweeChatRepository:
     ) -> None:
         """Record who may delete others' messages in a group."""
         with db.atomic():
-            update_admins(jid, admins, promoted, demoted)
+            update_admins(jid, admins, promoted, demoted, account=self._own())
 
     @in_thread
     def link_identity(self, phone_jid: ChatJid, lid: ChatJid) -> None:
@@ -162,34 +171,46 @@ class PeeweeChatRepository:
         (or both: they are merged), both JIDs lead to it from now on, and it is named from
         the contact (a chat known only by its LID shows the number from now on)."""
         phone_jid, lid = ChatJid(clean.ident(phone_jid)), ChatJid(clean.ident(lid))
+        account = self._own()
         with db.atomic():
-            ContactRecord.insert(jid=phone_jid, lid=lid, phone_jid=phone_jid).on_conflict(
-                conflict_target=[ContactRecord.jid],
+            ContactRecord.insert(
+                account=account, jid=phone_jid, lid=lid, phone_jid=phone_jid
+            ).on_conflict(
+                conflict_target=[ContactRecord.account, ContactRecord.jid],
                 update={ContactRecord.lid: lid, ContactRecord.updated_at: utcnow()},
             ).execute()
-            if resolve_id(phone_jid) is not None or resolve_id(lid) is not None:
-                ensure_chat_sync(phone_jid, lid)
+            if any(resolve_id(j, account=account) is not None for j in (phone_jid, lid)):
+                ensure_chat_sync(phone_jid, lid, account=account)
 
     @in_thread
     def upsert_contacts(self, found: Sequence[ContactSeen]) -> int:
         """Store address-book entries, a few hundred to a transaction; the chats they
         belong to take the saved (or business) name. Return how many chats were renamed
         or looked at."""
-        touched = 0
+        touched, account = 0, self._own()
         for start in range(0, len(found), 200):
             with db.atomic():
-                touched += contacts.upsert_contacts(found[start : start + 200])
+                touched += contacts.upsert_contacts(found[start : start + 200], account=account)
         return touched
 
     @in_thread
     def contact(self, jid: str) -> Contact | None:
-        """Return what is known about the person with this JID or LID, or None."""
-        rec = ContactRecord.get_or_none((ContactRecord.jid == jid) | (ContactRecord.lid == jid))
+        """Return what this account knows about the person with this JID or LID, or None."""
+        rec = ContactRecord.get_or_none(
+            (ContactRecord.account == self._own())
+            & ((ContactRecord.jid == jid) | (ContactRecord.lid == jid))
+        )
         if rec is None:
             return None
         return to_contact(rec)
 
     @in_thread
     def count(self) -> int:
-        """How many chats (status updates are not one)."""
-        return ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST).count()
+        """How many chats (status updates are not one) this repository lists."""
+        return self._chats().count()
+
+    def _chats(self, account_id: int | None = None) -> peewee.ModelSelect:
+        """The chats a listing covers (storage/scope.py); status updates are not a chat."""
+        query = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)
+        accounts = self._listed(account_id)
+        return query if accounts is None else query.where(ChatRecord.account.in_(accounts))

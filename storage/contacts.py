@@ -17,10 +17,13 @@ from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, utcnow
 _NAME_COLUMNS = "jid, lid, phone_jid, full_name, first_name, business_name, push_name"
 
 
-def contact_rows(jids: Sequence[str]) -> list[tuple[str, ...]]:
-    """The contacts known by any of these JIDs (as their JID or their LID)."""
-    sql = f"SELECT {_NAME_COLUMNS} FROM contacts WHERE jid IN ({{marks}}) OR lid IN ({{marks}})"
-    return select_in(sql, jids)
+def contact_rows(jids: Sequence[str], *, account: int) -> list[tuple[str, ...]]:
+    """The contacts of ``account`` known by any of these JIDs (as their JID or their LID)."""
+    sql = (
+        f"SELECT {_NAME_COLUMNS} FROM contacts "
+        "WHERE (jid IN ({marks}) OR lid IN ({marks})) AND account_id = {p}"
+    )
+    return select_in(sql, jids, [account])
 
 
 def rows_by_jid(rows: Iterable[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
@@ -59,7 +62,7 @@ def apply_contact_names(chat_id: int) -> None:
     parts_names = [rec.name]
     phones: list[str] = list(aliases)
     if not rec.is_group:
-        best, rank, every, found_phones = naming(contact_rows(aliases))
+        best, rank, every, found_phones = naming(contact_rows(aliases, account=rec.account_id))
         phones += found_phones
         parts_names += every
         surer = rank >= names.NAME_BUSINESS or rec.name_rank == names.NAME_FALLBACK
@@ -74,16 +77,18 @@ def apply_contact_names(chat_id: int) -> None:
     rec.save(only=[ChatRecord.name, ChatRecord.name_rank, ChatRecord.search_names])
 
 
-def _chat_of(*jids: str | None) -> int | None:
+def _chat_of(account: int, *jids: str | None) -> int | None:
     for jid in jids:
         if jid:
-            row = ChatAliasRecord.get_or_none(ChatAliasRecord.jid == jid)
+            row = ChatAliasRecord.get_or_none(
+                (ChatAliasRecord.account == account) & (ChatAliasRecord.jid == jid)
+            )
             if row is not None:
                 return int(row.chat_id)
     return None
 
 
-def upsert_contacts(contacts: Sequence[ContactSeen]) -> int:
+def upsert_contacts(contacts: Sequence[ContactSeen], *, account: int) -> int:
     """Store what these entries say (an empty field never erases a known name) and rename
     the chats they belong to; return how many chats were looked at."""
     touched: set[int] = set()
@@ -101,11 +106,12 @@ def upsert_contacts(contacts: Sequence[ContactSeen]) -> int:
         if not update:
             continue
         update[ContactRecord.updated_at] = utcnow()
-        ContactRecord.insert({ContactRecord.jid: jid, **update}).on_conflict(
-            conflict_target=[ContactRecord.jid], update=update
+        key = {ContactRecord.account: account, ContactRecord.jid: jid}
+        ContactRecord.insert({**key, **update}).on_conflict(
+            conflict_target=[ContactRecord.account, ContactRecord.jid], update=update
         ).execute()
-        row = ContactRecord.get_by_id(jid)
-        chat_id = _chat_of(jid, row.lid, row.phone_jid)
+        row = ContactRecord.get((ContactRecord.account == account) & (ContactRecord.jid == jid))
+        chat_id = _chat_of(account, jid, row.lid, row.phone_jid)
         if chat_id is not None:
             touched.add(chat_id)
     for chat_id in touched:

@@ -52,6 +52,8 @@ class Chat:
     #: A saved contact or a chat the owner has written in (not a first contact).
     known: bool = False
     aliases: tuple[ChatJid, ...] = ()
+    #: The WhatsApp account the chat is in (``AccountInfo.id``).
+    account_id: int = 1
 
     def is_muted(self, now: datetime) -> bool:
         """Return True while the chat is muted."""
@@ -155,6 +157,8 @@ class OutboxItem:
     merge_key: str | None = None
     last_error: str | None = None
     result_id: str | None = None
+    #: The WhatsApp account that sends it (a WhatsApp outbox item); 1 for a Telegram one.
+    account_id: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +185,16 @@ class Digest:
     message_count: int
     created_at: datetime
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """One linked WhatsApp account: its label, its own JID once paired, whether it is the
+    default, and its per-account setting overrides."""
+
+    id: int
+    label: str
+    own_jid: str | None
+    is_default: bool
+    created_at: datetime
+    settings: dict[str, object] = field(default_factory=dict)

@@ -15,9 +15,12 @@ from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, MessageRe
 from storage.names import NAME_FALLBACK, NAME_PUSH, fallback_name
 
 
-def resolve_id(jid: str) -> int | None:
-    """Return the chat id a JID belongs to (blocking; for use inside storage)."""
-    row = ChatAliasRecord.get_or_none(ChatAliasRecord.jid == jid)
+def resolve_id(jid: str, *, account: int) -> int | None:
+    """Return the id of the chat of ``account`` a JID belongs to (blocking; for use inside
+    storage)."""
+    row = ChatAliasRecord.get_or_none(
+        (ChatAliasRecord.account == account) & (ChatAliasRecord.jid == jid)
+    )
     return row.chat_id if row else None
 
 
@@ -58,19 +61,22 @@ def _merge(keep: int, drop: int) -> None:
     ChatRecord.delete_by_id(drop)
 
 
-def same_person(stored_sender: str, other: str) -> bool:
+def same_person(stored_sender: str, other: str, *, account: int) -> bool:
     """True when two sender JIDs are one person: equal, or known as one chat (a phone JID
     and its LID). The owner is always ``me`` (OWN_SENDER) on both sides."""
     if stored_sender == other:
         return True
     if OWN_SENDER in (stored_sender, other):
         return False
-    first = resolve_id(stored_sender)
-    if first is not None and first == resolve_id(other):
+    first = resolve_id(stored_sender, account=account)
+    if first is not None and first == resolve_id(other, account=account):
         return True
     linked = ContactRecord.select().where(
-        ((ContactRecord.jid == stored_sender) & (ContactRecord.lid == other))
-        | ((ContactRecord.jid == other) & (ContactRecord.lid == stored_sender))
+        (ContactRecord.account == account)
+        & (
+            ((ContactRecord.jid == stored_sender) & (ContactRecord.lid == other))
+            | ((ContactRecord.jid == other) & (ContactRecord.lid == stored_sender))
+        )
     )
     return bool(linked.exists())
 
@@ -80,7 +86,8 @@ def is_group_admin(chat_id: int, jid: str) -> bool:
     rec = ChatRecord.get_or_none(ChatRecord.id == chat_id)
     if rec is None or not rec.is_group:
         return False
-    return any(same_person(admin, jid) for admin in json.loads(rec.admins or "[]"))
+    admins = json.loads(rec.admins or "[]")
+    return any(same_person(admin, jid, account=rec.account_id) for admin in admins)
 
 
 def update_admins(
@@ -88,11 +95,13 @@ def update_admins(
     admins: Iterable[str] | None,
     promoted: Iterable[str] = (),
     demoted: Iterable[str] = (),
+    *,
+    account: int,
 ) -> None:
     """Replace a group's admin list (when known whole), then apply promotions/demotions."""
-    chat_id = resolve_id(clean.ident(jid))
+    chat_id = resolve_id(clean.ident(jid), account=account)
     if chat_id is None:
-        chat_id = ensure_chat_sync(ChatJid(jid))
+        chat_id = ensure_chat_sync(ChatJid(jid), account=account)
     rec = ChatRecord.get_by_id(chat_id)
     current = set(json.loads(rec.admins or "[]")) if admins is None else set(admins)
     current = (current | {clean.ident(j) for j in promoted}) - {clean.ident(j) for j in demoted}
@@ -101,21 +110,29 @@ def update_admins(
 
 
 def ensure_chat_sync(
-    jid: ChatJid, alt: ChatJid | None = None, name: str = "", rank: int = NAME_PUSH
+    jid: ChatJid,
+    alt: ChatJid | None = None,
+    name: str = "",
+    rank: int = NAME_PUSH,
+    *,
+    account: int,
 ) -> int:
-    """Return the id of the chat for ``jid`` (or its alternate), creating or merging as needed."""
+    """Return the id of ``account``'s chat for ``jid`` (or its alternate), creating or
+    merging as needed."""
     jid, alt = ChatJid(clean.ident(jid)), ChatJid(clean.ident(alt)) if alt else None
     name = clean.text(name, clean.NAME_LIMIT)
-    ids = {i for i in (resolve_id(jid), resolve_id(alt) if alt else None) if i is not None}
+    found = (resolve_id(j, account=account) for j in (jid, alt) if j)
+    ids = {i for i in found if i is not None}
     if not ids:  # a chat row whose alias went missing is still the same chat
         ids = {
             r.id
             for r in ChatRecord.select(ChatRecord.id).where(
-                ChatRecord.jid.in_([j for j in (jid, alt) if j])
+                (ChatRecord.account == account) & ChatRecord.jid.in_([j for j in (jid, alt) if j])
             )
         }
     if not ids:
         chat = ChatRecord.create(
+            account=account,
             jid=jid,
             name=name or fallback_name(jid, alt),
             name_rank=rank if name else NAME_FALLBACK,
@@ -134,7 +151,9 @@ def ensure_chat_sync(
             _add_to_key(chat_id, [name])
     for j in (jid, alt):
         if j:
-            ChatAliasRecord.insert(jid=j, chat=chat_id).on_conflict_ignore().execute()
+            ChatAliasRecord.insert(
+                account=account, jid=j, chat=chat_id
+            ).on_conflict_ignore().execute()
     contacts.apply_contact_names(chat_id)
     return chat_id
 

@@ -20,6 +20,7 @@ from storage.chats import load_chats
 from storage.db import CHUNK, REFUSED, TRANSIENT, db, select_in
 from storage.domain import Chat, StoredMessage
 from storage.message_rows import COLUMNS, FILLED, Score, filled_values, inserted, stored_sender
+from storage.models import MAIN_ACCOUNT
 from storage.resolve import link_senders, resolve_chats, resolve_chunk, touch_chats
 from storage.rows import read_setting, write_setting
 
@@ -52,6 +53,7 @@ class StoreCall:
     history: bool
     scorer: Scorer | None
     keep: bool = True  # build a StoredMessage for each new row (a history sync only counts)
+    account: int = MAIN_ACCOUNT  # whose chats the messages are in
     chat_ids: dict[str, int] = field(default_factory=dict)
     chats: dict[int, Chat] = field(default_factory=dict)
     stored: list[StoredMessage] = field(default_factory=list)
@@ -66,7 +68,8 @@ class StoreCall:
             firsts.setdefault(msg.chat, msg)
         unique = list(firsts.values())
         for start in range(0, len(unique), CHATS_PER_TRANSACTION):
-            resolve_chunk(unique[start : start + CHATS_PER_TRANSACTION], self.chat_ids)
+            part = unique[start : start + CHATS_PER_TRANSACTION]
+            resolve_chunk(part, self.chat_ids, account=self.account)
         if self.scorer is not None:
             self.chats.update(load_chats(self.chat_ids.values()))
 
@@ -82,7 +85,7 @@ class StoreCall:
 
 def _insert_chunk(chunk: Sequence[WaMessage], call: StoreCall) -> list[_New]:
     pending: dict[Key, tuple[int, WaMessage]] = {}
-    resolve_chats(chunk, call.chat_ids)
+    resolve_chats(chunk, call.chat_ids, account=call.account)
     for msg in chunk:
         chat_id = call.chat_ids[msg.chat]
         pending.setdefault((chat_id, stored_sender(msg), msg.id), (chat_id, msg))
@@ -114,7 +117,7 @@ def _insert_chunk(chunk: Sequence[WaMessage], call: StoreCall) -> list[_New]:
         _fill([row_id for row_id, _, _ in refill], [values for *_, values in filled])
         new += filled
     touch_chats(fresh, history)
-    link_senders(msg for _, msg in fresh)
+    link_senders((msg for _, msg in fresh), account=call.account)
     return new
 
 

@@ -14,14 +14,18 @@ from storage.db import db, in_thread
 from storage.domain import ChangeOutcome
 from storage.identity import is_group_admin, resolve_id, same_person
 from storage.models import MessageRecord, RejectedEventRecord
+from storage.scope import Scoped
 
 MAX_EDITS = 20  # earlier texts kept per message
 #: Delivery states of a message, in the only order they may change.
 DELIVERY_ORDER = ("", "delivered", "read", "played")
 
 
-def _reject(chat: str, sender: str, target_id: str, kind: str, text: str) -> ChangeOutcome:
+def _reject(
+    account: int, chat: str, sender: str, target_id: str, kind: str, text: str
+) -> ChangeOutcome:
     RejectedEventRecord.create(
+        account=account,
         chat_jid=clean.ident(chat),
         sender=clean.ident(sender),
         target_id=clean.ident(target_id),
@@ -31,11 +35,12 @@ def _reject(chat: str, sender: str, target_id: str, kind: str, text: str) -> Cha
     return ChangeOutcome.REJECTED
 
 
-class MessageChanges:
-    """Edits, revokes, reactions and receipts of stored messages."""
+class MessageChanges(Scoped):
+    """Edits, revokes, reactions and receipts of stored messages (found by the JID of their
+    chat: one account's, storage/scope.py)."""
 
     def _target(self, chat: str, target_id: str) -> MessageRecord | None:
-        chat_id = resolve_id(chat)
+        chat_id = resolve_id(chat, account=self._own())
         if chat_id is None:
             return None
         return MessageRecord.get_or_none(
@@ -49,8 +54,8 @@ class MessageChanges:
         rec = self._target(chat, clean.ident(target_id))
         if rec is None:
             return ChangeOutcome.UNKNOWN
-        if not same_person(rec.sender, editor):
-            return _reject(chat, editor, target_id, "edit", text)
+        if not same_person(rec.sender, editor, account=self._own()):
+            return _reject(self._own(), chat, editor, target_id, "edit", text)
         field = "text" if rec.kind == MessageKind.TEXT.value or not rec.caption else "caption"
         edits = json.loads(rec.edits or "[]")
         edits.append(getattr(rec, field))
@@ -68,20 +73,25 @@ class MessageChanges:
         rec = self._target(chat, clean.ident(target_id))
         if rec is None:
             return ChangeOutcome.UNKNOWN
-        if same_person(rec.sender, revoker):
+        if same_person(rec.sender, revoker, account=self._own()):
             rec.deleted_by = "sender"
         elif by_admin and is_group_admin(rec.chat_id, revoker):
             rec.deleted_by = "admin"
         else:
-            return _reject(chat, revoker, target_id, "revoke", "")
+            return _reject(self._own(), chat, revoker, target_id, "revoke", "")
         rec.deleted = True
         rec.save(only=[MessageRecord.deleted, MessageRecord.deleted_by])
         return ChangeOutcome.APPLIED
 
     @in_thread
     def rejected_count(self) -> int:
-        """How many edits and revokes were refused (shown in /status)."""
-        return int(RejectedEventRecord.select().count())
+        """How many edits and revokes were refused (shown in /status), in the accounts
+        listed (storage/scope.py)."""
+        query = RejectedEventRecord.select()
+        accounts = self._listed()
+        if accounts is not None:
+            query = query.where(RejectedEventRecord.account.in_(accounts))
+        return int(query.count())
 
     @in_thread
     def apply_reaction(self, chat: str, target_id: str, sender: str, emoji: str) -> bool:
@@ -104,7 +114,7 @@ class MessageChanges:
     def set_delivery(self, chat: str, wa_ids: Sequence[str], state: str) -> int:
         """Raise the delivery state of messages of ``chat`` (delivered → read → played),
         never lower it: a late "delivered" after "read" changes nothing."""
-        chat_id = resolve_id(chat)
+        chat_id = resolve_id(chat, account=self._own())
         if chat_id is None or state not in DELIVERY_ORDER:
             return 0
         lower = DELIVERY_ORDER[: DELIVERY_ORDER.index(state)]

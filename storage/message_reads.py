@@ -11,17 +11,36 @@ from datetime import datetime
 import peewee
 
 from core.ids import STATUS_BROADCAST
-from storage.db import CHUNK, in_thread, is_postgres
+from storage.db import CHUNK, db, in_thread, is_postgres
 from storage.domain import MediaState, StoredMessage
-from storage.identity import resolve_id
 from storage.message_rows import to_stored
-from storage.models import MessageLinkRecord, MessageRecord
+from storage.models import ChatRecord, MessageLinkRecord, MessageRecord
 from storage.schema_steps import POSTGRES_FTS_V8
+from storage.scope import Scoped
 
 
-class MessageReads:
+def _in_accounts(accounts: list[int] | None) -> tuple[str, list[int]]:
+    """The SQL condition (on ``chat_id``) and its parameters keeping messages of these
+    accounts; none when every account is read."""
+    if accounts is None:
+        return "", []
+    if not accounts:
+        return " AND 1 = 0", []
+    marks = ", ".join([db.param] * len(accounts))
+    return f" AND chat_id IN (SELECT id FROM chats WHERE account_id IN ({marks}))", accounts
+
+
+def _of_accounts(query: peewee.ModelSelect, accounts: list[int] | None) -> peewee.ModelSelect:
+    """Narrow a message query to the chats of these accounts (None: every account)."""
+    if accounts is None:
+        return query
+    chats = ChatRecord.select(ChatRecord.id).where(ChatRecord.account.in_(accounts))
+    return query.where(MessageRecord.chat.in_(chats))
+
+
+class MessageReads(Scoped):
     """Reading stored messages and searching them (blocking methods run on the database
-    thread)."""
+    thread). By id from any account; listings follow storage/scope.py."""
 
     @in_thread
     def get(self, message_id: int) -> StoredMessage | None:
@@ -53,21 +72,27 @@ class MessageReads:
 
     @in_thread
     def between(
-        self, start: datetime, end: datetime, chat_ids: Sequence[int] | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        chat_ids: Sequence[int] | None = None,
+        account_id: int | None = None,
     ) -> list[StoredMessage]:
         """The messages sent in [start, end), of these chats only when ``chat_ids`` is given, in
-        time order."""
+        time order; of the accounts this repository lists (``account_id``: storage/scope.py)."""
         query = MessageRecord.select().where(
             (MessageRecord.timestamp >= start) & (MessageRecord.timestamp < end)
         )
+        query = _of_accounts(query, self._listed(account_id))
         if chat_ids is not None:
             query = query.where(MessageRecord.chat.in_(list(chat_ids)))
         return [to_stored(r) for r in query.order_by(MessageRecord.timestamp, MessageRecord.id)]
 
     @in_thread
-    def count_since(self, start: datetime) -> int:
-        """How many messages were sent at or after ``start``."""
-        return MessageRecord.select().where(MessageRecord.timestamp >= start).count()
+    def count_since(self, start: datetime, account_id: int | None = None) -> int:
+        """How many messages were sent at or after ``start`` (in the accounts listed)."""
+        query = MessageRecord.select().where(MessageRecord.timestamp >= start)
+        return int(_of_accounts(query, self._listed(account_id)).count())
 
     @in_thread
     def count(self) -> int:
@@ -111,9 +136,10 @@ class MessageReads:
     def status_posters(self, since: datetime) -> list[tuple[str, str, int, datetime]]:
         """Who posted status updates since ``since``: (sender, name, posts, latest), newest
         first."""
-        chat_id = resolve_id(STATUS_BROADCAST)
-        if chat_id is None:
-            return []
+        statuses = ChatRecord.select(ChatRecord.id).where(ChatRecord.jid == STATUS_BROADCAST)
+        accounts = self._listed()
+        if accounts is not None:
+            statuses = statuses.where(ChatRecord.account.in_(accounts))
         rows = (
             MessageRecord.select(
                 MessageRecord.sender,
@@ -121,7 +147,7 @@ class MessageReads:
                 peewee.fn.COUNT(MessageRecord.id),
                 peewee.fn.MAX(MessageRecord.timestamp),
             )
-            .where((MessageRecord.chat == chat_id) & (MessageRecord.timestamp >= since))
+            .where(MessageRecord.chat.in_(statuses) & (MessageRecord.timestamp >= since))
             .group_by(MessageRecord.sender)
             .order_by(peewee.fn.MAX(MessageRecord.timestamp).desc())
             .tuples()
@@ -132,33 +158,48 @@ class MessageReads:
         ]
 
     @in_thread
-    def search(self, text: str, limit: int = 20) -> list[StoredMessage]:
-        """Full-text search, newest first; all words must occur (the last may be a prefix)."""
+    def search(
+        self, text: str, limit: int = 20, account_id: int | None = None
+    ) -> list[StoredMessage]:
+        """Full-text search, newest first; all words must occur (the last may be a prefix).
+        Searches the accounts this repository lists (``account_id``: storage/scope.py)."""
         words = re.findall(r"\w+", text.lower())[:8]
         if not words:
             return []
+        within = _in_accounts(self._listed(account_id))
         if is_postgres():
             query = " & ".join(f"{w}:*" for w in words)
             rows = MessageRecord.raw(
                 f"SELECT * FROM messages WHERE {POSTGRES_FTS_V8} "
-                "@@ to_tsquery('simple', %s) ORDER BY id DESC LIMIT %s",
+                f"@@ to_tsquery('simple', %s){within[0]} ORDER BY id DESC LIMIT %s",
                 query,
+                *within[1],
                 limit,
             )
         else:
             # Whole words first (FTS5 walks one doclist newest-first and stops at the limit);
             # only when that finds too little is the last word taken as a prefix (still typing).
             exact = " ".join(f'"{w}"' for w in words)
-            rows = list(self._fts(exact, limit))
+            rows = list(self._fts(exact, limit, within))
             if len(rows) < limit and len(words[-1]) >= 3:
                 prefix = " ".join([*(f'"{w}"' for w in words[:-1]), f'"{words[-1]}"*'])
                 seen = {r.id for r in rows}
-                rows += [r for r in self._fts(prefix, limit) if r.id not in seen]
+                rows += [r for r in self._fts(prefix, limit, within) if r.id not in seen]
                 rows = sorted(rows, key=lambda r: -r.id)[:limit]
         return [to_stored(r) for r in rows]
 
     @staticmethod
-    def _fts(match: str, limit: int) -> list[MessageRecord]:
+    def _fts(match: str, limit: int, within: tuple[str, list[int]]) -> list[MessageRecord]:
+        if within[0]:  # one account's: filter, then limit (slower than FTS5 stopping early)
+            return list(
+                MessageRecord.raw(
+                    "SELECT * FROM messages WHERE id IN (SELECT rowid FROM messages_fts "
+                    f"WHERE messages_fts MATCH ?){within[0]} ORDER BY id DESC LIMIT ?",
+                    match,
+                    *within[1],
+                    limit,
+                )
+            )
         return list(
             MessageRecord.raw(
                 "SELECT m.* FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts "

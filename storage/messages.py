@@ -52,7 +52,8 @@ def _add_media_usage(size: int) -> None:
 
 
 class PeeweeMessageRepository(MessageReads, MessageChanges):
-    """Messages on the bound peewee database."""
+    """Messages on the bound peewee database: stored in one account's chats, read by id from
+    any account, listed as storage/scope.py says."""
 
     @in_thread
     def store(
@@ -60,13 +61,13 @@ class PeeweeMessageRepository(MessageReads, MessageChanges):
     ) -> list[StoredMessage]:
         """Insert what is new and return it; a replayed message changes nothing. With
         ``score``, each new message is scored as it is inserted (no second write)."""
-        return store(messages, StoreCall(history, score)).stored
+        return store(messages, StoreCall(history, score, account=self._own())).stored
 
     @in_thread
     def record_call(self, call: CallSeen) -> CallRecorded | None:
         """Store a call, or what became of one (answered elsewhere, missed); see calls.py."""
         with db.atomic():
-            return record_call(call)
+            return record_call(call, account=self._own())
 
     @in_thread
     def missed_calls(self, chat_id: int, until: datetime) -> tuple[datetime, ...]:
@@ -77,7 +78,7 @@ class PeeweeMessageRepository(MessageReads, MessageChanges):
     def store_history(self, messages: Sequence[WaMessage], score: Scorer) -> int:
         """Insert a history-sync batch, scoring each new message as it goes; return how many
         were new. History is not acted on message by message, so nothing else comes back."""
-        return store(messages, StoreCall(True, score, keep=False)).new
+        return store(messages, StoreCall(True, score, keep=False, account=self._own())).new
 
     @in_thread
     def set_importance(

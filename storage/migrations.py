@@ -9,13 +9,14 @@ there is refused (an older release must not scribble on a newer schema).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import peewee
 
 from core.errors import StorageError
-from storage.db import db
+from storage.db import db, is_postgres
 from storage.models import SchemaVersionRecord
-from storage.schema_steps import MIGRATIONS
+from storage.schema_steps import MIGRATIONS, REBUILDS
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,24 @@ def migrate() -> list[int]:
     for version, step in MIGRATIONS:
         if version <= have:
             continue
-        with db.atomic():
-            step()
-            SchemaVersionRecord.create(version=version)
+        _apply(version, step)
         logger.info("database migrated to schema version %d", version)
         applied.append(version)
     return applied
+
+
+def _apply(version: int, step: Callable[[], None]) -> None:
+    """Run one step in a transaction; a step that rebuilds SQLite tables runs with foreign
+    keys off (they cannot be switched inside a transaction) and checks them before commit."""
+    keys_off = version in REBUILDS and not is_postgres()
+    if keys_off:
+        db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        with db.atomic():
+            step()
+            if keys_off and (broken := db.execute_sql("PRAGMA foreign_key_check").fetchall()):
+                raise StorageError(f"schema step {version} broke foreign keys: {broken[:5]}")
+            SchemaVersionRecord.create(version=version)
+    finally:
+        if keys_off:
+            db.execute_sql("PRAGMA foreign_keys = ON")

@@ -2,62 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import peewee
 
-from storage.db import db
-
-
-class UtcField(peewee.BigIntegerField):
-    """An aware UTC datetime stored as epoch milliseconds (same on SQLite and PostgreSQL)."""
-
-    def db_value(self, value: Any) -> int | None:
-        """Store an aware datetime as epoch milliseconds (an int as is); refuse a naive one."""
-        if value is None:
-            return None
-        if isinstance(value, int):
-            return value
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC field")
-        return int(value.timestamp() * 1000)
-
-    def python_value(self, value: Any) -> datetime | None:
-        """Read epoch milliseconds back as an aware UTC datetime."""
-        if value is None:
-            return None
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-
-
-def utcnow() -> datetime:
-    """Return the current aware UTC time."""
-    return datetime.now(UTC)
-
-
-class BaseRecord(peewee.Model):
-    """The base of every table: bound to the one database, snake_case table names."""
-
-    class Meta:
-        database = db
-        legacy_table_names = False
-
-
-class SchemaVersionRecord(BaseRecord):
-    """Each migration step applied to this database, and when."""
-
-    version = peewee.IntegerField(primary_key=True)
-    applied_at = UtcField(default=utcnow)
-
-    class Meta:
-        table_name = "schema_version"
+from storage.models_base import MAIN_ACCOUNT as MAIN_ACCOUNT
+from storage.models_base import AccountRecord as AccountRecord
+from storage.models_base import BaseRecord, UtcField, account_column, utcnow
+from storage.models_base import SchemaVersionRecord as SchemaVersionRecord
 
 
 class ChatRecord(BaseRecord):
     """One WhatsApp chat (a person or a group): its name, the owner's switches for it, its
     activity and unread count."""
 
-    jid = peewee.CharField(max_length=128, unique=True)
+    account = account_column()
+    jid = peewee.CharField(max_length=128)
     name = peewee.CharField(max_length=256, default="")
     name_rank = peewee.SmallIntegerField(default=0)
     is_group = peewee.BooleanField(default=False)
@@ -80,22 +38,26 @@ class ChatRecord(BaseRecord):
 
     class Meta:
         table_name = "chats"
+        indexes = ((("account", "jid"), True),)
 
 
 class ChatAliasRecord(BaseRecord):
     """Every JID a chat is known by (phone number, LID), pointing at its one chat row."""
 
-    jid = peewee.CharField(max_length=128, primary_key=True)
+    account = account_column()
+    jid = peewee.CharField(max_length=128)
     chat = peewee.ForeignKeyField(ChatRecord, backref="aliases", on_delete="CASCADE")
 
     class Meta:
         table_name = "chat_aliases"
+        primary_key = peewee.CompositeKey("account", "jid")
 
 
 class ContactRecord(BaseRecord):
     """What the address book and WhatsApp say about one person: JIDs and names."""
 
-    jid = peewee.CharField(max_length=128, primary_key=True)
+    account = account_column()
+    jid = peewee.CharField(max_length=128)
     lid = peewee.CharField(max_length=128, null=True, index=True)
     phone_jid = peewee.CharField(max_length=128, null=True, index=True)
     push_name = peewee.CharField(max_length=256, default="")
@@ -111,6 +73,7 @@ class ContactRecord(BaseRecord):
 
     class Meta:
         table_name = "contacts"
+        primary_key = peewee.CompositeKey("account", "jid")
 
 
 class MessageRecord(BaseRecord):
@@ -216,6 +179,7 @@ class WhatsAppOutboxRecord(BaseRecord):
     """One message waiting to be sent on WhatsApp, or already sent or failed (the WhatsApp
     outbox), with its ticks."""
 
+    account = account_column()
     to_jid = peewee.CharField(max_length=128)
     payload = peewee.TextField()
     state = peewee.CharField(max_length=16, default="pending")
@@ -266,6 +230,7 @@ class DraftRecord(BaseRecord):
 class RejectedEventRecord(BaseRecord):
     """An edit or a revoke that was not applied: its sender may not change that message."""
 
+    account = account_column()
     chat_jid = peewee.CharField(max_length=128)
     sender = peewee.CharField(max_length=128)
     target_id = peewee.CharField(max_length=128)
@@ -287,4 +252,13 @@ TABLES_V1: list[type[BaseRecord]] = [
     TelegramOutboxRecord,
     WhatsAppOutboxRecord,
     MessageLinkRecord,
+]
+
+#: The tables keyed by a WhatsApp JID: each row belongs to one account (step 10).
+ACCOUNT_TABLES: list[type[BaseRecord]] = [
+    ChatRecord,
+    ChatAliasRecord,
+    ContactRecord,
+    WhatsAppOutboxRecord,
+    RejectedEventRecord,
 ]

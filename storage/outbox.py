@@ -14,6 +14,7 @@ from storage.db import db, in_thread
 from storage.domain import OutboxItem, OutboxState
 from storage.models import TelegramOutboxRecord, WhatsAppOutboxRecord, utcnow
 from storage.rows import payload_text, to_outbox_item
+from storage.scope import Scoped
 
 #: New items are due at once, whatever clock the caller's ``due(now)`` runs on.
 DUE_NOW = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,6 +54,11 @@ class _Outbox:
     def _to_item(self, rec: Any) -> OutboxItem:
         raise NotImplementedError
 
+    def _mine(self, query: Any) -> Any:
+        """The items this outbox works on (all of them; the WhatsApp outbox narrows it to
+        its account's)."""
+        return query
+
     @in_thread
     def get(self, item_id: int) -> OutboxItem | None:
         rec = self.model.get_or_none(self.model.id == item_id)
@@ -62,7 +68,7 @@ class _Outbox:
     def due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         """Return pending items whose next attempt is due, oldest first."""
         rows = (
-            self.model.select()
+            self._mine(self.model.select())
             .where(
                 (self.model.state == OutboxState.PENDING.value)
                 & (self.model.next_attempt_at <= now)
@@ -75,7 +81,7 @@ class _Outbox:
     @in_thread
     def next_due_at(self) -> datetime | None:
         rec = (
-            self.model.select(self.model.next_attempt_at)
+            self._mine(self.model.select(self.model.next_attempt_at))
             .where(self.model.state == OutboxState.PENDING.value)
             .order_by(self.model.next_attempt_at)
             .first()
@@ -114,14 +120,15 @@ class _Outbox:
 
     @in_thread
     def depth(self) -> int:
-        return self.model.select().where(self.model.state == OutboxState.PENDING.value).count()
+        pending = self.model.state == OutboxState.PENDING.value
+        return int(self._mine(self.model.select()).where(pending).count())
 
     @in_thread
     def counts(self) -> dict[str, int]:
         """Items by state (one grouped query: the table keeps every item ever sent)."""
-        query = self.model.select(self.model.state, peewee.fn.COUNT(self.model.id)).group_by(
-            self.model.state
-        )
+        query = self._mine(
+            self.model.select(self.model.state, peewee.fn.COUNT(self.model.id))
+        ).group_by(self.model.state)
         return {state: int(n) for state, n in query.tuples()}
 
 
@@ -180,10 +187,17 @@ class PeeweeTelegramOutbox(_Outbox):
         return {str(chat_id): int(first) for chat_id, first in rows}
 
 
-class PeeweeWhatsAppOutbox(_Outbox):
-    """Messages waiting to reach WhatsApp, delivered in order."""
+class PeeweeWhatsAppOutbox(Scoped, _Outbox):
+    """Messages waiting to reach WhatsApp, delivered in order: each account's outbox holds
+    its own items (one sender loop per account); by id, any item (storage/scope.py)."""
 
     model = WhatsAppOutboxRecord
+
+    def _mine(self, query: Any) -> Any:
+        accounts = self._listed()
+        if accounts is None:
+            return query
+        return query.where(WhatsAppOutboxRecord.account.in_(accounts))
 
     def _to_item(self, rec: Any) -> OutboxItem:
         return to_outbox_item(rec, rec.to_jid, rec.wa_message_id)
@@ -192,7 +206,7 @@ class PeeweeWhatsAppOutbox(_Outbox):
     def by_origin(self, origin: str) -> tuple[OutboxItem, datetime | None] | None:
         """The latest item sent from ``origin`` (a Telegram message) and when it was sent."""
         rec = (
-            WhatsAppOutboxRecord.select()
+            self._mine(WhatsAppOutboxRecord.select())
             .where(WhatsAppOutboxRecord.origin == origin[:64])
             .order_by(WhatsAppOutboxRecord.id.desc())
             .first()
@@ -217,6 +231,7 @@ class PeeweeWhatsAppOutbox(_Outbox):
         """Queue one message for WhatsApp; ``origin`` names the Telegram message it came
         from (``tg:<chat>:<message>``). Returns the item's id."""
         rec = WhatsAppOutboxRecord.create(
+            account=self._own(),
             to_jid=to_jid,
             payload=payload_text(payload),
             origin=origin,

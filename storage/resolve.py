@@ -26,18 +26,20 @@ def _offered_name(msg: WaMessage) -> tuple[str, int]:
     return ("" if msg.from_me else msg.push_name), NAME_PUSH
 
 
-def _ids_by_jid(table: str, column: str, jids: Sequence[str]) -> dict[str, int]:
-    """Return ``jid → id`` from ``table`` for these JIDs, a chunk of them per query."""
-    sql = f"SELECT jid, {column} FROM {table} WHERE jid IN ({{marks}})"
-    return dict(select_in(sql, jids))
+def _ids_by_jid(table: str, column: str, jids: Sequence[str], account: int) -> dict[str, int]:
+    """Return ``jid → id`` from ``account``'s rows of ``table`` for these JIDs, a chunk of
+    them per query."""
+    sql = f"SELECT jid, {column} FROM {table} WHERE jid IN ({{marks}}) AND account_id = {{p}}"
+    return dict(select_in(sql, jids, [account]))
 
 
-def _create_chats(first: dict[str, WaMessage]) -> dict[str, int]:
+def _create_chats(first: dict[str, WaMessage], account: int) -> dict[str, int]:
     """Create the chats of these never-seen JIDs in bulk; return ``jid → id``. A person
     the address book knows is named as saved there, whatever push name the message
     carries."""
     people = [j for j in first if not is_group_jid(j)]
-    known = contacts.rows_by_jid(contacts.contact_rows(people)) if people else {}
+    rows_of = contacts.contact_rows
+    known = contacts.rows_by_jid(rows_of(people, account=account)) if people else {}
     rows = []
     for jid, msg in first.items():
         name, rank = _offered_name(msg)
@@ -49,6 +51,7 @@ def _create_chats(first: dict[str, WaMessage]) -> dict[str, int]:
         key = names.key_parts([name, offered, *every], [jid, *phones])
         rows.append(
             {
+                ChatRecord.account: account,
                 ChatRecord.jid: jid,
                 ChatRecord.name: name[:256] or fallback_name(jid, phone),
                 ChatRecord.name_rank: rank if name else NAME_FALLBACK,
@@ -57,19 +60,22 @@ def _create_chats(first: dict[str, WaMessage]) -> dict[str, int]:
             }
         )
     ChatRecord.insert_many(rows).execute()
-    created = _ids_by_jid("chats", "id", list(first))
-    aliases = [{ChatAliasRecord.jid: j, ChatAliasRecord.chat: i} for j, i in created.items()]
+    created = _ids_by_jid("chats", "id", list(first), account)
+    aliases = [
+        {ChatAliasRecord.account: account, ChatAliasRecord.jid: j, ChatAliasRecord.chat: i}
+        for j, i in created.items()
+    ]
     ChatAliasRecord.insert_many(aliases).on_conflict_ignore().execute()
     return created
 
 
-def _linked_alternates(first: dict[str, WaMessage], jids: Sequence[str]) -> None:
+def _linked_alternates(first: dict[str, WaMessage], jids: Sequence[str], account: int) -> None:
     """Give person chats without an alternate JID the one a contact link knows (the phone
     number of a LID, the LID of a number), so one person never gets two chats."""
     people = [j for j in jids if not is_group_jid(j) and not first[j].chat_alt]
     if not people:
         return
-    for jid, lid, phone, *_ in contacts.contact_rows(people):
+    for jid, lid, phone, *_ in contacts.contact_rows(people, account=account):
         if not lid:
             continue
         for mine, other in ((jid, lid), (lid, jid), (phone, lid)):
@@ -77,7 +83,7 @@ def _linked_alternates(first: dict[str, WaMessage], jids: Sequence[str]) -> None
                 first[mine] = replace(first[mine], chat_alt=ChatJid(other))
 
 
-def resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
+def resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int], *, account: int) -> None:
     """Fill ``cache`` (JID → chat id) for a chunk with one alias query: chats never seen are
     created in bulk, known ones renamed in one batch, and only the rare rest (an alternate
     JID to link, a chat row whose alias went missing) go through ``ensure_chat_sync``."""
@@ -87,27 +93,28 @@ def resolve_chats(chunk: Sequence[WaMessage], cache: dict[str, int]) -> None:
             first.setdefault(msg.chat, msg)
     if not first:
         return
-    known = _ids_by_jid("chat_aliases", "chat_id", list(first))
-    _linked_alternates(first, [j for j in first if j not in known])
+    known = _ids_by_jid("chat_aliases", "chat_id", list(first), account)
+    _linked_alternates(first, [j for j in first if j not in known], account)
     unseen = [j for j, m in first.items() if j not in known and not m.chat_alt]
-    orphans = _ids_by_jid("chats", "id", unseen) if unseen else {}
+    orphans = _ids_by_jid("chats", "id", unseen, account) if unseen else {}
     fresh = {j: first[j] for j in unseen if j not in orphans}
     if fresh:
-        cache.update(_create_chats(fresh))
+        cache.update(_create_chats(fresh, account))
     renames = []
     keys = []
     for jid, msg in first.items():
         if jid in fresh:
             continue
         name, rank = _offered_name(msg)
-        if jid in known and (not msg.chat_alt or resolve_id(msg.chat_alt) == known[jid]):
+        alt_id = resolve_id(msg.chat_alt, account=account) if msg.chat_alt else None
+        if jid in known and (not msg.chat_alt or alt_id == known[jid]):
             cache[jid] = known[jid]
             if name:
                 renames.append((name[:256], rank, known[jid], rank, name[:256]))
                 if part := names.fold(name):
                     keys.append((part + "|", known[jid], f"%|{part}|%"))
         else:
-            cache[jid] = ensure_chat_sync(msg.chat, msg.chat_alt, name, rank)
+            cache[jid] = ensure_chat_sync(msg.chat, msg.chat_alt, name, rank, account=account)
     if renames:
         p = db.param
         db.cursor().executemany(
@@ -149,17 +156,19 @@ def touch_chats(new: Sequence[tuple[int, WaMessage]], history: bool) -> None:
         )
 
 
-def link_senders(messages: Iterable[WaMessage]) -> None:
-    """Record the phone JID and LID of senders whose messages carried both."""
+def link_senders(messages: Iterable[WaMessage], *, account: int) -> None:
+    """Record (in ``account``'s contacts) the phone JID and LID of senders whose messages
+    carried both."""
     pairs = {(m.sender, m.sender_alt) for m in messages if m.sender_alt and not m.from_me}
     for a, b in pairs:
         lid, phone = (a, b) if a.endswith("@lid") else (b, a)
-        ContactRecord.insert(jid=phone, lid=lid, phone_jid=phone).on_conflict(
-            conflict_target=[ContactRecord.jid], update={ContactRecord.lid: lid}
+        ContactRecord.insert(account=account, jid=phone, lid=lid, phone_jid=phone).on_conflict(
+            conflict_target=[ContactRecord.account, ContactRecord.jid],
+            update={ContactRecord.lid: lid},
         ).execute()
 
 
-def resolve_chunk(messages: Sequence[WaMessage], cache: dict[str, int]) -> None:
-    """Resolve (and create) the chats of these messages in one write transaction."""
+def resolve_chunk(messages: Sequence[WaMessage], cache: dict[str, int], *, account: int) -> None:
+    """Resolve (and create) ``account``'s chats of these messages in one write transaction."""
     with db.atomic():
-        resolve_chats(messages, cache)
+        resolve_chats(messages, cache, account=account)

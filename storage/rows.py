@@ -41,6 +41,7 @@ CHAT_FIELDS = (
     ChatRecord.score_bias,
     ChatRecord.owner_wrote,
     ChatRecord.name_rank,
+    ChatRecord.account,
 )
 #: The same, as a column list for plain SQL.
 CHAT_COLUMNS = ", ".join(f.column_name for f in CHAT_FIELDS)
@@ -64,6 +65,7 @@ def to_chat(values: Sequence[Any], aliases: tuple[ChatJid, ...] = ()) -> Chat:
         score_bias,
         owner_wrote,
         name_rank,
+        account_id,
     ) = values
     return Chat(
         id=chat_id,
@@ -81,12 +83,13 @@ def to_chat(values: Sequence[Any], aliases: tuple[ChatJid, ...] = ()) -> Chat:
         score_bias=score_bias,
         known=bool(owner_wrote) or name_rank == NAME_CONTACT,
         aliases=aliases,
+        account_id=account_id,
     )
 
 
 def record_chat(rec: ChatRecord, aliases: tuple[ChatJid, ...] = ()) -> Chat:
     """Convert a chat record to the domain object."""
-    return to_chat([getattr(rec, f.name) for f in CHAT_FIELDS], aliases)
+    return to_chat([getattr(rec, f.column_name) for f in CHAT_FIELDS], aliases)
 
 
 def sql_chat(row: Sequence[Any], aliases: tuple[ChatJid, ...] = ()) -> Chat:
@@ -154,6 +157,7 @@ def to_outbox_item(rec: Any, target: str, result_id: str | None) -> OutboxItem:
         merge_key=getattr(rec, "merge_key", None),
         last_error=rec.last_error,
         result_id=result_id,
+        account_id=getattr(rec, "account_id", 1),
     )
 
 

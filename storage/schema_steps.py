@@ -16,6 +16,7 @@ import peewee
 from core.ids import OWN_SENDER
 from storage.db import db, is_postgres
 from storage.models import TABLES_V1, DraftRecord, RejectedEventRecord
+from storage.schema_accounts import step_10_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -269,4 +270,9 @@ MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (7, _step_7_names),
     (8, _step_8_transcripts),
     (9, _step_9_ticks),
+    (10, step_10_accounts),
 ]
+
+#: Steps that rebuild SQLite tables: they run with foreign keys off (SQLite's procedure for
+#: changing a table others point at) and the keys are checked before the commit.
+REBUILDS = frozenset({10})

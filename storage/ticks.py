@@ -18,6 +18,7 @@ from storage.domain import OutboxState
 from storage.identity import resolve_id
 from storage.models import ChatRecord, WhatsAppOutboxRecord
 from storage.outbox import queue_telegram, rows
+from storage.scope import Scoped
 
 #: How far along each state is; a state only ever moves to a higher rank.
 RANK = {"": 0, "queued": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
@@ -35,8 +36,8 @@ def _target(rec: Any) -> str:
     return str(rec.receipt or "sent")
 
 
-def _chat_name(jid: str) -> str:
-    chat_id = resolve_id(jid)
+def _chat_name(jid: str, account: int) -> str:
+    chat_id = resolve_id(jid, account=account)
     rec = ChatRecord.get_or_none(ChatRecord.id == chat_id) if chat_id is not None else None
     return str(rec.name) if rec is not None and rec.name else jid
 
@@ -58,7 +59,7 @@ def _sync(rec: Any) -> int:
     ticks = Ticks(
         message_id=int(rec.confirm_message),
         state=target,
-        chat=_chat_name(rec.to_jid),
+        chat=_chat_name(rec.to_jid, rec.account_id),
         error=str(rec.last_error or "") if target == "failed" else "",
         item_id=int(rec.id),
     )
@@ -66,8 +67,9 @@ def _sync(rec: Any) -> int:
     return 1
 
 
-class PeeweeTicks:
-    """The ticks of messages sent from Telegram."""
+class PeeweeTicks(Scoped):
+    """The ticks of messages sent from Telegram: confirmations by outbox item id (any
+    account's), receipts by chat JID (this account's)."""
 
     @in_thread
     def confirm(self, item_id: int, tg_chat: int, tg_message: int, shown: str) -> int:
@@ -105,7 +107,8 @@ class PeeweeTicks:
         need. Ids of other chats, unknown ids and repeated receipts change nothing.
         Returns how many edits were queued."""
         state = RECEIPT_STATES.get(kind)
-        chat_id = resolve_id(chat)
+        account = self._own()
+        chat_id = resolve_id(chat, account=account)
         if state is None or chat_id is None or not wa_ids:
             return 0
         queued = 0
@@ -113,9 +116,10 @@ class PeeweeTicks:
             rows = WhatsAppOutboxRecord.select().where(
                 WhatsAppOutboxRecord.wa_message_id.in_(list(wa_ids))
                 & (WhatsAppOutboxRecord.state == OutboxState.SENT.value)
+                & (WhatsAppOutboxRecord.account == account)
             )
             for rec in rows:
-                if resolve_id(rec.to_jid) != chat_id:
+                if resolve_id(rec.to_jid, account=account) != chat_id:
                     continue  # the same id in another chat: not ours to mark
                 if RANK[state] > RANK.get(rec.receipt or "sent", 0):
                     rec.receipt = state
