@@ -164,7 +164,8 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     defaults = Preferences(digest_time=s.digest_time.strftime("%H:%M"))
     prefs = PreferenceService(storage, defaults, rules, vet=functools.partial(vet_setting, s))
     await prefs.load()
-    chat_service = ChatService(storage, clock, s.tz)
+    everyone = storage.all_accounts  # listings, search and digests cover every account
+    chat_service = ChatService(everyone, clock, s.tz)
     stored = await storage.accounts.list()
     accounts = Accounts([], next((a.id for a in stored if a.is_default), stored[0].id))
     notifier = TelegramNotifier(app.bot, storage, s.tz, clock, s.owner_ids, accounts.label_of)
@@ -196,7 +197,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         else None
     )
     replies = ReplyService(
-        storage,
+        everyone,
         llm,
         lambda account_id: accounts.get(account_id).sending,
         prefs,
@@ -232,7 +233,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         factory=factory,
         chats=chat_service,
         digests=DigestService(
-            storage,
+            everyone,
             clock,
             s.tz,
             rules,
@@ -240,7 +241,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
             Summarizer(llm),
         ),
-        status=StatusService(storage, accounts.default.gateway, clock, s.tz, llm, learner),
+        status=StatusService(everyone, accounts.default.gateway, clock, s.tz, llm, learner),
         prefs=prefs,
         replies=replies,
         llm=llm,

@@ -125,5 +125,5 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     app = await start_app(settings_for(tmp_path, api, feed))
     e = Env(api, app, feed, tmp_path / "data")
     yield e
-    await stop_app(app)
+    await stop_app(e.app)  # a test may have restarted it
     await api.stop()
