@@ -69,7 +69,8 @@ class AccountFactory:
     def build(self, info: AccountInfo) -> Account:
         """The account's parts, complete; the caller subscribes and starts the gateway."""
         s = self.settings
-        store = self.storage.for_account(info.id)
+        same = self.storage.account_id == info.id  # the first account: the store as opened
+        store = self.storage if same else self.storage.for_account(info.id)
         gateway = self.make_gateway(
             s,
             self.clock,

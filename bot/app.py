@@ -29,7 +29,17 @@ from assistant.voice import VoiceService
 from bot import buttons, callbacks, commands, datadir, render
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.handlers import access, accounts, chats, digest, messaging, replies, session, settings
+from bot.handlers import (
+    access,
+    accounts,
+    chats,
+    digest,
+    messaging,
+    replies,
+    send,
+    session,
+    settings,
+)
 from bot.health import HealthEndpoint, HealthMonitor
 from bot.lifecycle import serve
 from bot.logs import configure_logging
@@ -66,6 +76,7 @@ def build_application(s: Settings, clock: Clock | None = None) -> Application:  
     accounts.register(app)  # its prompt replies before messaging's general reply handler
     chats.register(app)
     messaging.register(app)
+    send.register(app)
     replies.register(app)
     digest.register(app)
     settings.register(app)

@@ -14,14 +14,13 @@ from telegram.ext import (
     filters,
 )
 
-from assistant.chats import Ambiguous
-from assistant.sending import MAX_TEXT, NO_EDIT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
+from assistant.sending import NO_EDIT, TICKS_SHOWN, EditChance, SendOutcome, SendStatus
 from bot import answers, keyboards, outgoing, render, render_messages, render_notice
 from bot.buttons import button
 from bot.callbacks import REACTIONS, EditAction, ForwardAction
-from bot.context import BotContext, Services
+from bot.context import BotContext
 from bot.emoji import one_emoji
-from core.errors import AppError, NotFound
+from core.errors import AppError
 from core.events import OutgoingMessage
 from storage.domain import Chat, MediaState, StoredMessage
 
@@ -93,7 +92,7 @@ async def confirm(
         context.services.notifier.wake()  # a receipt came before the confirmation
 
 
-async def _send(
+async def send_all(
     update: Update, context: BotContext, outs: list[OutgoingMessage], chat: Chat
 ) -> None:
     """Send each message in order; answer once with how the first one that was not sent
@@ -141,7 +140,7 @@ async def on_reply(update: Update, context: BotContext) -> None:
     except outgoing.Refused as exc:
         await answers.error(update, exc)
         return
-    await _send(update, context, outs, chat)
+    await send_all(update, context, outs, chat)
     if context.services.prefs.current.read_on_reply and not quoted.from_me:
         await context.services.sending_for(chat).mark_read(chat.jid, quoted.sender, [quoted.wa_id])
 
@@ -160,63 +159,6 @@ async def _react_with(
     await message.reply_text(
         f"Reacted {render.esc(emoji)} on WhatsApp." if not why else f"Not sent: {render.esc(why)}"
     )
-
-
-async def cmd_send(update: Update, context: BotContext) -> None:
-    """/send <name|number> <text>: to a chat by name, or to any phone number."""
-    words = context.args or []
-    if len(words) < 2:
-        await update.effective_message.reply_text(
-            "Usage: /send &lt;name or number&gt; &lt;text&gt;, e.g. /send Anna Hi or "
-            "/send +49 151 12345678 Hi"
-        )
-        return
-    text = update.effective_message.text.split(None, 1)[1] if update.effective_message.text else ""
-    try:
-        chat, body = await recipient(context.services, text)
-    except Ambiguous as exc:
-        await update.effective_message.reply_text(
-            f"Several chats match “{render.esc(exc.name)}”. Which one? Tap it, then reply "
-            'to its messages — or quote the full name: /send "Name" text',
-            reply_markup=keyboards.choose(exc.candidates, context.services.accounts.label_of),
-        )
-        return
-    except NotFound as exc:
-        await answers.error(update, exc, mark="")
-        return
-    except AppError as exc:  # not a readable number, or WhatsApp cannot be asked now
-        await answers.error(update, exc)
-        return
-    if len(body) > MAX_TEXT:
-        await update.effective_message.reply_text(
-            f"❌ That text is too long for WhatsApp ({len(body)} characters; the limit is "
-            f"{MAX_TEXT})."
-        )
-        return
-    await _send(update, context, [OutgoingMessage(to=chat.jid, text=body)], chat)
-
-
-async def recipient(s: Services, text: str) -> tuple[Chat, str]:
-    """/send's chat and text. A number goes from the default account; a name is looked up in
-    every account, and a name found in several accounts is asked about (``Ambiguous``)."""
-    if not s.accounts.several or text.lstrip()[:1] in "+0123456789":
-        return await s.recipients.split(text)
-    found: list[tuple[Chat, str]] = []
-    candidates: list[Chat] = []
-    missing: NotFound | None = None
-    for account in sorted(s.accounts, key=lambda a: a.id != s.accounts.default_id):
-        try:
-            found.append(await account.recipients.split(text))
-        except Ambiguous as exc:
-            candidates.extend(exc.candidates)
-        except NotFound as exc:
-            missing = missing or exc
-    if len(found) == 1 and not candidates:
-        return found[0]
-    if found or candidates:
-        name = text.split(None, 1)[0]
-        raise Ambiguous(name, [chat for chat, _ in found] + candidates)
-    raise missing or NotFound(f"No chat matches “{text.split(None, 1)[0]}”")
 
 
 async def cmd_search(update: Update, context: BotContext) -> None:
@@ -300,7 +242,6 @@ async def on_reaction(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Register /send, /search, replies, reactions and the forward buttons."""
-    app.add_handler(CommandHandler("send", cmd_send))
     app.add_handler(CommandHandler("search", cmd_search))
     app.add_handler(
         MessageHandler(

@@ -159,7 +159,14 @@ async def world(storage: Storage, tmp_path: Path, llm_server: FakeLLMServer):
         drafts.append((chat.id, draft.text))
 
     replies = ReplyService(
-        storage, llm, sending, prefs, rules, clock, clock.now().tzinfo, on_draft=on_draft
+        storage,
+        llm,
+        lambda _account_id: sending,
+        prefs,
+        rules,
+        clock,
+        clock.now().tzinfo,
+        on_draft=on_draft,
     )
     ingest = IngestService(
         storage,
