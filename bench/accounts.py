@@ -45,7 +45,8 @@ async def add_accounts(app, n: int) -> None:  # type: ignore[no-untyped-def]
         account = s.factory.build(info)
         s.accounts.add(account)
         await start_account(app, s, account)
-        await account.gateway.play({"event": "connected", "jid": own(i)})
+        line = {"event": "connected", "jid": own(i), "account": account.label}
+        await account.gateway.play(line)
         await account.gateway.drain()
 
 
@@ -83,7 +84,14 @@ async def live(app, api: FakeBotApi, n: int, interval: float) -> list[float]:  #
         await asyncio.sleep(max(0.0, start + interval - time.perf_counter()))
         start = time.perf_counter()
         await account.gateway.play(
-            {"event": "message", "id": f"L{i}", "chat": jid, "sender": jid, "text": marker}
+            {
+                "event": "message",
+                "id": f"L{i}",
+                "chat": jid,
+                "sender": jid,
+                "text": marker,
+                "account": account.label,
+            }
         )
         while not any(marker in c.text for c in api.calls[seen:]):
             api.changed.clear()

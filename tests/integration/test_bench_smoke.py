@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import history_ingest, live_latency, memory, queries
+from bench import accounts, history_ingest, live_latency, memory, queries
 
 
 def test_history_ingest_smoke() -> None:
@@ -13,6 +13,12 @@ def test_history_ingest_smoke() -> None:
 def test_live_latency_smoke() -> None:
     result = live_latency.main(["--messages", "5"])
     assert result["forward_p99_ms"] > 0
+
+
+def test_accounts_smoke() -> None:
+    result = accounts.main(["--accounts", "3", "--history", "300", "--messages", "6"])
+    assert result["accounts"] == 3 and result["history_ratio_concurrent_vs_one"] > 0
+    assert result["live_p99_ms"] > 0
 
 
 def test_queries_smoke() -> None:
