@@ -52,6 +52,7 @@ class AccountFactory:
     make_gateway: GatewayMaker
     on_give_up: Callable[[], None]
     on_late: Any
+    #: The history progress reporter of an account id.
     on_progress: Any
 
     def _gave_up(self, info: AccountInfo) -> Callable[[], None]:
@@ -90,7 +91,7 @@ class AccountFactory:
             scorer=self.scorer,
             hooks=IngestHooks(
                 wake_notifier=self.notifier.wake,
-                on_progress=self.on_progress,
+                on_progress=self.on_progress(info.id),
                 on_connected=sending.flush,
                 on_storage_problem=self.notifier.direct,
                 replies=self.replies,

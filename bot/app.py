@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -49,6 +50,9 @@ from storage import close_storage
 from whatsapp.session import DataDirLock
 
 logger = logging.getLogger(__name__)
+
+#: Threads for blocking work: neonize sessions (one each), fsyncs, downloads, the store.
+EXECUTOR_THREADS = 32
 
 
 def build_application(s: Settings, clock: Clock | None = None) -> Application:  # type: ignore[type-arg]
@@ -229,4 +233,14 @@ def run(s: Settings) -> int:
     lock.acquire()
     app = build_application(s)
     app.bot_data["lock"] = lock
-    return asyncio.run(serve(app, app.bot_data["clock"], start_core, start_telegram, on_shutdown))
+
+    async def main() -> int:
+        # Each linked account's neonize client holds one executor thread for as long as it
+        # runs (and an expired login may leave one parked): the default pool (6 threads on
+        # 2 cores) would leave journal fsyncs and downloads waiting with a few accounts.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="worker")
+        )
+        return await serve(app, app.bot_data["clock"], start_core, start_telegram, on_shutdown)
+
+    return asyncio.run(main())

@@ -114,19 +114,29 @@ def make_gateway(
 
 
 class HistoryReporter:
-    """One progress message per admin, edited as history batches arrive."""
+    """One progress message per admin and account, edited as history batches arrive."""
 
-    def __init__(self, app: Application, owner_ids: frozenset[int]) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        owner_ids: frozenset[int],
+        label: Callable[[], str] = lambda: "",
+    ) -> None:
+        """``label`` names the account in the message ("" with a single account)."""
         self.app = app
         self.owner_ids = owner_ids
+        self.label = label
         self.messages: dict[int, int] = {}
 
     async def __call__(self, p: HistoryProgress) -> None:
         if not self.app.running:  # Telegram not reached yet: progress is not worth a queue
             return
         done = p.percent >= 100
+        label = self.label()
+        where = f" of {label[:1].upper() + label[1:]}" if label else ""
         text = (
-            f"{'✅ History sync done' if done else '⏳ Syncing history'}: "
+            f"{'✅ History sync' if done else '⏳ Syncing history'}{where}"
+            f"{' done' if done else ''}: "
             f"{p.messages} message(s) ({p.new_messages} new) in {p.chats} chat(s), "
             f"{p.percent}%"
         )
@@ -223,7 +233,9 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         make_gateway=make_gateway,
         on_give_up=give_up,
         on_late=late,
-        on_progress=HistoryReporter(app, s.owner_ids),
+        on_progress=lambda account_id: HistoryReporter(
+            app, s.owner_ids, lambda: accounts.label_of(account_id)
+        ),
     )
     for info in stored:
         accounts.add(factory.build(info))
