@@ -91,14 +91,11 @@ async def on_account(update: Update, context: BotContext, data: AccountAction) -
     elif data.action == "logout_no":
         await query.edit_message_text("Logout cancelled.")
     elif data.action == "logout_yes":
-        try:
-            await account.gateway.logout()
-        except AppError as exc:
-            await query.edit_message_text(f"❌ Logout failed: {render.esc(str(exc))}")
-            return
-        await query.edit_message_text(
-            f"{name} is logged out; its stored messages stay. /login {render.esc(account.label)} "
-            "links it again."
+        again = f"/login {render.esc(account.label)}"
+        await session.log_out(
+            update,
+            account,
+            f"{name} is logged out; its stored messages stay. {again} links it again.",
         )
     elif data.action == "default":
         await s.storage.accounts.set_default(account.id)

@@ -140,18 +140,24 @@ async def on_session(update: Update, context: BotContext, action: SessionAction)
     if action.action == "logout_no":
         await query.edit_message_text("Logout cancelled.")
     elif action.action == "logout_yes":
-        try:
-            await s.gateway.logout()
-        except AppError as exc:
-            await query.edit_message_text(f"❌ Logout failed: {render.esc(str(exc))}")
-            return
-        await query.edit_message_text("Logged out. Send /login to link WhatsApp again.")
+        await log_out(update, s.account, "Logged out. Send /login to link WhatsApp again.")
     else:
         s.logins[query.message.chat.id] = LoginView(query.message.chat.id)
         try:
             await s.gateway.request_login()
         except AppError as exc:
             await context.bot.send_message(query.message.chat.id, f"❌ {render.esc(str(exc))}")
+
+
+async def log_out(update: Update, account: Account, done: str) -> None:
+    """Unlink ``account`` (the owner confirmed with a button) and say ``done``, or why not."""
+    query = update.callback_query
+    try:
+        await account.gateway.logout()
+    except AppError as exc:
+        await query.edit_message_text(f"❌ Logout failed: {render.esc(str(exc))}")
+        return
+    await query.edit_message_text(done)
 
 
 class SessionNotices:

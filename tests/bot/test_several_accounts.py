@@ -41,7 +41,10 @@ async def test_two_accounts_forward_with_labels_and_replies_leave_from_the_right
     await add_work_account(env)
     env.message("P1", "urgent: please call me back about the flat", chat=ANNA, push_name="Anna")
     env.message(
-        "W1", "urgent: the client needs the offer today, call me", chat=BOSS, push_name="Boss",
+        "W1",
+        "urgent: the client needs the offer today, call me",
+        chat=BOSS,
+        push_name="Boss",
         account="work",
     )
     await env.settle()
@@ -98,9 +101,7 @@ async def test_a_restart_restores_both_accounts(env: Env, tmp_path) -> None:
     await env.settle()
     labels = sorted(a.label for a in env.services.accounts)
     assert labels == ["main", "work"]
-    env.message(
-        "W9", "urgent: server down, call me", chat=BOSS, push_name="Boss", account="work"
-    )
+    env.message("W9", "urgent: server down, call me", chat=BOSS, push_name="Boss", account="work")
     await env.settle()
     forward = await env.api.wait_for(lambda c: "server down" in c.text)
     assert "💼 Work" in forward.text
@@ -113,3 +114,24 @@ async def test_a_single_account_user_sees_no_labels(env: Env) -> None:
     forward = await env.api.wait_for(lambda c: "call me now" in c.text)
     assert "💼" not in forward.text
     assert all("account" not in x for x in env.sent())
+
+
+async def test_accounts_lists_both_and_logs_one_out_after_asking(env: Env) -> None:
+    await add_work_account(env)
+    env.message("P5", "hello", chat=ANNA, push_name="Anna")
+    await env.settle()
+    env.api.send_text(ADMIN, "/accounts")
+    listing = await env.api.wait_for(lambda c: "WhatsApp accounts</b> (2)" in c.text)
+    assert "<b>Main</b> ⭐ default · +1 555-000-1111" in listing.text, listing.text
+    assert "<b>Work</b> · +1 555-000-9999" in listing.text
+    assert "1 message(s) today" in listing.text and "0 message(s) today" in listing.text
+    logout = next(
+        b for b in listing.buttons() if "Log out" in b["text"] and "ac:2:" in b["callback_data"]
+    )
+    env.api.press(ADMIN, logout["callback_data"])
+    ask = await env.api.wait_for(lambda c: "Unlink the bot from Work?" in c.text)
+    yes = next(b for b in ask.buttons() if b["text"].startswith("Yes"))
+    env.api.press(ADMIN, yes["callback_data"])
+    await env.api.wait_for(lambda c: "Work is logged out" in c.text)
+    assert env.services.accounts.by_label("work").gateway.state.value == "logged_out"
+    assert env.services.accounts.by_label("main").gateway.state.value == "connected"
