@@ -150,7 +150,7 @@ async def start_core(app: Application) -> None:  # type: ignore[type-arg]
     services = await build_services(app, s, clock)
     await apply_llm_prefs(s, services.llm, services.prefs.current)
     for account in services.accounts:  # one failing account never holds up the others
-        await accounts.start_account(app, services, account)
+        await accounts.start_safely(app, services, account)
 
     async def reschedule(p: Preferences) -> None:
         digest.schedule(app, services, p)

@@ -238,7 +238,18 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         ),
     )
     for info in stored:
-        accounts.add(factory.build(info))
+        try:
+            accounts.add(factory.build(info))
+        except Exception as exc:
+            if info.id == 1:
+                raise  # nothing to run without the first account: the start fails, as before
+            logger.exception("WhatsApp account %d could not be built", info.id)
+            await notifier.tell(
+                notifications.Notice(
+                    f"💼 {info.label}: could not start ({type(exc).__name__}); "
+                    "the other accounts run. See the log."
+                )
+            )
     services = Services(
         storage=storage,
         accounts=accounts,

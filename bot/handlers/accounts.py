@@ -17,6 +17,7 @@ from bot.context import Account, BotContext, Services
 from bot.handlers import session
 from bot.render_accounts import AccountRow, accounts_text, title
 from core.errors import AppError
+from core.notifications import Notice
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,25 @@ async def start_account(app: Application, services: Services, account: Account) 
     account.gateway.subscribe(session.SessionNotices(app.bot, services, account).on_event)
     await account.ingest.recover()
     await account.gateway.start()
+
+
+async def start_safely(app: Application, services: Services, account: Account) -> None:  # type: ignore[type-arg]
+    """Start an account; an added account that cannot start is reported and left stopped,
+    so the others still run (the first account's failure stops the start, as it always
+    did: without it there is nothing to run)."""
+    if account.id == 1:
+        await start_account(app, services, account)
+        return
+    try:
+        await start_account(app, services, account)
+    except Exception as exc:
+        logger.exception("WhatsApp account %d could not start", account.id)
+        name = title(account.label)
+        await services.notifier.tell(
+            Notice(
+                f"💼 {name}: could not start ({type(exc).__name__}); the others run. See the log."
+            )
+        )
 
 
 async def rows(s: Services) -> list[AccountRow]:
@@ -117,7 +137,7 @@ async def on_account_reply(update: Update, context: BotContext) -> None:
             account = s.factory.build(info)
             s.accounts.add(account)
             account.logins[message.chat.id] = session.LoginView(message.chat.id)
-            await start_account(context.application, s, account)
+            await start_safely(context.application, s, account)
             await message.reply_text(
                 f"💼 {render.esc(title(info.label))} added. Waiting for its login QR — scan it "
                 "in WhatsApp → Linked devices on that phone (or /pair there)."

@@ -4,6 +4,8 @@ logged out or failing while the other keeps working, and a restart that restores
 
 from __future__ import annotations
 
+import shutil
+
 from tests.bot.conftest import ADMIN, ME, Env, settings_for, start_app, stop_app
 from tests.support import wait_until
 
@@ -135,3 +137,18 @@ async def test_accounts_lists_both_and_logs_one_out_after_asking(env: Env) -> No
     await env.api.wait_for(lambda c: "Work is logged out" in c.text)
     assert env.services.accounts.by_label("work").gateway.state.value == "logged_out"
     assert env.services.accounts.by_label("main").gateway.state.value == "connected"
+
+
+async def test_an_account_that_cannot_start_is_reported_and_the_others_run(
+    env: Env, tmp_path
+) -> None:
+    await add_work_account(env)
+    await stop_app(env.app)
+    broken = env.data / "whatsapp" / "accounts"
+    for child in broken.iterdir():  # the work account's files become unusable
+        shutil.rmtree(child)
+        child.write_text("not a directory")
+    env.app = await start_app(settings_for(tmp_path, env.api, env.feed))
+    await env.api.wait_for(lambda c: "work: could not start" in c.text)
+    env.message("P6", "urgent: the kids are sick, call me", chat=ANNA, push_name="Anna")
+    await env.api.wait_for(lambda c: "kids are sick" in c.text)
