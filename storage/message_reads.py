@@ -101,13 +101,12 @@ class MessageReads(Scoped):
 
     @in_thread
     def unscored(self, limit: int = 500) -> list[StoredMessage]:
-        """Live messages stored but never scored (the process stopped in between)."""
-        rows = (
-            MessageRecord.select()
-            .where(MessageRecord.importance.is_null() & (MessageRecord.history == False))  # noqa: E712
-            .order_by(MessageRecord.id)
-            .limit(limit)
+        """Live messages stored but never scored (the process stopped in between), of the
+        accounts this repository lists: each account's start finishes only its own."""
+        query = MessageRecord.select().where(
+            MessageRecord.importance.is_null() & (MessageRecord.history == False)  # noqa: E712
         )
+        rows = _of_accounts(query, self._listed()).order_by(MessageRecord.id).limit(limit)
         return [to_stored(r) for r in rows]
 
     @in_thread
@@ -119,17 +118,14 @@ class MessageReads(Scoped):
     @in_thread
     def media_to_retry(self, max_attempts: int = 5, limit: int = 20) -> list[tuple[int, bytes]]:
         """The (message id, media reference) of attachments still to download, fewer than
-        ``max_attempts`` tried, oldest first."""
-        rows = (
-            MessageRecord.select(MessageRecord.id, MessageRecord.media_ref)
-            .where(
-                MessageRecord.media_state.in_([MediaState.PENDING.value, MediaState.FAILED.value])
-                & (MessageRecord.media_attempts < max_attempts)
-                & MessageRecord.media_ref.is_null(False)
-            )
-            .order_by(MessageRecord.id)
-            .limit(limit)
+        ``max_attempts`` tried, oldest first; of the accounts this repository lists (an
+        attachment is downloaded with its own account's session)."""
+        query = MessageRecord.select(MessageRecord.id, MessageRecord.media_ref).where(
+            MessageRecord.media_state.in_([MediaState.PENDING.value, MediaState.FAILED.value])
+            & (MessageRecord.media_attempts < max_attempts)
+            & MessageRecord.media_ref.is_null(False)
         )
+        rows = _of_accounts(query, self._listed()).order_by(MessageRecord.id).limit(limit)
         return [(r.id, bytes(r.media_ref)) for r in rows]
 
     @in_thread

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidInput
-from core.events import ContactSeen, WaMessage
-from core.ids import STATUS_BROADCAST, ChatJid, WaMessageId
+from core.events import ContactSeen, MediaInfo, WaMessage
+from core.ids import STATUS_BROADCAST, ChatJid, MessageKind, WaMessageId
 from storage import Storage
 from storage.accounts import check_label
 
@@ -128,6 +128,21 @@ async def test_scoped_lookups_never_see_the_other_account(storage: Storage) -> N
     assert [m.text for m in await main.messages.between(*day)] == ["the plumber comes"]
     assert await main.messages.count_since(T0) == 1
     assert await main.messages.apply_edit(BOB, "3EB000000002", BOB, "changed") == "unknown"
+
+
+async def test_what_is_left_to_do_after_a_crash_is_each_accounts_own(storage: Storage) -> None:
+    """Each account's start finishes its own unscored messages and retries its own downloads
+    with its own session: another account's are never handed to it (a kill -9 leaves both)."""
+    main, work = await two(storage)
+    image = {"kind": MessageKind.IMAGE, "media": MediaInfo(mimetype="image/jpeg", ref=b"r")}
+    [mine] = await main.messages.store([msg(1, text="", **image)])
+    [theirs] = await work.messages.store([msg(1, text="", **image)])  # same chat, same id
+    assert [m.id for m in await main.messages.unscored()] == [mine.id]
+    assert [m.id for m in await work.messages.unscored()] == [theirs.id]
+    assert await main.messages.media_to_retry() == [(mine.id, b"r")]
+    assert await work.messages.media_to_retry() == [(theirs.id, b"r")]
+    assert len(await storage.all_accounts.messages.unscored()) == 2
+    assert len(await storage.all_accounts.messages.media_to_retry()) == 2
 
 
 async def test_the_all_accounts_view_lists_every_account_or_one(storage: Storage) -> None:

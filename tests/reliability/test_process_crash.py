@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,16 +16,16 @@ from pathlib import Path
 import pytest
 
 from bench.memory import stored as stored_count
-from tests.fakes.bot_api import TOKEN, FakeBotApi
-from tests.integration.test_process import bot_process
+from tests.fakes.bot_api import FakeBotApi
+from tests.reliability.process_kill import checked_db, forwarded, kill_rounds, process_env
 from tests.texts import urgent
 
-ADMIN = 4242
 HISTORY, LIVE = 10_000, 60
 
 
 OWN = "15550001111@s.whatsapp.net"
 OWN_LIVE = 20  # sent from the phone: stored, never forwarded
+LIVE_FORWARD = r"URGENT live (\d+):"
 
 
 def history_item(i: int) -> dict[str, object]:
@@ -90,54 +87,27 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
     await api.start()
     feed = tmp_path / "feed.jsonl"
     feed.write_text("\n".join(feed_lines()) + "\n")
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_ADMIN_IDS": str(ADMIN),
-        "TELEGRAM_API_BASE_URL": api.base_url,
-        "DATA_DIR": str(tmp_path / "data"),
-        "WHATSAPP_BACKEND": "simulator",
-        "WHATSAPP_SIMULATOR_FEED": str(feed),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = process_env(tmp_path, api, feed)
     rnd = random.Random(3)
     db = tmp_path / "data" / "secretary.db"
     seed_missed_digest(tmp_path, env)
+
+    async def at_random(_round: int) -> None:  # killed at a random point
+        await asyncio.sleep(rnd.uniform(1.0, 4.0))
+
+    def finished() -> bool:
+        return (
+            len(set(forwarded(api, LIVE_FORWARD))) == LIVE
+            and stored_count(db) == HISTORY + LIVE + OWN_LIVE
+            and bool(digests(api))
+        )
+
     try:
-        for r in range(rounds + 1):
-            proc = await bot_process(
-                "run",
-                env,
-                tmp_path,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            if r < rounds:  # killed at a random point
-                await asyncio.sleep(rnd.uniform(1.0, 4.0))
-                proc.send_signal(signal.SIGKILL)
-                await proc.wait()
-                continue
-            deadline = asyncio.get_running_loop().time() + 120
-            while asyncio.get_running_loop().time() < deadline:  # the last run finishes
-                await asyncio.sleep(0.5)
-                live = {
-                    n
-                    for c in api.of("sendMessage")
-                    for n in re.findall(r"URGENT live (\d+):", c.text)
-                }
-                if (
-                    len(live) == LIVE
-                    and stored_count(db) == HISTORY + LIVE + OWN_LIVE
-                    and digests(api)
-                ):
-                    break
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), 60)
+        await kill_rounds(env, tmp_path, rounds, at_random, finished)
     finally:
         await api.stop()
-    conn = sqlite3.connect(db)
+    conn = checked_db(db)
     try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         total, unique = conn.execute(
             # Unique per chat and id: the same message under two senders counts as doubled.
             "SELECT COUNT(*), COUNT(DISTINCT chat_id || '/' || wa_id) FROM messages"
@@ -147,7 +117,7 @@ async def run_rounds(tmp_path: Path, rounds: int) -> dict[str, int]:
         ).fetchone()
     finally:
         conn.close()
-    shown = [n for c in api.of("sendMessage") for n in re.findall(r"URGENT live (\d+):", c.text)]
+    shown = forwarded(api, LIVE_FORWARD)
     return {
         "rounds": rounds,
         "stored": total,
