@@ -99,9 +99,11 @@ class IngestService:
         scorer: Scorer | None = None,
         hooks: IngestHooks = IngestHooks(),
         llm: LLMBatches | None = None,
+        threshold: Callable[[], int] | None = None,
     ) -> None:
         """``scorer`` is the learned model with the owner's corrections (the shipped model
-        alone when None); ``llm`` rescores undecided messages when given."""
+        alone when None); ``llm`` rescores undecided messages when given; ``threshold`` is
+        the account's forwarding threshold, read for each message (the rules' when None)."""
         self.storage = storage
         self.gateway = gateway
         #: Attachments: downloads within the media budget, and their retries.
@@ -121,6 +123,7 @@ class IngestService:
             hooks.wake_notifier,
             hooks.replies,
             llm,
+            threshold,
         )
         #: Media, transcription and triage of stored live messages, in arrival order.
         self.after = AfterStore(

@@ -140,6 +140,11 @@ EDITABLE = (
 )
 
 
+#: The settings one WhatsApp account may set for itself (``/settings <label> key value``):
+#: its value overrides the global one for that account's chats only.
+PER_ACCOUNT = ("threshold", "digest_enabled", "digest_time", "ai_replies")
+
+
 class PreferenceService:
     """Loads, validates and stores preferences; tells listeners when they change."""
 
@@ -157,6 +162,8 @@ class PreferenceService:
         self.defaults = defaults
         self.rules = rules
         self.current = defaults
+        #: account id → its overrides of the ``PER_ACCOUNT`` settings (stored on the account).
+        self.overrides: dict[int, dict[str, Any]] = {}
         self._listeners: list[Listener] = []
 
     def on_change(self, listener: Listener) -> None:
@@ -171,8 +178,33 @@ class PreferenceService:
             if key in values:
                 values[key] = tuple(values[key])
         self.current = replace(self.defaults, **values)
+        self.overrides = {
+            a.id: {k: v for k, v in a.settings.items() if k in PER_ACCOUNT}
+            for a in await self.storage.accounts.list()
+        }
         self._apply()
         return self.current
+
+    def for_account(self, account_id: int) -> Preferences:
+        """The settings in effect for one account: the global ones with its overrides."""
+        return replace(self.current, **self.overrides.get(account_id, {}))
+
+    async def set_for(self, account_id: int, key: str, raw: str | None) -> Preferences:
+        """Override one ``PER_ACCOUNT`` setting for an account from the owner's text (checked
+        as the global one is), or remove the override when ``raw`` is None; tell the
+        listeners and return the account's settings."""
+        if key not in PER_ACCOUNT:
+            raise InvalidInput(f"{key} is not set per account (only {', '.join(PER_ACCOUNT)})")
+        value = None if raw is None else _parse(key, raw)
+        await self.storage.accounts.set_setting(account_id, key, value)
+        own = self.overrides.setdefault(account_id, {})
+        if value is None:
+            own.pop(key, None)
+        else:
+            own[key] = value
+        for listener in self._listeners:
+            await listener(self.current)
+        return self.for_account(account_id)
 
     async def set(self, key: str, raw: str) -> Preferences:
         """Check and store one setting from the owner's text, apply it, tell the listeners;

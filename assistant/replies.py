@@ -64,7 +64,7 @@ class ReplyService:
 
     def skip_reason(self, msg: StoredMessage, chat: Chat) -> str | None:
         """Return why no AI reply is made, or None when one may be."""
-        p = self.prefs.current
+        p = self.prefs.for_account(chat.account_id)  # an account may switch its own off
         checks = [
             (not p.ai_replies, "AI replies are switched off"),
             (not (chat.trusted and chat.ai_enabled), "chat is not Trusted with AI on"),

@@ -59,9 +59,11 @@ class TriageService:
         wake: Callable[[], None] = lambda: None,
         replies: ReplyConsumer | None = None,
         llm: LLMBatches | None = None,
+        threshold: Callable[[], int] | None = None,
     ) -> None:
         """``wake`` tells the Telegram outbox worker something was queued; ``llm`` rescores
-        undecided messages when given."""
+        undecided messages when given; ``threshold`` is read for each message (an account's
+        own threshold; the rules' when None)."""
         self.storage = storage
         self.outbox: Outbox = storage.telegram_outbox
         self.admin_ids = admin_ids
@@ -69,6 +71,7 @@ class TriageService:
         self.clock = clock
         self.scorer = scorer
         self.wake = wake
+        self.threshold = threshold or (lambda: self.rules.threshold)
         self.replies = replies
         self.llm_triage = (
             LLMTriage(llm.llm, clock, llm.size, llm.max_wait, on_decided=self.llm_decided)
@@ -130,7 +133,7 @@ class TriageService:
             if (
                 self.llm_triage is not None
                 and not msg.from_me
-                and eligible(self.llm_triage.llm, pending, self.rules.threshold)
+                and eligible(self.llm_triage.llm, pending, self.threshold())
             ):
                 later.append(pending)  # the heuristic score stands until the LLM decides
         await self._record(scored, decided={p.message.id for p in later})
@@ -166,4 +169,4 @@ class TriageService:
         """Apply the forwarding policy: live, not mine, not muted, above the threshold."""
         if msg.from_me or msg.history or chat.is_muted(self.clock.now()):
             return False
-        return importance.score >= self.rules.threshold
+        return importance.score >= self.threshold()

@@ -98,6 +98,8 @@ class AccountFactory:
                 voice=self.voice,
             ),
             llm=self.llm,
+            # this account's own threshold when /settings <label> set one, read per message
+            threshold=lambda: prefs.for_account(info.id).threshold,
         )
         recipients = RecipientService(
             store, gateway, ChatService(store, self.clock, s.tz), s.default_region

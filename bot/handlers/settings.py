@@ -6,11 +6,12 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
-from assistant.preferences import EDITABLE, Preferences
+from assistant.preferences import EDITABLE, PER_ACCOUNT, Preferences
 from bot import answers, keyboards, render
+from bot.account_args import split_account
 from bot.buttons import button
 from bot.callbacks import SettingAction
-from bot.context import BotContext
+from bot.context import Account, BotContext
 from core.errors import InvalidInput, NotFound
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -42,10 +43,53 @@ def settings_text(p: Preferences) -> str:
     )
 
 
+def _shown(key: str, value: object) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+
+def account_settings_text(p: Preferences, own: dict[str, object], label: str) -> str:
+    """One account's page: its effective ``PER_ACCOUNT`` settings, and which it overrides."""
+    name = render.esc(label[:1].upper() + label[1:])
+    lines = [f"<b>Settings of {name}</b> (its own override the global ones)"]
+    for key in PER_ACCOUNT:
+        whose = "this account's own" if key in own else "global"
+        lines.append(f"{key} = {_shown(key, getattr(p, key))} ({whose})")
+    code = render.esc(label)
+    lines += [
+        "",
+        f"Change one with <code>/settings {code} key value</code>, e.g. "
+        f"<code>/settings {code} threshold 5</code>; "
+        f"<code>/settings {code} key default</code> goes back to the global value",
+    ]
+    return "\n".join(lines)
+
+
+async def _account_settings(
+    update: Update, context: BotContext, account: Account, rest: list[str]
+) -> None:
+    """/settings <label> [key value|default]: change or show one account's overrides."""
+    prefs = context.services.prefs
+    if rest:
+        key, value = rest[0].lower(), " ".join(rest[1:])
+        try:
+            await prefs.set_for(account.id, key, None if value.lower() == "default" else value)
+        except InvalidInput as exc:
+            await answers.error(update, exc)
+            return
+    own = prefs.overrides.get(account.id, {})
+    text = account_settings_text(prefs.for_account(account.id), own, account.label)
+    await update.effective_message.reply_text(text)
+
+
 async def cmd_settings(update: Update, context: BotContext) -> None:
-    """/settings [key value]: change a setting (or ``triage_reset``), then show them all."""
+    """/settings [key value]: change a setting (or ``triage_reset``), then show them all;
+    ``/settings <account> [key value]`` with several accounts: that account's own."""
     prefs = context.services.prefs
     args = context.args or []
+    account, rest = split_account(context.services.accounts, args)
+    if account is not None:
+        await _account_settings(update, context, account, rest)
+        return
     if args and args[0].lower() == "triage_reset":
         learner = context.services.learner
         forgot = learner.state.corrections if learner is not None else 0
