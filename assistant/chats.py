@@ -40,10 +40,12 @@ class ChatService:
         self.clock = clock
         self.tz = tz
 
-    async def page(self, search: str = "", page: int = 0) -> Page[Chat]:
+    async def page(
+        self, search: str = "", page: int = 0, account_id: int | None = None
+    ) -> Page[Chat]:
         """One page of the chat list, most recently active first, narrowed to chats matching
-        ``search``."""
-        return await self.storage.chats.list_page(search, page, PER_PAGE)
+        ``search`` (and to one account's chats when ``account_id`` is given)."""
+        return await self.storage.chats.list_page(search, page, PER_PAGE, account_id)
 
     async def get(self, chat_id: int) -> Chat:
         """Return the chat with this id; raise ``NotFound`` when there is none."""

@@ -61,24 +61,29 @@ class _IdAction:
 
 @dataclass(frozen=True)
 class ChatList:
-    """A page of /chats, with the search text (trimmed to fit)."""
+    """A page of /chats, with the search text (trimmed to fit) and the account it is
+    narrowed to (0: every account)."""
 
     PREFIX: ClassVar[str] = "cp"
     page: int = 0
     search: str = ""
+    account: int = 0
 
     def pack(self) -> str:
-        """Pack as ``cp:<page>:<search>``, the search trimmed to fit the 64 bytes."""
+        """Pack as ``cp:<page>:<search>`` (``cp:<page>a<account>:<search>`` when narrowed to
+        an account), the search trimmed to fit the 64 bytes."""
+        where = f"{self.page}a{self.account}" if self.account else str(self.page)
         search = self.search.replace(":", " ")
-        while len(pack_parts(self.PREFIX, self.page, "").encode()) + len(search.encode()) > 64:
+        while len(pack_parts(self.PREFIX, where, "").encode()) + len(search.encode()) > 64:
             search = search[:-1]
-        return pack_parts(self.PREFIX, self.page, search)
+        return pack_parts(self.PREFIX, where, search)
 
     @classmethod
     def unpack(cls, raw: str) -> ChatList:
-        """Read ``cp:<page>:<search>`` back."""
-        page, search = unpack_parts(raw, cls.PREFIX, 2)
-        return cls(_int(page), search)
+        """Read ``cp:<page>[a<account>]:<search>`` back."""
+        where, search = unpack_parts(raw, cls.PREFIX, 2)
+        page, narrowed, account = where.partition("a")
+        return cls(_int(page), search, _int(account) if narrowed else 0)
 
 
 @dataclass(frozen=True)

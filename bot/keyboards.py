@@ -37,8 +37,11 @@ def _on(flag: bool) -> str:
     return "✅" if flag else "⬜"
 
 
-def chat_list(page: Page[Chat], search: str, label_of: LabelOf = no_label) -> Markup:
-    """One button per chat of the page, and ◀ ▶ when there are more pages."""
+def chat_list(
+    page: Page[Chat], search: str, label_of: LabelOf = no_label, account: int = 0
+) -> Markup:
+    """One button per chat of the page, and ◀ ▶ when there are more pages (keeping the
+    search and the ``account`` it is narrowed to; 0 for every account)."""
     rows = [
         [
             Button(
@@ -50,9 +53,9 @@ def chat_list(page: Page[Chat], search: str, label_of: LabelOf = no_label) -> Ma
     ]
     nav = []
     if page.has_prev:
-        nav.append(Button("◀", callback_data=ChatList(page.page - 1, search).pack()))
+        nav.append(Button("◀", callback_data=ChatList(page.page - 1, search, account).pack()))
     if page.has_next:
-        nav.append(Button("▶", callback_data=ChatList(page.page + 1, search).pack()))
+        nav.append(Button("▶", callback_data=ChatList(page.page + 1, search, account).pack()))
     if nav:
         rows.append(nav)
     return Markup(rows)

@@ -31,15 +31,20 @@ def chat_label(chat: Chat, account: str = "") -> str:
     return f"{where}{icon} {chat.name}{unread} {marks}".strip()[:60]
 
 
-def chat_list_text(total: int, page: int, pages: int, search: str) -> str:
-    """The header of a /chats page."""
+def chat_list_text(total: int, page: int, pages: int, search: str, account: str = "") -> str:
+    """The header of a /chats page; ``account`` is the label it is narrowed to, if any."""
+    where = f" in {esc(account[:1].upper() + account[1:])}" if account else ""
     if total == 0:
         return (
-            "No chat matches “" + esc(search) + "”."
+            "No chat" + where + " matches “" + esc(search) + "”."
             if search
-            else "No chats yet. They appear as WhatsApp messages arrive."
+            else f"No chats{where} yet. They appear as WhatsApp messages arrive."
         )
-    head = f"<b>Chats</b> matching “{esc(search)}”" if search else "<b>Chats</b> by last activity"
+    head = (
+        f"<b>Chats</b>{where} matching “{esc(search)}”"
+        if search
+        else (f"<b>Chats</b>{where} by last activity")
+    )
     return f"{head} — page {page + 1}/{pages}, {total} in all. Tap one to open its card."
 
 

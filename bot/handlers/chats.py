@@ -7,6 +7,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
 from bot import answers, keyboards, render, render_chats, render_messages
+from bot.account_args import split_account
 from bot.buttons import button
 from bot.callbacks import ChatAction, ChatList
 from bot.context import BotContext
@@ -22,14 +23,26 @@ async def _edit(update: Update, text: str, markup: object = None) -> None:
             await update.effective_chat.send_message(text, reply_markup=markup)
 
 
-async def cmd_chats(update: Update, context: BotContext) -> None:
-    """/chats [search]: the first page of chats, most recently active first."""
-    search = " ".join(context.args or [])[:40]
-    page = await context.services.chats.page(search, 0)
-    await update.effective_message.reply_text(
-        render_chats.chat_list_text(page.total, page.page, page.pages, search),
-        reply_markup=keyboards.chat_list(page, search, context.services.accounts.label_of),
+async def _chat_list(
+    update: Update, context: BotContext, search: str, page_no: int, account_id: int
+) -> tuple[str, object]:
+    """A /chats page: its text and buttons (``account_id`` 0: every account)."""
+    s = context.services
+    page = await s.chats.page(search, page_no, account_id or None)
+    label = s.accounts.label_of(account_id) if account_id else ""
+    return (
+        render_chats.chat_list_text(page.total, page.page, page.pages, search, label),
+        keyboards.chat_list(page, search, s.accounts.label_of, account_id),
     )
+
+
+async def cmd_chats(update: Update, context: BotContext) -> None:
+    """/chats [account] [search]: the first page of chats, most recently active first; with
+    several accounts, an account's label first narrows it to that account."""
+    account, rest = split_account(context.services.accounts, context.args or [])
+    search = " ".join(rest)[:40]
+    text, markup = await _chat_list(update, context, search, 0, account.id if account else 0)
+    await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 async def cmd_status_updates(update: Update, context: BotContext) -> None:
@@ -97,12 +110,8 @@ async def on_chat_list(update: Update, context: BotContext, data: ChatList) -> N
     """A page button of /chats: show that page in place."""
     query = update.callback_query
     await query.answer()
-    page = await context.services.chats.page(data.search, data.page)
-    await _edit(
-        update,
-        render_chats.chat_list_text(page.total, page.page, page.pages, data.search),
-        keyboards.chat_list(page, data.search, context.services.accounts.label_of),
-    )
+    text, markup = await _chat_list(update, context, data.search, data.page, data.account)
+    await _edit(update, text, markup)
 
 
 async def on_chat_action(update: Update, context: BotContext, data: ChatAction) -> None:

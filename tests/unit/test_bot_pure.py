@@ -26,6 +26,19 @@ def test_callback_data_roundtrips_and_fits_64_bytes() -> None:
     assert ChatList.unpack(ChatList(0, "a:b").pack()).search == "a b"
 
 
+def test_a_chat_list_page_keeps_its_account_and_old_buttons_still_read() -> None:
+    narrowed = ChatList(3, "ü" * 80, account=12)
+    raw = narrowed.pack()
+    assert len(raw.encode()) <= 64 and raw.startswith("cp:3a12:")
+    back = ChatList.unpack(raw)
+    assert (back.page, back.account) == (3, 12) and back.search.startswith("ü")
+    assert ChatList(2, "anna").pack() == "cp:2:anna"  # every account: as before
+    assert ChatList.unpack("cp:2:anna") == ChatList(2, "anna", 0)
+    for forged in ("cp:2a:x", "cp:2ax:x", "cp:a2:x", "cp:2a-1:x"):
+        with pytest.raises(InvalidCallback):
+            ChatList.unpack(forged)
+
+
 @pytest.mark.parametrize(
     "raw",
     [
