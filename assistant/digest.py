@@ -61,9 +61,19 @@ def _snippet(msg: StoredMessage) -> str:
     return body
 
 
-def _line(msg: StoredMessage, chat: Chat, score: bool = False, when: str = "") -> DigestLine:
+def account_kind(account_id: int) -> str:
+    """The stored kind of an account's own daily digest: its own "since the last one" mark,
+    apart from the digest of every account ("daily", "manual")."""
+    return f"account-{account_id}"
+
+
+def _line(
+    msg: StoredMessage, chat: Chat, score: bool = False, when: str = "", account: str = ""
+) -> DigestLine:
     who = (msg.sender_name or msg.sender.partition("@")[0][-4:]) if chat.is_group else None
-    return DigestLine(chat.name, who, _snippet(msg), msg.importance if score else None, when)
+    return DigestLine(
+        chat.name, who, _snippet(msg), msg.importance if score else None, when, account
+    )
 
 
 class DigestService:
@@ -78,9 +88,11 @@ class DigestService:
         render: Callable[[DigestReport], str],
         unanswered_hours: int | Callable[[], int] = 4,
         summarizer: Summarizer | None = None,
+        label_of: Callable[[int], str] = lambda _account_id: "",
     ) -> None:
         """``unanswered_hours`` may be a callable: it is read at every digest, so a change
-        in /settings applies at once; ``render`` makes the text stored with a digest."""
+        in /settings applies at once; ``render`` makes the text stored with a digest;
+        ``label_of`` names a chat's account in front of it ("" with a single account)."""
         self.storage = storage
         self.clock = clock
         self.tz = tz
@@ -90,17 +102,30 @@ class DigestService:
             unanswered_hours if callable(unanswered_hours) else (lambda: unanswered_hours)
         )
         self.summarizer = summarizer
+        self.label_of = label_of
 
-    async def period_start(self) -> datetime:
-        """Return where the next digest starts: the end of the last one, else 24 h ago."""
-        last = await self.storage.digests.last_sent()
+    async def period_start(self, account_id: int | None = None) -> datetime:
+        """Return where the next digest starts: the end of the last one (of the account's
+        own daily digests, when it has had one), else 24 h ago."""
+        last = None
+        if account_id is not None:
+            last = await self.storage.digests.last_sent((account_kind(account_id),))
+        last = last or await self.storage.digests.last_sent()
         return last.period_end if last else self.clock.now() - timedelta(hours=24)
 
-    async def build(self, kind: str = "daily", hours: float | None = None) -> DigestView:
-        """Generate and store a digest ("daily", "manual" or "catchup")."""
+    async def build(
+        self,
+        kind: str = "daily",
+        hours: float | None = None,
+        account_id: int | None = None,
+        exclude: frozenset[int] = frozenset(),
+    ) -> DigestView:
+        """Generate and store a digest ("daily", "manual" or "catchup"): of one account only
+        when ``account_id`` is given (a daily one is stored as that account's own), else of
+        every account but those in ``exclude`` (they have digests of their own)."""
         end = self.clock.now()
-        start = end - timedelta(hours=hours) if hours else await self.period_start()
-        messages = await self.storage.messages.between(start, end)
+        start = end - timedelta(hours=hours) if hours else await self.period_start(account_id)
+        messages = await self.storage.messages.between(start, end, account_id=account_id)
         by_chat: dict[int, list[StoredMessage]] = defaultdict(list)
         for msg in messages:
             by_chat[msg.chat_id].append(msg)
@@ -111,7 +136,7 @@ class DigestService:
         scams: list[tuple[StoredMessage, Chat]] = []
         for chat_id, items in by_chat.items():
             chat = chats[chat_id] = await self.storage.chats.get(chat_id)
-            if chat.jid == STATUS_BROADCAST:
+            if chat.jid == STATUS_BROADCAST or chat.account_id in exclude:
                 continue  # status updates are not conversations: /status_updates lists them
             if not chat.include_in_digest or chat.is_muted(end):
                 skipped += len(items)
@@ -133,14 +158,17 @@ class DigestService:
             chats=tuple(shown),
             needs=self._needs(needs),
             needs_total=len(needs),
-            scams=tuple(_line(m, c) for m, c in scams[:SCAMS_SHOWN]),
+            scams=tuple(
+                _line(m, c, account=self.label_of(c.account_id)) for m, c in scams[:SCAMS_SHOWN]
+            ),
             scams_total=len(scams),
             rest=sum(s.count for s in sections[MAX_SECTIONS:]),
             quieter=len(sections) - len(shown),
             skipped=skipped,
         )
         text = self.render(report)
-        digest = await self.storage.digests.add(kind, start, end, text, report.incoming)
+        stored = account_kind(account_id) if account_id is not None and kind == "daily" else kind
+        digest = await self.storage.digests.add(stored, start, end, text, report.incoming)
         return DigestView(digest, report)
 
     def _asks(self, chat: Chat, items: list[StoredMessage]) -> list[StoredMessage]:
@@ -160,7 +188,12 @@ class DigestService:
     def _needs(self, needs: list[tuple[StoredMessage, Chat]]) -> tuple[DigestLine, ...]:
         needs.sort(key=lambda mc: (-(mc[0].importance or 0), mc[0].timestamp))
         return tuple(
-            _line(msg, chat, when=f"{msg.timestamp.astimezone(self.tz):%a %H:%M}")
+            _line(
+                msg,
+                chat,
+                when=f"{msg.timestamp.astimezone(self.tz):%a %H:%M}",
+                account=self.label_of(chat.account_id),
+            )
             for msg, chat in needs[:NEEDS_SHOWN]
         )
 
@@ -193,6 +226,7 @@ class DigestService:
             top=tuple(_line(m, chat, score=True) for m in top),
             asks=len(asks),
             waiting_hours=int(waiting.total_seconds() // 3600) if waits else None,
+            account=self.label_of(chat.account_id),
         )
 
     async def _summarize(

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from assistant.triage import SCAM_MARK
 from bot import keyboards, render
 from bot.callbacks import ChatAction
+from bot.render_messages import account_tag
 from core.digest_report import DigestChat, DigestLine, DigestReport
 
 esc = render.esc
@@ -17,6 +18,14 @@ TITLES = {"catchup": "Catch-up", "manual": "Digest", "daily": "Daily digest"}
 
 def _who(line: DigestLine) -> str:
     return "" if line.who is None else esc(line.who) + ": "
+
+
+def _chat(name: str, is_group: bool | None, account: str) -> str:
+    """A chat's bold name; with several accounts, after its account ("💼 Work · 👤 Anna")."""
+    if not account:
+        return f"<b>{esc(name)}</b>"
+    icon = "" if is_group is None else ("👥 " if is_group else "👤 ")
+    return f"{account_tag(account)}{icon}<b>{esc(name)}</b>"
 
 
 def header(r: DigestReport) -> str:
@@ -33,7 +42,8 @@ def needs(r: DigestReport) -> str:
         return ""
     lines = [f"<b>🙋 Needs you</b> ({r.needs_total})"]
     for n in r.needs:
-        lines.append(f"• <b>{esc(n.chat)}</b>: {_who(n)}{esc(n.text)} <i>({esc(n.when)})</i>")
+        chat = _chat(n.chat, n.who is not None, n.account)
+        lines.append(f"• {chat}: {_who(n)}{esc(n.text)} <i>({esc(n.when)})</i>")
     if r.needs_total > len(r.needs):
         lines.append(f"… and {r.needs_total - len(r.needs)} more in the chats below")
     return "\n".join(lines)
@@ -42,7 +52,7 @@ def needs(r: DigestReport) -> str:
 def section(c: DigestChat) -> str:
     """One chat's block."""
     kind = "group" if c.is_group else "person"
-    head = f"<b>{esc(c.name)}</b> ({kind}) — {c.count} message(s)"
+    head = f"{_chat(c.name, c.is_group, c.account)} ({kind}) — {c.count} message(s)"
     if c.is_group and c.senders:
         head += f" from {esc(', '.join(c.senders[:4]))}"
     lines = [head]
@@ -63,7 +73,9 @@ def scams(r: DigestReport) -> str:
     if not r.scams_total:
         return ""
     lines = [f"<b>{SCAM_MARK}</b> — {r.scams_total} message(s), left out above"]
-    lines += [f"⚠️ <b>{esc(s.chat)}</b>: {_who(s)}{esc(s.text)}" for s in r.scams]
+    lines += [
+        f"⚠️ {_chat(s.chat, s.who is not None, s.account)}: {_who(s)}{esc(s.text)}" for s in r.scams
+    ]
     return "\n".join(lines)
 
 

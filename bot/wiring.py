@@ -221,6 +221,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             render_digest.text,
             lambda: prefs.current.unanswered_hours,  # read at each digest: applies at once
             Summarizer(llm),
+            accounts.label_of,  # "💼 Work · " in front of chats when there are several
         ),
         status=StatusService(everyone, accounts.default.gateway, clock, s.tz, llm, learner),
         prefs=prefs,

@@ -19,6 +19,8 @@ class DigestLine:
     text: str
     score: int | None = None
     when: str = ""
+    #: The chat's account label when there are several accounts ("" with one).
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class DigestChat:
     asks: int = 0
     waiting_hours: int | None = None
     summary: str = ""
+    #: The chat's account label when there are several accounts ("" with one).
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class DigestReport:
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> DigestReport:
         """Read a report back; raises on a wrong shape."""
+
         def lines(raw: Any) -> tuple[DigestLine, ...]:
             return tuple(DigestLine(**checked_fields(DigestLine, x)) for x in raw)
 

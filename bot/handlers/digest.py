@@ -1,4 +1,6 @@
-"""/digest, /catchup, the daily digest job and its schedule."""
+"""/digest, /catchup, the daily digest job and its schedule. With several accounts, an
+account whose digest settings are its own (``/settings <label> digest_time …``) gets its own
+daily digest at its time and is left out of the digest of the others."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from telegram.ext import Application, CommandHandler
 from assistant.digest import DigestView
 from assistant.preferences import Preferences
 from bot import keyboards, render, render_digest
+from bot.account_args import split_account
 from bot.buttons import button
 from bot.callbacks import DigestAction
 from bot.context import BotContext, Services
@@ -20,11 +23,28 @@ from core.notifications import DigestReady
 logger = logging.getLogger(__name__)
 
 JOB_NAME = "digest"
+#: The digest settings that give an account a daily digest of its own.
+OWN_DIGEST = frozenset({"digest_enabled", "digest_time"})
 
 
-async def send_daily(services: Services) -> None:
-    """Build the daily digest, queue it to every admin (durable), and move the mark."""
-    view = await services.digests.build("daily")
+def own_digests(services: Services) -> frozenset[int]:
+    """The linked accounts with digest settings of their own (only with several accounts):
+    they are left out of the digest of every account."""
+    if not services.accounts.several:
+        return frozenset()
+    overrides = services.prefs.overrides
+    return frozenset(
+        a.id for a in services.accounts if OWN_DIGEST & overrides.get(a.id, {}).keys()
+    )
+
+
+async def send_daily(services: Services, account_id: int | None = None) -> None:
+    """Build the daily digest (of one account with a digest of its own, else of the others),
+    queue it to every admin (durable), and move its mark."""
+    if account_id is None:
+        view = await services.digests.build("daily", exclude=own_digests(services))
+    else:
+        view = await services.digests.build("daily", account_id=account_id)
     ready = DigestReady(view.digest.id, view.report)
     await services.storage.digests.queue_and_mark_sent(ready, services.owner_ids)
     services.notifier.wake()
@@ -32,20 +52,31 @@ async def send_daily(services: Services) -> None:
 
 
 async def digest_job(context: BotContext) -> None:
-    """The scheduled daily digest."""
-    await send_daily(context.services)
+    """The scheduled daily digest (``job.data``: the account id of an account's own one)."""
+    job = context.job
+    await send_daily(context.services, job.data if job is not None else None)
+
+
+def _run_daily(
+    app: Application, services: Services, p: Preferences, name: str, data: object
+) -> None:  # type: ignore[type-arg]
+    at = time(p.digest_clock.hour, p.digest_clock.minute, tzinfo=services.tz)
+    days = tuple((d + 1) % 7 for d in p.digest_weekdays)  # PTB: 0 = Sunday
+    app.job_queue.run_daily(digest_job, time=at, days=days, name=name, data=data)
 
 
 def schedule(app: Application, services: Services, prefs: Preferences) -> None:  # type: ignore[type-arg]
-    """(Re)schedule the daily digest from the current preferences."""
+    """(Re)schedule the daily digest from the current preferences, and each account's own."""
     jq = app.job_queue
-    for job in jq.get_jobs_by_name(JOB_NAME):
-        job.schedule_removal()
-    if not prefs.digest_enabled:
-        return
-    at = time(prefs.digest_clock.hour, prefs.digest_clock.minute, tzinfo=services.tz)
-    days = tuple((d + 1) % 7 for d in prefs.digest_weekdays)  # PTB: 0 = Sunday
-    jq.run_daily(digest_job, time=at, days=days, name=JOB_NAME)
+    for job in jq.jobs():
+        if job.name == JOB_NAME or (job.name or "").startswith(f"{JOB_NAME}:"):
+            job.schedule_removal()
+    if prefs.digest_enabled:
+        _run_daily(app, services, prefs, JOB_NAME, None)
+    for account_id in sorted(own_digests(services)):
+        own = services.prefs.for_account(account_id)
+        if own.digest_enabled:
+            _run_daily(app, services, own, f"{JOB_NAME}:{account_id}", account_id)
 
 
 def last_scheduled(services: Services, prefs: Preferences) -> datetime:
@@ -77,7 +108,13 @@ async def _reply_digest(update: Update, view: DigestView, confirm: bool) -> None
 
 
 async def cmd_digest(update: Update, context: BotContext) -> None:
-    """/digest: a digest since the last one now (``/digest last`` shows the last one again)."""
+    """/digest [account]: a digest since the last one now (``/digest last`` shows the last
+    one again); with several accounts, a label narrows it to that account."""
+    account, _ = split_account(context.services.accounts, context.args or [])
+    if account is not None:  # one account's part: no ✅, the mark is the digest of them all
+        view = await context.services.digests.build("manual", account_id=account.id)
+        await _reply_digest(update, view, confirm=False)
+        return
     if context.args and context.args[0].lower() == "last":
         last = await context.services.digests.latest()
         text = last.text if last else "No digest has been made yet. Send /digest for one."
@@ -89,8 +126,11 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
 
 
 async def cmd_catchup(update: Update, context: BotContext) -> None:
-    """/catchup [hours]: a digest of the last hours (8 unless given), without moving the mark."""
-    arg = (context.args or ["8"])[0]
+    """/catchup [hours] [account]: a digest of the last hours (8 unless given), without moving
+    the mark; with several accounts, a label after the hours narrows it to that account."""
+    args = context.args or ["8"]
+    account, rest = split_account(context.services.accounts, args[1:])
+    arg = args[0] if not rest else "bad"
     try:
         hours = float(arg)
         if not 0 < hours <= 24 * 14:
@@ -98,7 +138,8 @@ async def cmd_catchup(update: Update, context: BotContext) -> None:
     except ValueError:
         await update.effective_message.reply_text("Usage: /catchup [hours], e.g. /catchup 4")
         return
-    view = await context.services.digests.build("catchup", hours=hours)
+    account_id = account.id if account is not None else None
+    view = await context.services.digests.build("catchup", hours=hours, account_id=account_id)
     await _reply_digest(update, view, confirm=False)
 
 
