@@ -19,7 +19,6 @@ from assistant.digest import DigestService
 from assistant.learning import TriageLearner
 from assistant.llm.base import LLMError, LLMProvider
 from assistant.llm.guard import GuardedLLM
-from assistant.pipeline import HistoryProgress
 from assistant.preferences import Preferences, PreferenceService
 from assistant.replies import ReplyService
 from assistant.sending import SendOutcome, SendStatus
@@ -33,6 +32,7 @@ from bot import render_digest
 from bot.account_factory import AccountFactory
 from bot.config import Settings
 from bot.context import Accounts, Services
+from bot.history_progress import HistoryReporter
 from bot.logs import configure_logging
 from bot.notifier import TelegramNotifier
 from core import notifications
@@ -111,46 +111,6 @@ def make_gateway(
         )
     configure_logging(s.log_level, s.secret_values())  # importing neonize reset the root logger
     return gateway
-
-
-class HistoryReporter:
-    """One progress message per admin and account, edited as history batches arrive."""
-
-    def __init__(
-        self,
-        app: Application,  # type: ignore[type-arg]
-        owner_ids: frozenset[int],
-        label: Callable[[], str] = lambda: "",
-    ) -> None:
-        """``label`` names the account in the message ("" with a single account)."""
-        self.app = app
-        self.owner_ids = owner_ids
-        self.label = label
-        self.messages: dict[int, int] = {}
-
-    async def __call__(self, p: HistoryProgress) -> None:
-        if not self.app.running:  # Telegram not reached yet: progress is not worth a queue
-            return
-        done = p.percent >= 100
-        label = self.label()
-        where = f" of {label[:1].upper() + label[1:]}" if label else ""
-        text = (
-            f"{'✅ History sync' if done else '⏳ Syncing history'}{where}"
-            f"{' done' if done else ''}: "
-            f"{p.messages} message(s) ({p.new_messages} new) in {p.chats} chat(s), "
-            f"{p.percent}%"
-        )
-        for admin in sorted(self.owner_ids):
-            try:
-                if admin in self.messages:
-                    await self.app.bot.edit_message_text(text, admin, self.messages[admin])
-                else:
-                    sent = await self.app.bot.send_message(admin, text)
-                    self.messages[admin] = sent.message_id
-            except Exception:
-                logger.warning("could not update the history progress message", exc_info=True)
-        if done:
-            self.messages.clear()
 
 
 async def build_services(app: Application, s: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
