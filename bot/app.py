@@ -189,15 +189,22 @@ async def start_telegram(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _retry_job(context: BotContext) -> None:
+    """Every 5 minutes, for each account on its own: queued sends, then failed downloads."""
     for account in context.services.accounts:
-        await account.sending.flush()
-        await account.ingest.media.retry()
+        try:
+            await account.sending.flush()
+            await account.ingest.media.retry()
+        except Exception:
+            logger.exception("retries of WhatsApp account %d failed; the others go on", account.id)
 
 
 async def _address_book_job(context: BotContext) -> None:
     """Daily: read the saved contacts and the groups' subjects again (names change)."""
     for account in context.services.accounts:
-        await account.gateway.refresh_address_book()
+        try:
+            await account.gateway.refresh_address_book()
+        except Exception:
+            logger.exception("address book of WhatsApp account %d not read", account.id)
 
 
 async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]

@@ -19,6 +19,7 @@ from assistant.recipients import RecipientService
 from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.status import StatusService
+from core.errors import InvalidInput
 from core.tasks import Clock
 from core.transport import WhatsAppGateway
 from storage import Storage
@@ -86,6 +87,17 @@ class Accounts:
         """The account with this id; the default one for an id no longer linked (a chat of a
         removed account cannot be written to, but its stored messages can still be shown)."""
         return self._by_id.get(account_id, self.default)
+
+    def running(self, account_id: int) -> Account:
+        """The account to act for (send, fetch, log in); ``InvalidInput`` when it is not
+        running — never another account in its place."""
+        account = self._by_id.get(account_id)
+        if account is None:
+            raise InvalidInput(
+                "the WhatsApp account of this chat is not running (see /accounts): "
+                "nothing was sent from another number"
+            )
+        return account
 
     def find(self, account_id: int) -> Account | None:
         """The account with this id, or None when it is not linked (any more)."""
@@ -155,7 +167,7 @@ class Services:
     def sending_for(self, chat: Chat) -> SendingService:
         """The outbox of the account the chat belongs to: a reply leaves from the account
         that received the message."""
-        return self.accounts.get(chat.account_id).sending
+        return self.accounts.running(chat.account_id).sending
 
     @property
     def ingest(self) -> IngestService:

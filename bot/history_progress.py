@@ -1,5 +1,4 @@
-"""The history sync's progress as the owner sees it: one Telegram message per admin and
-account, edited in place as batches arrive (handed to each account's ingest by the wiring)."""
+"""The history-sync progress message: one per admin and account, edited as batches arrive."""
 
 from __future__ import annotations
 

@@ -169,9 +169,10 @@ def logout_confirm() -> Markup:
     )
 
 
-def new_qr() -> Markup:
-    """🔄 New QR, after the login QR window ended."""
-    return Markup([[Button("🔄 New QR", callback_data=SessionAction("qr").pack())]])
+def new_qr(account_id: int | None = None) -> Markup:
+    """🔄 New QR, after the login QR window ended (of an added account: its own login)."""
+    data = SessionAction("qr") if account_id is None else AccountAction(account_id, "login")
+    return Markup([[Button("🔄 New QR", callback_data=data.pack())]])
 
 
 def digest_confirm(digest_id: int) -> Markup:

@@ -167,7 +167,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
     replies = ReplyService(
         everyone,
         llm,
-        lambda account_id: accounts.get(account_id).sending,
+        lambda account_id: accounts.running(account_id).sending,
         prefs,
         rules,
         clock,
@@ -208,6 +208,8 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
                     "the other accounts run. See the log."
                 )
             )
+    if accounts.find(accounts.default_id) is None:  # the default could not be built
+        accounts.default_id = 1
     services = Services(
         storage=storage,
         accounts=accounts,

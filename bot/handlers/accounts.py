@@ -4,7 +4,6 @@ login QR), rename, log out, choose the default; and starting an account's sessio
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 
 from telegram import ForceReply, Update
@@ -23,7 +22,6 @@ logger = logging.getLogger(__name__)
 
 ADD_PROMPT = "➕ New WhatsApp account"
 RENAME_PROMPT = "✏️ Rename account"
-RENAME_ID = re.compile(rf"^{re.escape(RENAME_PROMPT)} #(\d{{1,9}})\b")
 
 
 async def start_account(app: Application, services: Services, account: Account) -> None:  # type: ignore[type-arg]
@@ -86,11 +84,12 @@ async def on_account(update: Update, context: BotContext, data: AccountAction) -
     s = context.services
     chat_id = query.message.chat.id
     if data.action == "add":
-        await context.bot.send_message(
+        sent = await context.bot.send_message(
             chat_id,
             f"{ADD_PROMPT}: reply with a short name for it (e.g. work).",
             reply_markup=ForceReply(selective=True, input_field_placeholder="work"),
         )
+        prompts_of(context).ask(chat_id, sent.message_id, 0)
         return
     account = s.accounts.find(data.account_id)
     if account is None:
@@ -98,11 +97,12 @@ async def on_account(update: Update, context: BotContext, data: AccountAction) -
         return
     name = render.esc(title(account.label))
     if data.action == "rename":
-        await context.bot.send_message(
+        sent = await context.bot.send_message(
             chat_id,
-            f"{RENAME_PROMPT} #{account.id} ({name}): reply with its new name.",
+            f"{RENAME_PROMPT} ({name}): reply with its new name.",
             reply_markup=ForceReply(selective=True, input_field_placeholder=account.label),
         )
+        prompts_of(context).ask(chat_id, sent.message_id, account.id)
     elif data.action == "logout":
         await query.edit_message_text(
             f"Unlink the bot from {name}? The other accounts keep running.",
@@ -128,23 +128,26 @@ async def on_account(update: Update, context: BotContext, data: AccountAction) -
 async def on_account_reply(update: Update, context: BotContext) -> None:
     """The owner named a new account (then its login QR comes) or renamed one."""
     message = update.effective_message
-    prompt = message.reply_to_message.text or ""
+    account_id = prompts_of(context).answered(message.chat.id, message.reply_to_message.message_id)
     s = context.services
     label = (message.text or "").strip()
     try:
-        if prompt.startswith(ADD_PROMPT):
+        if account_id == 0:
             info = await s.storage.accounts.add(label)
-            account = s.factory.build(info)
+            try:
+                account = s.factory.build(info)
+            except Exception:
+                await s.storage.accounts.remove(info.id)  # no account left half made
+                raise
             s.accounts.add(account)
             account.logins[message.chat.id] = session.LoginView(message.chat.id)
             await start_safely(context.application, s, account)
             await message.reply_text(
                 f"💼 {render.esc(title(info.label))} added. Waiting for its login QR — scan it "
-                "in WhatsApp → Linked devices on that phone (or /pair there)."
+                "in WhatsApp → Linked devices on that phone."
             )
             return
-        found = RENAME_ID.match(prompt)
-        account = s.accounts.find(int(found.group(1))) if found else None
+        account = s.accounts.find(account_id) if account_id is not None else None
         if account is None:
             await message.reply_text("That account is no longer linked. See /accounts.")
             return
@@ -161,14 +164,50 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     reply handler, which would take them for answers to WhatsApp messages)."""
     app.add_handler(CommandHandler("accounts", cmd_accounts))
     app.add_handler(button(AccountAction, on_account))
-    prompts = filters.REPLY & filters.TEXT & ~filters.COMMAND
-    app.add_handler(MessageHandler(prompts & AccountPrompt(), on_account_reply))
+    prompts = Prompts()
+    app.bot_data["account_prompts"] = prompts
+    replies = filters.REPLY & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(replies & AccountPrompt(prompts), on_account_reply))
+
+
+class Prompts:
+    """The bot's open "new account" / "rename account" prompts, by the Telegram message that
+    asked (never by its text: a WhatsApp chat may be named like a prompt). Kept in memory:
+    after a restart a prompt is answered as an ordinary reply, and the owner asks again."""
+
+    LIMIT = 100
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[int, int], int] = {}
+
+    def ask(self, chat_id: int, message_id: int, account_id: int) -> None:
+        """Remember a prompt: ``account_id`` 0 for a new account, else the one to rename."""
+        if len(self._open) >= self.LIMIT:
+            self._open.pop(next(iter(self._open)))
+        self._open[(chat_id, message_id)] = account_id
+
+    def is_open(self, chat_id: int, message_id: int) -> bool:
+        """Whether that message is an open prompt."""
+        return (chat_id, message_id) in self._open
+
+    def answered(self, chat_id: int, message_id: int) -> int | None:
+        """The prompt's account id (0: a new one), now closed; None if it was not one."""
+        return self._open.pop((chat_id, message_id), None)
 
 
 class AccountPrompt(filters.MessageFilter):
-    """A reply to the bot's "new account" or "rename account" prompt."""
+    """A reply to one of the bot's open account prompts."""
+
+    def __init__(self, prompts: Prompts) -> None:
+        super().__init__()
+        self.prompts = prompts
 
     def filter(self, message) -> bool:  # type: ignore[no-untyped-def]
-        """True for a reply to one of this module's prompts."""
-        text = message.reply_to_message.text if message.reply_to_message else None
-        return bool(text) and text.startswith((ADD_PROMPT, RENAME_PROMPT))
+        """True for a reply to an open prompt of this module."""
+        replied = message.reply_to_message
+        return replied is not None and self.prompts.is_open(message.chat.id, replied.message_id)
+
+
+def prompts_of(context: BotContext) -> Prompts:
+    """This application's open account prompts."""
+    return context.application.bot_data["account_prompts"]  # type: ignore[no-any-return]

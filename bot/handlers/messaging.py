@@ -106,7 +106,7 @@ async def send_all(
                 worst = outcome
             if outcome.status == SendStatus.FAILED:
                 break  # a caption never goes without its voice note or sticker
-    except ValueError as exc:
+    except (ValueError, AppError) as exc:  # refused, or the chat's account is not running
         await answers.error(update, exc)
         return
     if worst is not None:
@@ -213,7 +213,7 @@ async def on_forward_action(update: Update, context: BotContext, data: ForwardAc
         await update.effective_chat.send_document(body, filename=f"message-{msg.id}.txt")
     elif data.action == "media":
         await query.answer("Downloading…")
-        state = await s.ingest.media.fetch(msg, on_request=True)
+        state = await s.accounts.running(chat.account_id).ingest.media.fetch(msg, on_request=True)
         if state == MediaState.DONE:  # the forward again, now with its file
             await s.notifier.forward_again(update.effective_chat.id, msg.id)
         else:

@@ -206,7 +206,8 @@ class SessionNotices:
             text = self._labelled(
                 "The QR expired without a scan. Tap for a new one, or send /login."
             )
-            await self._caption_or_send(view, text, keyboards.new_qr())
+            mine = self.account.id if self.s.accounts.several else None
+            await self._caption_or_send(view, text, keyboards.new_qr(mine))
 
     async def _caption_or_send(
         self, view: LoginView, text: str, markup: InlineKeyboardMarkup | None = None

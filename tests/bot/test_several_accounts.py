@@ -152,3 +152,35 @@ async def test_an_account_that_cannot_start_is_reported_and_the_others_run(
     await env.api.wait_for(lambda c: "work: could not start" in c.text)
     env.message("P6", "urgent: the kids are sick, call me", chat=ANNA, push_name="Anna")
     await env.api.wait_for(lambda c: "kids are sick" in c.text)
+
+
+async def test_a_chat_named_like_the_prompt_does_not_capture_the_owners_reply(env: Env) -> None:
+    env.feed_line(event="connected", jid=ME)
+    env.message("H1", "hi", chat=ANNA, push_name="➕ New WhatsApp account")
+    await env.settle()
+    env.api.send_text(ADMIN, "/chat New WhatsApp account")
+    listing = await env.api.wait_for(lambda c: "last 1 message" in c.text)
+    env.api.send_text(ADMIN, "see you soon", reply_to=listing.result["message_id"])
+    await wait_until(
+        lambda: any(x.get("text") == "see you soon" for x in env.sent()), what="the reply"
+    )
+    assert len(env.services.accounts) == 1
+
+
+async def test_a_reply_to_a_chat_whose_account_is_not_running_is_refused(
+    env: Env, tmp_path
+) -> None:
+    await add_work_account(env)
+    env.message("W2", "urgent: call me about the contract", chat=BOSS, account="work")
+    work = await env.api.wait_for(lambda c: "about the contract" in c.text)
+    env.api.press(ADMIN, f"ac:{env.services.accounts.by_label('work').id}:default")
+    await env.api.wait_for(lambda c: "now the default account" in c.text)
+    await stop_app(env.app)
+    for child in (env.data / "whatsapp" / "accounts").iterdir():
+        shutil.rmtree(child)
+        child.write_text("not a directory")
+    env.app = await start_app(settings_for(tmp_path, env.api, env.feed))  # default is broken
+    await env.api.wait_for(lambda c: "work: could not start" in c.text)
+    env.api.send_text(ADMIN, "Sure", reply_to=work.result["message_id"])
+    await env.api.wait_for(lambda c: "is not running" in c.text)
+    assert not any(x.get("text") == "Sure" for x in env.sent())

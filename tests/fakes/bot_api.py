@@ -73,7 +73,10 @@ class FakeBotApi:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
-        self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        #: Updates not yet confirmed: as Telegram, getUpdates hands them out until a later call's
+        #: ``offset`` confirms them, so a poll whose client went away loses nothing.
+        self.updates: list[dict[str, Any]] = []
+        self._new_update = asyncio.Event()
         self.faults: list[Fault] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -158,7 +161,7 @@ class FakeBotApi:
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Secretary"},
                 "text": self._text_of(reply_to),  # as Telegram does: the message replied to
             }
-        self.updates.put_nowait({"update_id": next(self._update_ids), "message": msg})
+        self.add_update({"update_id": next(self._update_ids), "message": msg})
         return mid
 
     def _text_of(self, message_id: int) -> str:
@@ -170,7 +173,7 @@ class FakeBotApi:
 
     def inject(self, kind: str, payload: dict[str, Any]) -> None:
         """Inject any update (``kind`` is its field: edited_message, business_message, ...)."""
-        self.updates.put_nowait({"update_id": next(self._update_ids), kind: payload})
+        self.add_update({"update_id": next(self._update_ids), kind: payload})
 
     def press(self, user_id: int, data: str, message_id: int = 1) -> str:
         """Inject an inline-button press; return the callback query id."""
@@ -187,7 +190,7 @@ class FakeBotApi:
                 "text": "card",
             },
         }
-        self.updates.put_nowait({"update_id": next(self._update_ids), "callback_query": query})
+        self.add_update({"update_id": next(self._update_ids), "callback_query": query})
         return qid
 
     def of(self, *methods: str) -> list[Call]:
@@ -308,24 +311,29 @@ class FakeBotApi:
         """Telegram hands a bot files up to 20 MB only."""
         return len(self.files.get(file_id, (b"", ""))[0]) > 20 * 1024 * 1024
 
+    def add_update(self, update: dict[str, Any]) -> None:
+        """Queue an update for the bot's next getUpdates."""
+        self.updates.append(update)
+        self._new_update.set()
+
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        timeout = float(params.get("timeout", 0) or 0)
-        out: list[dict[str, Any]] = []
-        if self._closing.is_set():
-            return out
-        update = asyncio.ensure_future(self.updates.get())
-        closing = asyncio.ensure_future(self._closing.wait())
-        await asyncio.wait(
-            {update, closing}, timeout=max(timeout, 0.05), return_when="FIRST_COMPLETED"
-        )
-        closing.cancel()
-        if not update.done():
-            update.cancel()
-            return out
-        out.append(update.result())
-        while not self.updates.empty():
-            out.append(self.updates.get_nowait())
-        return out
+        """Telegram's long poll: confirm the updates before ``offset``, return the rest, or wait
+        up to ``timeout`` for one."""
+        offset = int(params.get("offset", 0) or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates and not self._closing.is_set():
+            self._new_update.clear()
+            waits = {
+                asyncio.ensure_future(self._new_update.wait()),
+                asyncio.ensure_future(self._closing.wait()),
+            }
+            timeout = max(float(params.get("timeout", 0) or 0), 0.05)
+            try:
+                await asyncio.wait(waits, timeout=timeout, return_when="FIRST_COMPLETED")
+            finally:
+                for w in waits:
+                    w.cancel()
+        return list(self.updates)
 
     def _result(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if method == "getMe":
@@ -387,4 +395,4 @@ def reaction_update(api: FakeBotApi, user_id: int, message_id: int, emoji: str) 
             "new_reaction": [{"type": "emoji", "emoji": emoji}],
         },
     }
-    api.updates.put_nowait(update)
+    api.add_update(update)
