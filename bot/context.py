@@ -83,11 +83,6 @@ class Accounts:
         """True when more than one account is linked (labels are shown then)."""
         return len(self._by_id) > 1
 
-    def get(self, account_id: int) -> Account:
-        """The account with this id; the default one for an id no longer linked (a chat of a
-        removed account cannot be written to, but its stored messages can still be shown)."""
-        return self._by_id.get(account_id, self.default)
-
     def running(self, account_id: int) -> Account:
         """The account to act for (send, fetch, log in); ``InvalidInput`` when it is not
         running — never another account in its place."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from telegram.ext import Application
 
 from assistant.pipeline import HistoryProgress
+from bot.render import title
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class HistoryReporter:
             return
         done = p.percent >= 100
         label = self.label()
-        where = f" of {label[:1].upper() + label[1:]}" if label else ""
+        where = f" of {title(label)}" if label else ""
         text = (
             f"{'✅ History sync' if done else '⏳ Syncing history'}{where}"
             f"{' done' if done else ''}: "

@@ -47,3 +47,8 @@ def phone_of(jid: str | None) -> str:
     """A person JID as a phone number for reading (``+49 1511 2345678``)."""
     digits = names.phone_digits(jid or "")
     return names.format_phone(digits) if digits else (jid or "unknown")
+
+
+def title(label: str) -> str:
+    """An account's label as a title ("work" → "Work")."""
+    return label[:1].upper() + label[1:]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.render import esc, phone_of
+from bot.render import esc, phone_of, title
 from bot.render_session import STATE_WORDS
 from core.ids import ConnectionState
 
@@ -32,11 +32,6 @@ def age(delta: timedelta | None) -> str:
         if seconds >= size:
             return f"last event {seconds // size} {unit} ago"
     return f"last event {seconds} s ago"
-
-
-def title(label: str) -> str:
-    """An account's label as a title ("work" → "Work")."""
-    return label[:1].upper() + label[1:]
 
 
 def accounts_text(rows: list[AccountRow]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.render import esc, phone_of, when
+from bot.render import esc, phone_of, title, when
 from storage import names
 from storage.domain import Chat
 
@@ -33,7 +33,7 @@ def chat_label(chat: Chat, account: str = "") -> str:
 
 def chat_list_text(total: int, page: int, pages: int, search: str, account: str = "") -> str:
     """The header of a /chats page; ``account`` is the label it is narrowed to, if any."""
-    where = f" in {esc(account[:1].upper() + account[1:])}" if account else ""
+    where = f" in {esc(title(account))}" if account else ""
     if total == 0:
         return (
             "No chat" + where + " matches “" + esc(search) + "”."
@@ -52,7 +52,7 @@ def card_text(chat: Chat, now: datetime, tz: ZoneInfo, account: str = "") -> str
     """A chat's card: its account (when there are several), kind, marks, mute state and last
     activity."""
     mute = f"muted until {when(chat.muted_until, tz)}" if chat.is_muted(now) else "not muted"
-    where = f"💼 {esc(account[:1].upper() + account[1:])} · " if account else ""
+    where = f"💼 {esc(title(account))} · " if account else ""
     return "\n".join(
         [
             f"{where}<b>{esc(chat.name)}</b>",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.render import esc, phone_of
+from bot.render import esc, phone_of, title
 from core.ids import MessageKind
 from storage.domain import Chat, MediaState, StoredMessage
 
@@ -71,7 +71,7 @@ def messages_text(chat: Chat, messages: list[StoredMessage], tz: ZoneInfo) -> st
 
 def account_tag(account: str) -> str:
     """ "💼 Work · " in front of a chat of a labelled account ("" with a single account)."""
-    return f"💼 {esc(account[:1].upper() + account[1:])} · " if account else ""
+    return f"💼 {esc(title(account))} · " if account else ""
 
 
 def chat_title(chat: Chat, account: str = "") -> str:

@@ -14,7 +14,8 @@ from bot.buttons import button
 from bot.callbacks import AccountAction
 from bot.context import Account, BotContext, Services
 from bot.handlers import session
-from bot.render_accounts import AccountRow, accounts_text, title
+from bot.render import title
+from bot.render_accounts import AccountRow, accounts_text
 from core.errors import AppError
 from core.notifications import Notice
 

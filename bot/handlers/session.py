@@ -250,7 +250,7 @@ class SessionNotices:
     def _labelled(self, text: str) -> str:
         """``text`` after the account's label when there are several ("💼 Work: …")."""
         label = self.s.accounts.label_of(self.account.id)
-        return f"💼 {label[:1].upper() + label[1:]}: {text}" if label else text
+        return f"💼 {render.title(label)}: {text}" if label else text
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -49,7 +49,7 @@ def _shown(key: str, value: object) -> str:
 
 def account_settings_text(p: Preferences, own: dict[str, object], label: str) -> str:
     """One account's page: its effective ``PER_ACCOUNT`` settings, and which it overrides."""
-    name = render.esc(label[:1].upper() + label[1:])
+    name = render.esc(render.title(label))
     lines = [f"<b>Settings of {name}</b> (its own override the global ones)"]
     for key in PER_ACCOUNT:
         whose = "this account's own" if key in own else "global"
