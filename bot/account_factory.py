@@ -54,6 +54,8 @@ class AccountFactory:
     on_late: Any
     #: The history progress reporter of an account id.
     on_progress: Any
+    #: Deletes a removed account's files: (account id, media files only it used) → None.
+    forget: Callable[[int, list[str]], None]
 
     def _gave_up(self, info: AccountInfo) -> Callable[[], None]:
         """An added account whose session cannot go on: said in the log; its state notice

@@ -159,7 +159,18 @@ class AccountAction(_IdAction):
 
     PREFIX: ClassVar[str] = "ac"
     ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"add", "rename", "logout", "logout_yes", "logout_no", "default", "login"}
+        {
+            "add",
+            "rename",
+            "logout",
+            "logout_yes",
+            "logout_no",
+            "default",
+            "login",
+            "remove",
+            "remove_yes",
+            "remove_no",
+        }
     )
     account_id: int
     action: str

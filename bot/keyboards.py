@@ -237,38 +237,6 @@ def draft(draft_id: int) -> Markup:
     )
 
 
-def accounts(ids_labels: list[tuple[int, str]], default_id: int) -> Markup:
-    """/accounts: per account Rename, Log out and (unless it is) Default; then Add account."""
-    rows = []
-    for account_id, label in ids_labels:
-        row = [
-            Button(f"✏️ {label}", callback_data=AccountAction(account_id, "rename").pack()),
-            Button("🚪 Log out", callback_data=AccountAction(account_id, "logout").pack()),
-        ]
-        if account_id != default_id:
-            row.append(
-                Button("⭐ Default", callback_data=AccountAction(account_id, "default").pack())
-            )
-        rows.append(row)
-    rows.append([Button("➕ Add account", callback_data=AccountAction(0, "add").pack())])
-    return Markup(rows)
-
-
-def account_logout_confirm(account_id: int, label: str) -> Markup:
-    """Yes / Cancel for logging one account out."""
-    return Markup(
-        [
-            [
-                Button(
-                    f"Yes, log out {label}",
-                    callback_data=AccountAction(account_id, "logout_yes").pack(),
-                ),
-                Button("Cancel", callback_data=AccountAction(account_id, "logout_no").pack()),
-            ]
-        ]
-    )
-
-
 def login_choice(ids_labels: list[tuple[int, str]]) -> Markup:
     """/login with several accounts: which one to link, or a new one."""
     rows = [

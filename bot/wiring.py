@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application
@@ -111,6 +113,21 @@ def make_gateway(
     return gateway
 
 
+def forget_account_files(data_dir: Path, account_id: int, media: list[str]) -> None:
+    """Delete a removed account's session, journal and the media ``media`` lists (only
+    files inside DATA_DIR/media); also run before a new account is built, so that an id
+    used again never resumes an old session. The first account's files are never deleted."""
+    if account_id == 1:
+        raise ValueError("the first account's files are never deleted")
+    paths = account_paths(data_dir, account_id)
+    shutil.rmtree(paths.journal_dir.parent, ignore_errors=True)
+    root = paths.media_dir.resolve()
+    for name in media:
+        path = Path(name).resolve()
+        if path.is_relative_to(root):
+            path.unlink(missing_ok=True)
+
+
 async def build_services(app: Application, s: Settings, clock: Clock) -> Services:  # type: ignore[type-arg]
     """Open storage and build every service and one ``Account`` per linked WhatsApp account
     (concrete classes are named only here and in ``bot/account_factory.py``)."""
@@ -194,6 +211,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         on_progress=lambda account_id: HistoryReporter(
             app, s.owner_ids, lambda: accounts.label_of(account_id)
         ),
+        forget=functools.partial(forget_account_files, s.data_dir),
     )
     for info in stored:
         try:

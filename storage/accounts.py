@@ -13,6 +13,7 @@ import json
 from core.errors import InvalidInput, NotFound
 from storage.db import db, in_thread
 from storage.domain import AccountInfo
+from storage.messages import forget_media_of, unreferenced
 from storage.models import AccountRecord
 
 #: The longest label, in characters as stored (lower-case).
@@ -127,14 +128,18 @@ class PeeweeAccountRepository:
             return _info(rec)
 
     @in_thread
-    def remove(self, account_id: int) -> None:
+    def remove(self, account_id: int) -> list[str]:
         """Delete an account and everything of it (chats, messages, contacts, outbox items);
-        refuses the last one. When it was the default, the lowest remaining id is."""
+        refuses the last one. When it was the default, the lowest remaining id is. Returns
+        the media files its messages had downloaded that no other account's message uses
+        (no longer counted in the media budget), for the caller to delete."""
         with db.atomic():
             rec = _record(account_id)
             if AccountRecord.select().count() <= 1:
                 raise InvalidInput("the last account cannot be removed")
+            files = forget_media_of(account_id)
             AccountRecord.delete().where(AccountRecord.id == account_id).execute()
             if rec.is_default:
                 first = AccountRecord.select().order_by(AccountRecord.id).first()
                 AccountRecord.update(is_default=True).where(AccountRecord.id == first.id).execute()
+            return unreferenced(files)

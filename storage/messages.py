@@ -20,7 +20,7 @@ from storage.domain import MediaState, StoredMessage
 from storage.ingest import Scorer, StoreCall, store
 from storage.message_changes import MessageChanges
 from storage.message_reads import MessageReads
-from storage.models import MessageRecord
+from storage.models import ChatRecord, MessageRecord
 from storage.outbox import queue_telegram, rows
 from storage.rows import read_setting, write_setting
 
@@ -49,6 +49,40 @@ def _add_media_usage(size: int) -> None:
     usage["day_bytes"] += size
     usage["total_bytes"] += size
     write_setting(MEDIA_USAGE_KEY, usage)
+
+
+def forget_media_of(account_id: int) -> list[str]:
+    """Take an account's downloaded media out of the media counters (inside the transaction
+    that deletes its messages) and return its files."""
+    rows = list(
+        MessageRecord.select(MessageRecord.media_path, MessageRecord.media_size)
+        .join(ChatRecord)
+        .where(
+            (ChatRecord.account == account_id)
+            & (MessageRecord.media_state == MediaState.DONE.value)
+            & MessageRecord.media_path.is_null(False)
+        )
+        .tuples()
+    )
+    gone = sum(int(size or 0) for _path, size in rows)
+    if gone:
+        usage = _media_usage()
+        usage["total_bytes"] = max(0, usage["total_bytes"] - gone)
+        write_setting(MEDIA_USAGE_KEY, usage)
+    return sorted({str(path) for path, _size in rows})
+
+
+def unreferenced(files: list[str]) -> list[str]:
+    """Those of ``files`` no stored message points to (a file is shared when two accounts
+    are in the same group: it is named by chat, sender and message id)."""
+    used: set[str] = set()
+    for chunk in range(0, len(files), CHUNK):
+        part = files[chunk : chunk + CHUNK]
+        query = MessageRecord.select(MessageRecord.media_path).where(
+            MessageRecord.media_path.in_(part)
+        )
+        used.update(str(path) for (path,) in query.tuples())
+    return [f for f in files if f not in used]
 
 
 class PeeweeMessageRepository(MessageReads, MessageChanges):

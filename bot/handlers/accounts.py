@@ -3,13 +3,14 @@ login QR), rename, log out, choose the default; and starting an account's sessio
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
 from telegram import ForceReply, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot import answers, keyboards, render
+from bot import account_removal, answers, keyboards_accounts, render
 from bot.buttons import button
 from bot.callbacks import AccountAction
 from bot.context import Account, BotContext, Services
@@ -72,14 +73,15 @@ async def cmd_accounts(update: Update, context: BotContext) -> None:
     s = context.services
     await update.effective_message.reply_text(
         accounts_text(await rows(s)),
-        reply_markup=keyboards.accounts(
+        reply_markup=keyboards_accounts.accounts(
             [(a.id, a.label) for a in s.accounts], s.accounts.default_id
         ),
     )
 
 
 async def on_account(update: Update, context: BotContext, data: AccountAction) -> None:
-    """An /accounts button: add, rename, log out (asks first), default, or log in."""
+    """An /accounts button: add, rename, log out or remove (each asks first), default, or
+    log in."""
     query = update.callback_query
     await query.answer()
     s = context.services
@@ -107,10 +109,21 @@ async def on_account(update: Update, context: BotContext, data: AccountAction) -
     elif data.action == "logout":
         await query.edit_message_text(
             f"Unlink the bot from {name}? The other accounts keep running.",
-            reply_markup=keyboards.account_logout_confirm(account.id, account.label),
+            reply_markup=keyboards_accounts.account_logout_confirm(account.id, account.label),
         )
     elif data.action == "logout_no":
         await query.edit_message_text("Logout cancelled.")
+    elif data.action == "remove":
+        await query.edit_message_text(
+            await account_removal.question(s, account),
+            reply_markup=keyboards_accounts.account_remove_confirm(account.id, account.label)
+            if account.id != keyboards_accounts.FIRST
+            else None,
+        )
+    elif data.action == "remove_no":
+        await query.edit_message_text("Nothing was removed.")
+    elif data.action == "remove_yes":
+        await query.edit_message_text(await account_removal.remove(s, account))
     elif data.action == "logout_yes":
         again = f"/login {render.esc(account.label)}"
         await session.log_out(
@@ -136,6 +149,8 @@ async def on_account_reply(update: Update, context: BotContext) -> None:
         if account_id == 0:
             info = await s.storage.accounts.add(label)
             try:
+                # an id used before (its account removed) must not resume that session
+                await asyncio.to_thread(s.factory.forget, info.id, [])
                 account = s.factory.build(info)
             except Exception:
                 await s.storage.accounts.remove(info.id)  # no account left half made

@@ -15,6 +15,7 @@ from core.events import ContactSeen, MediaInfo, WaMessage
 from core.ids import STATUS_BROADCAST, ChatJid, MessageKind, WaMessageId
 from storage import Storage
 from storage.accounts import check_label
+from storage.domain import MediaState
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 ALICE = ChatJid("15550000002@s.whatsapp.net")
@@ -202,6 +203,24 @@ async def test_removing_an_account_removes_only_its_data(storage: Storage) -> No
     assert await work.chats.by_jid(ALICE) is None
     assert len(await storage.all_accounts.whatsapp_outbox.due(T0 + timedelta(days=1))) == 1
     assert (await storage.all_accounts.chats.list_page()).total == 1
+
+
+async def test_removing_an_account_hands_back_its_media_files_and_frees_their_budget(
+    storage: Storage,
+) -> None:
+    main, work = await two(storage)
+    [kept] = await main.messages.store([msg(1)])
+    [gone, also] = await work.messages.store([msg(1), msg(2)])
+    await main.messages.set_media(kept.id, MediaState.DONE, "/d/media/kept.jpg", 300, None)
+    await work.messages.set_media(gone.id, MediaState.DONE, "/d/media/gone.jpg", 1_000, None)
+    await work.messages.set_media(also.id, MediaState.DONE, "/d/media/kept.jpg", 300, None)
+    assert (await storage.messages.media_usage())[1] == 1_600
+
+    files = await storage.accounts.remove(work.account_id)
+
+    assert files == ["/d/media/gone.jpg"]  # kept.jpg is the main account's too (same group)
+    assert (await storage.messages.media_usage())[1] == 300
+    assert (await main.messages.get(kept.id)).media_path == "/d/media/kept.jpg"
 
 
 LABELS = st.one_of(

@@ -257,7 +257,7 @@ async def test_state_changes_are_announced_with_their_reasons(backend: Backend) 
         ConnectionState.RECONNECTING,
         ConnectionState.CONNECTED,
         ConnectionState.LOGGED_OUT,
-    ]
+    ], changes  # the reasons say where an unexpected change came from
     reasons = [reason for _, reason in changes]
     assert reasons[0] == "WhatsApp is connected."
     assert "reconnecting" in reasons[1]
