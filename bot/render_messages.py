@@ -6,6 +6,7 @@ Pure functions; every WhatsApp-sourced string is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -58,11 +59,15 @@ def sender_of(msg: StoredMessage, chat: Chat) -> str:
     return msg.sender_name or (chat.name if not chat.is_group else phone_of(msg.sender))
 
 
-def messages_text(chat: Chat, messages: list[StoredMessage], tz: ZoneInfo) -> str:
-    """A chat's last messages, as /chat shows them."""
+def messages_text(
+    chat: Chat, messages: list[StoredMessage], tz: ZoneInfo, account: str = ""
+) -> str:
+    """A chat's last messages, as /chat shows them (after its account's label when there
+    are several)."""
+    name = f"{account_tag(account)}<b>{esc(chat.name)}</b>"
     if not messages:
-        return f"<b>{esc(chat.name)}</b>: no stored messages yet."
-    lines = [f"<b>{esc(chat.name)}</b> — last {len(messages)} message(s)"]
+        return f"{name}: no stored messages yet."
+    lines = [f"{name} — last {len(messages)} message(s)"]
     for msg in messages:
         ts = msg.timestamp.astimezone(tz).strftime("%d.%m %H:%M")
         lines.append(f"<i>{ts}</i> <b>{esc(sender_of(msg, chat))}</b>: {body_text(msg)}")
@@ -133,15 +138,21 @@ def draft_text(chat: Chat, msg: StoredMessage, text: str, tz: ZoneInfo, account:
     )
 
 
-def search_text(query: str, hits: list[tuple[Chat, StoredMessage]], tz: ZoneInfo) -> str:
-    """The /search results page."""
+def search_text(
+    query: str,
+    hits: list[tuple[Chat, StoredMessage]],
+    tz: ZoneInfo,
+    label_of: Callable[[int], str] = lambda _account_id: "",
+) -> str:
+    """The /search results page; with several accounts each chat after its account's label."""
     if not hits:
         return f"Nothing found for “{esc(query)}”."
     lines = [f"<b>Search</b> “{esc(query)}” — {len(hits)} newest match(es)"]
     for chat, msg in hits:
         ts = msg.timestamp.astimezone(tz).strftime("%d.%m %H:%M")
         lines.append(
-            f"<i>{ts}</i> <b>{esc(chat.name)}</b> · {esc(sender_of(msg, chat))}: "
+            f"<i>{ts}</i> {account_tag(label_of(chat.account_id))}<b>{esc(chat.name)}</b> · "
+            f"{esc(sender_of(msg, chat))}: "
             f"{body_text(msg)[:300]}"
         )
     return "\n".join(lines)

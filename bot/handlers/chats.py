@@ -78,7 +78,8 @@ async def show_last(update: Update, context: BotContext, chat_id: int, reply: bo
     """Send the chat's last 10 messages; replying to the list answers the newest incoming one."""
     s = context.services
     chat, messages = await s.chats.last_messages(chat_id, 10)
-    chunks = render.split(render_messages.messages_text(chat, messages, s.tz))
+    label = s.accounts.label_of(chat.account_id)
+    chunks = render.split(render_messages.messages_text(chat, messages, s.tz, label))
     target = update.effective_chat
     for i, chunk in enumerate(chunks):
         markup = keyboards.open_chat(chat.id) if i == len(chunks) - 1 else None

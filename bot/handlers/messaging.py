@@ -170,7 +170,7 @@ async def cmd_search(update: Update, context: BotContext) -> None:
     except AppError as exc:
         await answers.error(update, exc, mark="")
         return
-    for chunk in render.split(render_messages.search_text(query, hits, s.tz)):
+    for chunk in render.split(render_messages.search_text(query, hits, s.tz, s.accounts.label_of)):
         await update.effective_message.reply_text(chunk)
 
 

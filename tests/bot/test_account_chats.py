@@ -40,3 +40,23 @@ async def test_with_one_account_the_first_word_is_a_search_as_before(env: Env) -
     await env.settle()
     env.api.send_text(ADMIN, "/chats main")
     await env.api.wait_for(lambda c: "No chat matches “main”." in c.text)
+
+
+async def test_search_results_show_each_chats_account(env: Env) -> None:
+    await add_work_account(env)
+    env.message("P1", "the invoice for the flat", chat=ANNA, push_name="Anna")
+    env.message("W1", "the invoice for the client", chat=BOSS, push_name="Boss", account="work")
+    await env.settle()
+    env.api.send_text(ADMIN, "/search invoice")
+    found = await env.api.wait_for(lambda c: "<b>Search</b>" in c.text)
+    assert "💼 Main · <b>Anna</b>" in found.text, found.text
+    assert "💼 Work · <b>Boss</b>" in found.text, found.text
+
+
+async def test_a_chats_last_messages_name_its_account(env: Env) -> None:
+    await add_work_account(env)
+    env.message("W2", "the budget is approved", chat=BOSS, push_name="Boss", account="work")
+    await env.settle()
+    env.api.send_text(ADMIN, "/chat Boss")
+    shown = await env.api.wait_for(lambda c: "last 1 message" in c.text)
+    assert shown.text.startswith("💼 Work · <b>Boss</b>"), shown.text
