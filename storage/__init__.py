@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import peewee
 
@@ -103,7 +104,8 @@ def _warn_unless_durable(database: peewee.Database) -> None:
     """Say so when the PostgreSQL server does not put commits on disk before answering:
     the event journal is emptied once its events are committed."""
     for name in ("fsync", "synchronous_commit"):
-        (value,) = database.execute_sql(f"SHOW {name}").fetchone()
+        run: Any = database.execute_sql  # untyped in peewee's stubs
+        (value,) = run(f"SHOW {name}").fetchone()
         if value == "off":
             logger.warning(
                 "PostgreSQL has %s=off: a committed message can be lost in a power cut "

@@ -8,6 +8,7 @@ unique; ``check_label`` is the one rule. Which rows belong to an account is stor
 
 from __future__ import annotations
 
+import builtins
 import json
 
 from core.errors import InvalidInput, NotFound
@@ -128,7 +129,7 @@ class PeeweeAccountRepository:
             return _info(rec)
 
     @in_thread
-    def remove(self, account_id: int) -> list[str]:
+    def remove(self, account_id: int) -> builtins.list[str]:
         """Delete an account and everything of it (chats, messages, contacts, outbox items);
         refuses the last one. When it was the default, the lowest remaining id is. Returns
         the media files its messages had downloaded that no other account's message uses

@@ -138,4 +138,5 @@ def missed_calls(chat_id: int, until: datetime) -> tuple[datetime, ...]:
         ),
     ).fetchall()
     utc = MessageRecord.timestamp.python_value
-    return tuple(utc(ts) for ts, info in rows if json.loads(info or "{}").get("state") == "missed")
+    missed = (utc(ts) for ts, info in rows if json.loads(info or "{}").get("state") == "missed")
+    return tuple(t for t in missed if t is not None)

@@ -29,7 +29,9 @@ def match_rank(needle: str, name: str, key: str) -> int:
     return MATCH_PART
 
 
-def narrow(query: peewee.ModelSelect, search: str) -> peewee.ModelSelect | None:
+def narrow(
+    query: peewee.ModelSelect[ChatRecord], search: str
+) -> peewee.ModelSelect[ChatRecord] | None:
     """Narrow a chat query to the chats whose names or number contain ``search``; None when
     the search has nothing to look for."""
     found = names.needles(search)

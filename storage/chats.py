@@ -47,6 +47,14 @@ def load_chats(chat_ids: Iterable[int]) -> dict[int, Chat]:
     return {row[0]: sql_chat(row, tuple(sorted(aliases.get(row[0], ())))) for row in rows}
 
 
+def _chat(chat_id: int) -> Chat:
+    """The chat with this id (``NotFound`` when there is none), on the calling thread."""
+    rec = ChatRecord.get_or_none(ChatRecord.id == chat_id)
+    if rec is None:
+        raise NotFound(f"chat {chat_id} does not exist")
+    return record_chat(rec, _aliases(rec.id))
+
+
 class PeeweeChatRepository(Scoped):
     """Chats and contacts of one account (or, read-only, of all: storage/scope.py) on the
     bound peewee database."""
@@ -59,15 +67,12 @@ class PeeweeChatRepository(Scoped):
         it when ``name`` is surer than the one it has."""
         with db.atomic():
             chat_id = ensure_chat_sync(jid, alt, name, rank, account=self._own())
-        return self.get.sync(self, chat_id)
+        return _chat(chat_id)
 
     @in_thread
     def get(self, chat_id: int) -> Chat:
         """Return the chat with this id; raise ``NotFound`` when there is none."""
-        rec = ChatRecord.get_or_none(ChatRecord.id == chat_id)
-        if rec is None:
-            raise NotFound(f"chat {chat_id} does not exist")
-        return record_chat(rec, _aliases(rec.id))
+        return _chat(chat_id)
 
     @in_thread
     def get_many(self, chat_ids: Iterable[int]) -> dict[int, Chat]:
@@ -78,7 +83,7 @@ class PeeweeChatRepository(Scoped):
     def by_jid(self, jid: str) -> Chat | None:
         """Return the chat of this account any of whose JIDs is ``jid``, or None."""
         chat_id = resolve_id(jid, account=self._own())
-        return self.get.sync(self, chat_id) if chat_id is not None else None
+        return _chat(chat_id) if chat_id is not None else None
 
     @in_thread
     def list_page(
@@ -132,13 +137,13 @@ class PeeweeChatRepository(Scoped):
         ChatRecord.update({getattr(ChatRecord, flag): value}).where(
             ChatRecord.id == chat_id
         ).execute()
-        return self.get.sync(self, chat_id)
+        return _chat(chat_id)
 
     @in_thread
     def set_muted_until(self, chat_id: int, until: datetime | None) -> Chat:
         """Mute the chat until ``until`` (None unmutes it) and return the changed chat."""
         ChatRecord.update(muted_until=until).where(ChatRecord.id == chat_id).execute()
-        return self.get.sync(self, chat_id)
+        return _chat(chat_id)
 
     @in_thread
     def adjust_bias(self, chat_id: int, delta: int) -> None:
@@ -209,7 +214,7 @@ class PeeweeChatRepository(Scoped):
         """How many chats (status updates are not one) this repository lists."""
         return self._chats().count()
 
-    def _chats(self, account_id: int | None = None) -> peewee.ModelSelect:
+    def _chats(self, account_id: int | None = None) -> peewee.ModelSelect[ChatRecord]:
         """The chats a listing covers (storage/scope.py); status updates are not a chat."""
         query = ChatRecord.select().where(ChatRecord.jid != STATUS_BROADCAST)
         accounts = self._listed(account_id)

@@ -7,6 +7,7 @@ Blocking functions for use inside storage, on the database thread, in a transact
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from core.events import ContactSeen
 from storage import clean, names
@@ -102,7 +103,7 @@ def upsert_contacts(contacts: Sequence[ContactSeen], *, account: int) -> int:
             ).strip(),
             ContactRecord.push_name: clean.text(contact.push_name, clean.NAME_LIMIT).strip(),
         }
-        update = {f: v for f, v in fields.items() if v}
+        update: dict[Any, object] = {f: v for f, v in fields.items() if v}
         if not update:
             continue
         update[ContactRecord.updated_at] = utcnow()

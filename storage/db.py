@@ -100,7 +100,7 @@ def make_database(url: str) -> peewee.Database:
             path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, returning_clause=True
         )
     if parsed.scheme in {"postgres", "postgresql"}:
-        return PooledPostgresqlDatabase(
+        pooled: peewee.Database = PooledPostgresqlDatabase(
             (parsed.path or "/").lstrip("/") or "postgres",
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
@@ -109,6 +109,7 @@ def make_database(url: str) -> peewee.Database:
             max_connections=4,
             stale_timeout=300,
         )
+        return pooled
     raise StorageError(f"unsupported database URL scheme {parsed.scheme!r}")
 
 
@@ -174,6 +175,11 @@ async def run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return await loop.run_in_executor(_db_executor(), call)
     except TRANSIENT as exc:
         raise StorageError(str(exc)) from exc
+
+
+def tuples(query: Any) -> list[tuple[Any, ...]]:
+    """A query's rows as plain tuples (peewee's stubs type ``.tuples()`` rows as models)."""
+    return list(query.tuples())
 
 
 def in_thread(fn: Callable[..., R]) -> Callable[..., Any]:

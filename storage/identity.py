@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from core.ids import OWN_SENDER, ChatJid, is_group_jid
 from storage import clean, contacts, names
+from storage.db import tuples
 from storage.models import ChatAliasRecord, ChatRecord, ContactRecord, MessageRecord
 from storage.names import NAME_FALLBACK, NAME_PUSH, fallback_name
 
@@ -44,21 +45,23 @@ def _merge(keep: int, drop: int) -> None:
     a.owner_wrote = a.owner_wrote or b.owner_wrote
     a.save()
     kept = set(
-        MessageRecord.select(MessageRecord.wa_id, MessageRecord.sender)
-        .where(MessageRecord.chat == keep)
-        .tuples()
+        tuples(
+            MessageRecord.select(MessageRecord.wa_id, MessageRecord.sender).where(
+                MessageRecord.chat == keep
+            )
+        )
     )
     moving = MessageRecord.select(MessageRecord.id, MessageRecord.wa_id, MessageRecord.sender)
     dupes = [
         i
-        for i, wa_id, sender in moving.where(MessageRecord.chat == drop).tuples()
+        for i, wa_id, sender in tuples(moving.where(MessageRecord.chat == drop))
         if (wa_id, sender) in kept
     ]
     if dupes:
         MessageRecord.delete().where(MessageRecord.id.in_(dupes)).execute()
     MessageRecord.update(chat=keep).where(MessageRecord.chat == drop).execute()
     ChatAliasRecord.update(chat=keep).where(ChatAliasRecord.chat == drop).execute()
-    ChatRecord.delete_by_id(drop)
+    ChatRecord.delete().where(ChatRecord.id == drop).execute()
 
 
 def same_person(stored_sender: str, other: str, *, account: int) -> bool:

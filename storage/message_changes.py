@@ -118,7 +118,7 @@ class MessageChanges(Scoped):
         if chat_id is None or state not in DELIVERY_ORDER:
             return 0
         lower = DELIVERY_ORDER[: DELIVERY_ORDER.index(state)]
-        return (
+        return int(
             MessageRecord.update(delivery=state)
             .where(
                 (MessageRecord.chat == chat_id)

@@ -11,7 +11,7 @@ from datetime import datetime
 import peewee
 
 from core.ids import STATUS_BROADCAST
-from storage.db import CHUNK, db, in_thread, is_postgres
+from storage.db import CHUNK, db, in_thread, is_postgres, tuples
 from storage.domain import MediaState, StoredMessage
 from storage.message_rows import to_stored
 from storage.models import ChatRecord, MessageLinkRecord, MessageRecord
@@ -30,7 +30,9 @@ def _in_accounts(accounts: list[int] | None) -> tuple[str, list[int]]:
     return f" AND chat_id IN (SELECT id FROM chats WHERE account_id IN ({marks}))", accounts
 
 
-def _of_accounts(query: peewee.ModelSelect, accounts: list[int] | None) -> peewee.ModelSelect:
+def _of_accounts(
+    query: peewee.ModelSelect[MessageRecord], accounts: list[int] | None
+) -> peewee.ModelSelect[MessageRecord]:
     """Narrow a message query to the chats of these accounts (None: every account)."""
     if accounts is None:
         return query
@@ -126,7 +128,7 @@ class MessageReads(Scoped):
             & MessageRecord.media_ref.is_null(False)
         )
         rows = _of_accounts(query, self._listed()).order_by(MessageRecord.id).limit(limit)
-        return [(r.id, bytes(r.media_ref)) for r in rows]
+        return [(r.id, bytes(r.media_ref or b"")) for r in rows]  # not null: the query says
 
     @in_thread
     def status_posters(self, since: datetime) -> list[tuple[str, str, int, datetime]]:
@@ -136,7 +138,7 @@ class MessageReads(Scoped):
         accounts = self._listed()
         if accounts is not None:
             statuses = statuses.where(ChatRecord.account.in_(accounts))
-        rows = (
+        rows = tuples(
             MessageRecord.select(
                 MessageRecord.sender,
                 peewee.fn.MAX(MessageRecord.sender_name),
@@ -146,7 +148,6 @@ class MessageReads(Scoped):
             .where(MessageRecord.chat.in_(statuses) & (MessageRecord.timestamp >= since))
             .group_by(MessageRecord.sender)
             .order_by(peewee.fn.MAX(MessageRecord.timestamp).desc())
-            .tuples()
         )
         return [
             (sender, name or "", int(n), latest)  # MAX() keeps the field's conversion
@@ -165,12 +166,14 @@ class MessageReads(Scoped):
         within = _in_accounts(self._listed(account_id))
         if is_postgres():
             query = " & ".join(f"{w}:*" for w in words)
-            rows = MessageRecord.raw(
-                f"SELECT * FROM messages WHERE {POSTGRES_FTS_V8} "
-                f"@@ to_tsquery('simple', %s){within[0]} ORDER BY id DESC LIMIT %s",
-                query,
-                *within[1],
-                limit,
+            rows: list[MessageRecord] = list(
+                MessageRecord.raw(
+                    f"SELECT * FROM messages WHERE {POSTGRES_FTS_V8} "
+                    f"@@ to_tsquery('simple', %s){within[0]} ORDER BY id DESC LIMIT %s",
+                    query,
+                    *within[1],
+                    limit,
+                )
             )
         else:
             # Whole words first (FTS5 walks one doclist newest-first and stops at the limit);
@@ -225,4 +228,5 @@ class MessageReads(Scoped):
         )
         if link is None:
             return None
-        return self.get.sync(self, link.message_id)
+        rec = MessageRecord.get_or_none(MessageRecord.id == link.message_id)
+        return to_stored(rec) if rec else None

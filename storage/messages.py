@@ -15,7 +15,7 @@ from core.events import CallSeen, WaMessage
 from core.notifications import Forward
 from storage import clean
 from storage.calls import CallRecorded, missed_calls, record_call
-from storage.db import CHUNK, db, in_thread
+from storage.db import CHUNK, db, in_thread, tuples
 from storage.domain import MediaState, StoredMessage
 from storage.ingest import Scorer, StoreCall, store
 from storage.message_changes import MessageChanges
@@ -54,7 +54,7 @@ def _add_media_usage(size: int) -> None:
 def forget_media_of(account_id: int) -> list[str]:
     """Take an account's downloaded media out of the media counters (inside the transaction
     that deletes its messages) and return its files."""
-    rows = list(
+    rows = tuples(
         MessageRecord.select(MessageRecord.media_path, MessageRecord.media_size)
         .join(ChatRecord)
         .where(
@@ -62,7 +62,6 @@ def forget_media_of(account_id: int) -> list[str]:
             & (MessageRecord.media_state == MediaState.DONE.value)
             & MessageRecord.media_path.is_null(False)
         )
-        .tuples()
     )
     gone = sum(int(size or 0) for _path, size in rows)
     if gone:
@@ -81,7 +80,7 @@ def unreferenced(files: list[str]) -> list[str]:
         query = MessageRecord.select(MessageRecord.media_path).where(
             MessageRecord.media_path.in_(part)
         )
-        used.update(str(path) for (path,) in query.tuples())
+        used.update(str(path) for (path,) in tuples(query))
     return [f for f in files if f not in used]
 
 

@@ -6,15 +6,20 @@ import peewee
 
 from storage.models_base import MAIN_ACCOUNT as MAIN_ACCOUNT
 from storage.models_base import AccountRecord as AccountRecord
-from storage.models_base import BaseRecord, UtcField, account_column, utcnow
+from storage.models_base import BaseRecord as BaseRecord
 from storage.models_base import SchemaVersionRecord as SchemaVersionRecord
+from storage.models_base import UtcField, account_column
+from storage.models_base import utcnow as utcnow
 
 
 class ChatRecord(BaseRecord):
     """One WhatsApp chat (a person or a group): its name, the owner's switches for it, its
     activity and unread count."""
 
+    id = peewee.AutoField()
+
     account = account_column()
+    account_id: int  # peewee's accessor of the foreign key's value
     jid = peewee.CharField(max_length=128)
     name = peewee.CharField(max_length=256, default="")
     name_rank = peewee.SmallIntegerField(default=0)
@@ -47,6 +52,7 @@ class ChatAliasRecord(BaseRecord):
     account = account_column()
     jid = peewee.CharField(max_length=128)
     chat = peewee.ForeignKeyField(ChatRecord, backref="aliases", on_delete="CASCADE")
+    chat_id: int
 
     class Meta:
         table_name = "chat_aliases"
@@ -57,6 +63,7 @@ class ContactRecord(BaseRecord):
     """What the address book and WhatsApp say about one person: JIDs and names."""
 
     account = account_column()
+    account_id: int
     jid = peewee.CharField(max_length=128)
     lid = peewee.CharField(max_length=128, null=True, index=True)
     phone_jid = peewee.CharField(max_length=128, null=True, index=True)
@@ -80,7 +87,10 @@ class MessageRecord(BaseRecord):
     """One WhatsApp message of a chat: who sent it, its text or media, and what the secretary
     made of it (score, reactions, edits, delivery)."""
 
+    id = peewee.AutoField()
+
     chat = peewee.ForeignKeyField(ChatRecord, backref="messages", on_delete="CASCADE")
+    chat_id: int
     wa_id = peewee.CharField(max_length=128)
     sender = peewee.CharField(max_length=128)
     sender_name = peewee.CharField(max_length=256, default="")
@@ -143,6 +153,8 @@ class SettingRecord(BaseRecord):
 class DigestRecord(BaseRecord):
     """One digest that was written: its period, text, message count and when it was sent."""
 
+    id = peewee.AutoField()
+
     kind = peewee.CharField(max_length=16, default="daily")
     period_start = UtcField()
     period_end = UtcField()
@@ -158,6 +170,8 @@ class DigestRecord(BaseRecord):
 class TelegramOutboxRecord(BaseRecord):
     """One notice waiting to be sent to a Telegram chat, or already sent or failed (the Telegram
     outbox)."""
+
+    id = peewee.AutoField()
 
     chat_id = peewee.BigIntegerField()
     kind = peewee.CharField(max_length=16)
@@ -179,7 +193,10 @@ class WhatsAppOutboxRecord(BaseRecord):
     """One message waiting to be sent on WhatsApp, or already sent or failed (the WhatsApp
     outbox), with its ticks."""
 
+    id = peewee.AutoField()
+
     account = account_column()
+    account_id: int
     to_jid = peewee.CharField(max_length=128)
     payload = peewee.TextField()
     state = peewee.CharField(max_length=16, default="pending")
@@ -208,6 +225,7 @@ class MessageLinkRecord(BaseRecord):
     tg_chat_id = peewee.BigIntegerField()
     tg_message_id = peewee.BigIntegerField()
     message = peewee.ForeignKeyField(MessageRecord, on_delete="CASCADE")
+    message_id: int
 
     class Meta:
         table_name = "message_links"
@@ -217,8 +235,12 @@ class MessageLinkRecord(BaseRecord):
 class DraftRecord(BaseRecord):
     """An AI reply: drafted (waiting for the admin), sent, discarded, or sent automatically."""
 
+    id = peewee.AutoField()
+
     chat = peewee.ForeignKeyField(ChatRecord, on_delete="CASCADE")
     message = peewee.ForeignKeyField(MessageRecord, on_delete="CASCADE")
+    chat_id: int
+    message_id: int
     text = peewee.TextField()
     state = peewee.CharField(max_length=16, default="draft")
     created_at = UtcField(default=utcnow, index=True)
@@ -229,6 +251,8 @@ class DraftRecord(BaseRecord):
 
 class RejectedEventRecord(BaseRecord):
     """An edit or a revoke that was not applied: its sender may not change that message."""
+
+    id = peewee.AutoField()
 
     account = account_column()
     chat_jid = peewee.CharField(max_length=128)

@@ -58,6 +58,8 @@ class AccountRecord(BaseRecord):
     """One linked WhatsApp account (step 10): its label, its own JID once paired, whether it is
     the default, and its per-account setting overrides (a JSON object)."""
 
+    id = peewee.AutoField()
+
     label = peewee.CharField(max_length=32, unique=True)
     own_jid = peewee.CharField(max_length=128, null=True)
     created_at = UtcField(default=utcnow)
@@ -76,7 +78,8 @@ def account_column() -> peewee.ForeignKeyField:
     """The ``account`` column of a table keyed by a WhatsApp JID (step 10). Its foreign-key
     constraint is added by step 10, not by ``create_table``: steps 1 and 5 build tables from
     these models before the ``account`` table exists (PostgreSQL checks that at once)."""
-    return peewee.ForeignKeyField(
+    make: Any = peewee.ForeignKeyField  # ``_deferred`` is not in peewee's stubs
+    field: peewee.ForeignKeyField = make(
         AccountRecord,
         default=MAIN_ACCOUNT,
         on_delete="CASCADE",
@@ -84,3 +87,4 @@ def account_column() -> peewee.ForeignKeyField:
         constraints=[peewee.SQL(f"DEFAULT {MAIN_ACCOUNT}")],
         _deferred=True,
     )
+    return field

@@ -130,7 +130,7 @@ def region_for(digits: str) -> str | None:
         number = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:
         return None
-    region = phonenumbers.region_code_for_country_code(number.country_code)
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
     return None if region == phonenumbers.UNKNOWN_REGION else region
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import peewee
 
 from core.notifications import Notification
-from storage.db import db, in_thread
+from storage.db import db, in_thread, tuples
 from storage.domain import OutboxItem, OutboxState
 from storage.models import TelegramOutboxRecord, WhatsAppOutboxRecord, utcnow
 from storage.rows import payload_text, to_outbox_item
@@ -129,7 +129,7 @@ class _Outbox:
         query = self._mine(
             self.model.select(self.model.state, peewee.fn.COUNT(self.model.id))
         ).group_by(self.model.state)
-        return {state: int(n) for state, n in query.tuples()}
+        return {state: int(n) for state, n in tuples(query)}
 
 
 class PeeweeTelegramOutbox(_Outbox):
@@ -173,7 +173,7 @@ class PeeweeTelegramOutbox(_Outbox):
     def first_waiting(self, now: datetime) -> dict[str, int]:
         """Return, per Telegram chat, the oldest pending item not yet due: nothing newer may
         overtake it (order is per chat)."""
-        rows = (
+        rows = tuples(
             TelegramOutboxRecord.select(
                 TelegramOutboxRecord.chat_id, peewee.fn.MIN(TelegramOutboxRecord.id)
             )
@@ -182,7 +182,6 @@ class PeeweeTelegramOutbox(_Outbox):
                 & (TelegramOutboxRecord.next_attempt_at > now)
             )
             .group_by(TelegramOutboxRecord.chat_id)
-            .tuples()
         )
         return {str(chat_id): int(first) for chat_id, first in rows}
 

@@ -94,7 +94,8 @@ def record_chat(rec: ChatRecord, aliases: tuple[ChatJid, ...] = ()) -> Chat:
 
 def sql_chat(row: Sequence[Any], aliases: tuple[ChatJid, ...] = ()) -> Chat:
     """Convert a plain-SQL row of ``CHAT_COLUMNS`` (database values) to the domain object."""
-    return to_chat([f.python_value(v) for f, v in zip(CHAT_FIELDS, row, strict=True)], aliases)
+    fields: tuple[Any, ...] = CHAT_FIELDS  # python_value is untyped in peewee's stubs
+    return to_chat([f.python_value(v) for f, v in zip(fields, row, strict=True)], aliases)
 
 
 # --- contacts ------------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def _step_8_transcripts() -> None:
     """Voice notes keep their transcript, or why there is none; full-text search (the
     SQLite FTS5 table, the PostgreSQL index) covers transcripts too."""
     empty = peewee.SQL("DEFAULT ''")
-    texts = [
+    texts: list[tuple[str, peewee.Field]] = [
         (n, peewee.TextField(default="", constraints=[empty]))
         for n in ("transcript", "transcript_error")
     ]

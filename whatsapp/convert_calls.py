@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.events import CallSeen, CallState
-from core.ids import ChatJid, is_group_jid
+from core.events import CallSeen
+from core.ids import CallState, ChatJid, is_group_jid
 from whatsapp.convert_fields import MAX_ID_LENGTH, from_ms, from_s, jid_str, read_origin
 
 CALL_STATES = {

@@ -64,9 +64,9 @@ def _history_message(web: Any, conv: _Conversation) -> WaMessage | None:
     if from_me:
         sender = OWN_SENDER
     elif conv.is_group:
-        sender = _normal_sender(key.participant or web.participant or conv.jid)
+        sender = ChatJid(_normal_sender(key.participant or web.participant or conv.jid))
     else:
-        sender = conv.dm_sender
+        sender = ChatJid(conv.dm_sender)
     return WaMessage(
         id=WaMessageId(key.ID),
         chat=ChatJid(conv.jid),

@@ -230,7 +230,7 @@ class NeonizeGateway(GatewayBase):
             )
         try:
             async with self.go.lock:
-                code = await client.PairPhone(digits, True)
+                code = str(await client.PairPhone(digits, True))
         except NeonizeError as exc:
             raise GatewayError(f"WhatsApp refused the pairing request: {exc}") from exc
         await self._emit(PairingCodeIssued(code, digits))

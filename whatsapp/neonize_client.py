@@ -63,7 +63,7 @@ def wait_for_handlers(
         except Exception:  # a stuck loop must not stop the session for good
             logger.exception("WhatsApp event %d not handled in time; acknowledged anyway", code)
 
-    client.event.execute = execute  # type: ignore[method-assign]
+    client.event.execute = execute
 
 
 def quiet_neonize_logging() -> None:

@@ -97,7 +97,7 @@ def is_paired(store: str, account_id: int = 1, device_jid: str | None = None) ->
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
-            return conn.execute("SELECT COUNT(*) FROM whatsmeow_device").fetchone()[0] > 0
+            return bool(conn.execute("SELECT COUNT(*) FROM whatsmeow_device").fetchone()[0] > 0)
         finally:
             conn.close()
     except sqlite3.Error:
