@@ -72,5 +72,5 @@ def backoff_delay(
     failures: int, base: float = 1.0, cap: float = 300.0, rnd: Callable[[], float] = random.random
 ) -> float:
     """Return the wait before reconnect attempt ``failures`` (1-based): capped doubling, ±20%."""
-    raw = min(cap, base * 2 ** max(0, failures - 1))
+    raw = min(cap, base * 2.0 ** max(0, failures - 1))
     return raw * (0.8 + 0.4 * rnd())
