@@ -91,11 +91,17 @@ CODE_BACK = _any(
     r"clave que le llegar",
 )
 #: A bank account or card number to send money to, in the message itself.
-ACCOUNT = re.compile(r"\b[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){3,}|\b\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}\b|chave pix")
+ACCOUNT = re.compile(
+    r"\b[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){3,}|\b\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}\b|chave pix"
+)
 #: "Hi mum/dad": how the new-number scam opens.
-FAMILY = _any(r"\b(?:mum|mom|mummy|dad|mama|mami|papa|mamá|papá|mãe|mae|pai|мам|пап|бабул|oma|grandma|abuela|vó|avó)")
+FAMILY = _any(
+    r"\b(?:mum|mom|mummy|dad|mama|mami|papa|mamá|papá|mãe|mae|pai|мам|пап|бабул|oma|grandma|abuela|vó|avó)"
+)
 #: "Vote for my niece": a hacked contact's phishing link.
-VOTE = _any(r"\bvote\b|vote for|stimmt für|abstimmen|vota(?:d)? (?:por|em)|vota em|проголосуйте|голосовани")
+VOTE = _any(
+    r"\bvote\b|vote for|stimmt für|abstimmen|vota(?:d)? (?:por|em)|vota em|проголосуйте|голосовани"
+)
 HELP_ASK = _any(
     r"favou?r|help|can you|are you free|need",
     r"gefallen|hilfe|kannst du|hast du (?:kurz )?zeit|brauche",

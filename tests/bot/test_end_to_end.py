@@ -290,6 +290,7 @@ async def test_not_important_and_thumbs_up_shift_the_chat_score(env: Env) -> Non
     assert chat.score_bias == -1
     reaction_update(env.api, ADMIN, await linked_forward(env, "F1"), "👍")
     reaction_update(env.api, ADMIN, await linked_forward(env, "F1"), "👍")
+
     async def raised() -> bool:
         return (await env.services.storage.chats.get(chat.id)).score_bias == 1
 

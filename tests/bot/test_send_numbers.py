@@ -86,7 +86,9 @@ async def test_a_message_starting_with_a_digit_is_never_read_into_the_number(env
     assert "new line" in answer and env.sent() == []
     answer = await reply_after(env, "/send 030 1234567\n8 Uhr passt")
     assert answer == f"✓ Sent → {format_phone('49301234567')}", answer
-    assert [(s["to"], s["text"]) for s in env.sent()] == [("49301234567@s.whatsapp.net", "8 Uhr passt")]
+    assert [(s["to"], s["text"]) for s in env.sent()] == [
+        ("49301234567@s.whatsapp.net", "8 Uhr passt")
+    ]
     # Now one reading has a chat: that one is meant.
     answer = await reply_after(env, "/send 030 1234567 9 Uhr geht auch")
     assert env.sent()[-1]["to"] == "49301234567@s.whatsapp.net"

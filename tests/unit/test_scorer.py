@@ -25,8 +25,15 @@ TEXTS = [
 def model_for(texts: list[str], seed: int = 1) -> Scorer:
     """A scorer with random weights for every feature of ``texts`` (some left out)."""
     rng = random.Random(seed)
-    feats = {f for t in texts for facts in (Facts(), Facts(True, False, True, 3)) for f in features(t, facts)}
-    weights = {f: tuple(rng.uniform(-1, 1) for _ in CLASSES) for f in sorted(feats) if rng.random() < 0.8}
+    feats = {
+        f
+        for t in texts
+        for facts in (Facts(), Facts(True, False, True, 3))
+        for f in features(t, facts)
+    }
+    weights = {
+        f: tuple(rng.uniform(-1, 1) for _ in CLASSES) for f in sorted(feats) if rng.random() < 0.8
+    }
     return Scorer(weights, (0.1, -0.2, 0.3, 0.0))  # type: ignore[arg-type]
 
 
@@ -49,17 +56,25 @@ facts_strategy = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.text(max_size=400), facts=facts_strategy, words=st.lists(st.sampled_from(TEXTS), max_size=3))
+@given(
+    text=st.text(max_size=400),
+    facts=facts_strategy,
+    words=st.lists(st.sampled_from(TEXTS), max_size=3),
+)
 def test_fast_sum_equals_sum_over_features(text: str, facts: Facts, words: list[str]) -> None:
     text = " ".join([*words, text])
     scorer = model_for([*TEXTS, text])
     for _ in range(2):  # cold and warm word cache
         fast = scorer.logits(text, facts)
-        assert all(abs(a - b) < 1e-9 for a, b in zip(fast, slow_logits(scorer, text, facts), strict=True))
+        assert all(
+            abs(a - b) < 1e-9 for a, b in zip(fast, slow_logits(scorer, text, facts), strict=True)
+        )
     corrections = {f: (0.5, -0.5, 0.0, 0.25) for f in features(text, facts)[::3]}
     scorer.with_extra(corrections)  # corrections apply to cached words at once
     fast = scorer.logits(text, facts)
-    assert all(abs(a - b) < 1e-9 for a, b in zip(fast, slow_logits(scorer, text, facts), strict=True))
+    assert all(
+        abs(a - b) < 1e-9 for a, b in zip(fast, slow_logits(scorer, text, facts), strict=True)
+    )
     v = softmax(fast)
     assert abs(v.urgent + v.important + v.normal + v.noise - 1) < 1e-9
 
@@ -90,14 +105,19 @@ def test_the_shipped_model_loads_and_is_small() -> None:
 
 # The facts as first written (and as the shipped model was trained on them); features.py
 # spells them to be fast, and must mean the same.
-PLAIN_CLOCK = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,3} ?(?:min|mins|minutes|minuten|minutos|мин)")
+PLAIN_CLOCK = re.compile(
+    r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,3} ?(?:min|mins|minutes|minuten|minutos|мин)"
+)
 PLAIN_MONEY = re.compile(r"[€$£₽]|\d ?(?:eur|euro|usd|rub|руб|reais|r\$)")
 PLAIN_LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:[a-z]{2,6})/\S", re.ASCII)
 PLAIN_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("09 1:.h,mineurs$€£₽r/wthps?é٣")), max_size=30) | st.text(max_size=60))
+@given(
+    st.text(alphabet=st.sampled_from(list("09 1:.h,mineurs$€£₽r/wthps?é٣")), max_size=30)
+    | st.text(max_size=60)
+)
 def test_fast_facts_mean_what_the_plain_patterns_say(text: str) -> None:
     low, toks = tokens(text)
     assert toks == PLAIN_TOKEN.findall(low)

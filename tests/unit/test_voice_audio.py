@@ -67,7 +67,9 @@ def test_a_cut_never_keeps_another_streams_pages_or_half_a_packet() -> None:
 
 
 @given(st.binary(max_size=3000), st.floats(0, 100))
-def test_cutting_hostile_bytes_never_raises_and_gives_valid_pages(data: bytes, seconds: float) -> None:
+def test_cutting_hostile_bytes_never_raises_and_gives_valid_pages(
+    data: bytes, seconds: float
+) -> None:
     for raw in (b"OggS" + data, ogg_opus(2)[:200] + data, ogg_opus(3) + data):
         short = cut(raw, seconds)
         if short is not None:
@@ -105,7 +107,9 @@ def test_only_this_machine_and_private_addresses_are_local(url: str, local: bool
     assert is_local_url(url) is local
 
 
-async def test_a_note_bigger_than_its_length_allows_is_refused_and_a_long_one_cut(tmp_path) -> None:
+async def test_a_note_bigger_than_its_length_allows_is_refused_and_a_long_one_cut(
+    tmp_path,
+) -> None:
     from types import SimpleNamespace
 
     from assistant.voice import VoiceService
