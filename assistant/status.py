@@ -1,9 +1,11 @@
-"""The /status snapshot: session, traffic, queues, LLM."""
+"""The /status snapshot: each account's session and traffic, the queues, the LLM."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from assistant.learning import TriageLearner
@@ -15,9 +17,44 @@ from storage import Storage
 from storage.ingest import UNSTORABLE_KEY
 
 
+class LinkedAccount(Protocol):
+    """A linked WhatsApp account as /status reads it (bot/context.py's ``Account``)."""
+
+    id: int
+    label: str
+    gateway: WhatsAppGateway
+
+
+class LinkedAccounts(Protocol):
+    """Every linked account, read at each snapshot as accounts come and go while the bot runs
+    (bot/context.py's ``Accounts``)."""
+
+    default_id: int
+
+    def __iter__(self) -> Iterator[LinkedAccount]: ...
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """One account's session and today's traffic, as /status shows it."""
+
+    account_id: int
+    label: str
+    state: ConnectionState
+    state_since: datetime
+    own_jid: ChatJid | None
+    last_event_age: timedelta | None
+    reconnects: int
+    messages_today: int
+    chats: int
+    #: The account the owner's commands use when they name none.
+    is_default: bool = False
+
+
 @dataclass(frozen=True)
 class Status:
-    """What /status shows."""
+    """What /status shows. The session fields are the default account's; ``messages_today``
+    and ``chats`` count every account; ``sessions`` holds each account's own."""
 
     state: ConnectionState
     state_since: datetime
@@ -35,6 +72,8 @@ class Status:
     next_digest: datetime | None
     #: How many corrections (👎, 👍, "This was urgent") triage has learned from.
     corrections: int = 0
+    #: Every linked account's session, the default first.
+    sessions: tuple[SessionStatus, ...] = ()
 
 
 class StatusService:
@@ -43,7 +82,7 @@ class StatusService:
     def __init__(
         self,
         storage: Storage,
-        gateway: WhatsAppGateway,
+        accounts: LinkedAccounts,
         clock: Clock,
         tz: ZoneInfo,
         llm: GuardedLLM,
@@ -51,31 +90,29 @@ class StatusService:
     ) -> None:
         self.learner = learner
         self.storage = storage
-        self.gateway = gateway
+        self.accounts = accounts
         self.clock = clock
         self.tz = tz
         self.llm = llm
 
     async def snapshot(self, next_digest: datetime | None = None) -> Status:
-        """What /status shows now: the WhatsApp session, today's messages, the outboxes, the LLM
-        and the next digest."""
+        """What /status shows now: every WhatsApp session, today's messages, the outboxes,
+        the LLM and the next digest."""
         now_mono = self.clock.monotonic()
         local_midnight = (
             self.clock.now().astimezone(self.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         )
-        g = self.gateway
+        listed = sorted(self.accounts, key=lambda a: a.id != self.accounts.default_id)
+        sessions = tuple([await self._session(a, local_midnight, now_mono) for a in listed])
+        g, first = listed[0].gateway, sessions[0]
         return Status(
-            state=g.state,
-            state_since=g.state_since,
+            state=first.state,
+            state_since=first.state_since,
             reason=g.reason,
-            own_jid=g.own_jid,
+            own_jid=first.own_jid,
             uptime=timedelta(seconds=now_mono - (g.started_at or now_mono)),
-            last_event_age=(
-                timedelta(seconds=now_mono - g.last_event_at)
-                if g.last_event_at is not None
-                else None
-            ),
-            reconnects=g.reconnects,
+            last_event_age=first.last_event_age,
+            reconnects=first.reconnects,
             messages_today=await self.storage.messages.count_since(local_midnight),
             chats=await self.storage.chats.count(),
             telegram_outbox=await self.storage.telegram_outbox.depth(),
@@ -84,6 +121,29 @@ class StatusService:
             llm=self._llm_text(),
             next_digest=next_digest,
             corrections=self.learner.state.corrections if self.learner is not None else 0,
+            sessions=sessions,
+        )
+
+    async def _session(
+        self, account: LinkedAccount, midnight: datetime, now_mono: float
+    ) -> SessionStatus:
+        """One account's session and its traffic since local midnight."""
+        g = account.gateway
+        return SessionStatus(
+            account_id=account.id,
+            label=account.label,
+            state=g.state,
+            state_since=g.state_since,
+            own_jid=g.own_jid,
+            last_event_age=(
+                timedelta(seconds=max(0.0, now_mono - g.last_event_at))
+                if g.last_event_at is not None
+                else None
+            ),
+            reconnects=g.reconnects,
+            messages_today=await self.storage.messages.count_since(midnight, account.id),
+            chats=await self.storage.for_account(account.id).chats.count(),
+            is_default=account.id == self.accounts.default_id,
         )
 
     def _llm_text(self) -> str:

@@ -13,8 +13,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -23,123 +21,33 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, StateSetMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.context import Services
-from core.errors import StorageError
-from core.ids import TERMINAL_STATES, ConnectionState
+from bot.health_report import GRACE_SECONDS, HealthReport, SessionHealth, verdict
+from bot.health_report import HealthMonitor as HealthMonitor  # the endpoint's one input
+from core.ids import ConnectionState
 
 logger = logging.getLogger(__name__)
 
-#: A session that is (re)connecting for longer than this is unhealthy.
-GRACE_SECONDS = 20.0
-#: How long the store may take to accept the probe write.
-PROBE_TIMEOUT_SECONDS = 3.0
 #: How long the HTTP thread waits for the event loop before calling it stuck.
 LOOP_TIMEOUT_SECONDS = 5.0
-#: States the owner has been told about and must act on: a restart would not help.
-TOLD_STATES = TERMINAL_STATES | {ConnectionState.WAITING_FOR_QR}
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    """One reading of everything /healthz and /metrics show."""
-
-    store_error: str | None
-    state: ConnectionState
-    state_age: float
-    last_event_age: float | None
-    reconnects: int
-    messages_stored: int | None
-    telegram: dict[str, int]
-    whatsapp: dict[str, int]
-    llm_calls: int
-    llm_failures: int
-
-
-def verdict(report: HealthReport, grace: float = GRACE_SECONDS) -> tuple[bool, str]:
-    """Decide healthy or not, with the reason in plain words."""
-    if report.store_error is not None:
-        return False, f"unhealthy: the store is not writable ({report.store_error})"
-    state = report.state.value
-    if report.state == ConnectionState.CONNECTED:
-        age = report.last_event_age
-        seen = "no event yet" if age is None else f"last event {age:.0f} s ago"
-        return True, f"ok: WhatsApp connected, {seen}"
-    if report.state in TOLD_STATES:
-        return True, f"ok: WhatsApp {state}; the owner was told what to do"
-    if report.state_age < grace:
-        return True, f"ok: WhatsApp {state} for {report.state_age:.0f} s"
-    return False, f"unhealthy: WhatsApp {state} for {report.state_age:.0f} s"
-
-
-class HealthMonitor:
-    """Collects a HealthReport on the event loop; tracks how long the session is in a state."""
-
-    def __init__(self, services: Services, probe_timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
-        self.services = services
-        self.probe_timeout = probe_timeout
-
-    async def report(self) -> HealthReport:
-        """Probe the store with a real write, then read the counters (skipped when the store
-        does not answer: they would wait behind the stuck write)."""
-        s, g = self.services, self.services.gateway
-        now = s.clock.monotonic()
-        store_error = await self._probe_store()
-        ok = store_error is None
-        return HealthReport(
-            store_error=store_error,
-            state=g.state,
-            state_age=(s.clock.now() - g.state_since).total_seconds(),
-            last_event_age=None if g.last_event_at is None else now - g.last_event_at,
-            reconnects=g.reconnects,
-            messages_stored=await s.storage.messages.count_since(EPOCH) if ok else None,
-            telegram=await s.storage.telegram_outbox.counts() if ok else {},
-            whatsapp=await s.storage.whatsapp_outbox.counts() if ok else {},
-            llm_calls=s.llm.calls,
-            llm_failures=s.llm.failed_calls,
-        )
-
-    async def _probe_store(self) -> str | None:
-        """Write one settings row; return what went wrong, or None."""
-        write = self.services.storage.settings.set(
-            "health_probe", self.services.clock.now().isoformat()
-        )
-        try:
-            await asyncio.wait_for(write, self.probe_timeout)
-        except TimeoutError:
-            return f"no answer within {self.probe_timeout:g} s (locked or stuck)"
-        except StorageError as exc:
-            return str(exc)[:200]
-        return None
 
 
 class ReportCollector(Collector):
     """prometheus-client collector over the monitor's report."""
 
-    def __init__(self, read: Callable[[], HealthReport]) -> None:
+    def __init__(self, read: Callable[[], HealthReport], grace: float = GRACE_SECONDS) -> None:
         self.read = read
+        self.grace = grace  # the endpoint's, so "healthy" agrees with /healthz
 
     def collect(self) -> Iterator[Any]:
         """Yield the metrics for /metrics from a fresh health report."""
         r = self.read()
         prefix = "wa_secretary"
-        yield StateSetMetricFamily(
-            f"{prefix}_whatsapp_state",
-            "WhatsApp connection state",
-            {state.value: state == r.state for state in ConnectionState},
-        )
         yield GaugeMetricFamily(
-            f"{prefix}_healthy", "1 when /healthz answers 200", value=int(verdict(r)[0])
+            f"{prefix}_healthy",
+            "1 when /healthz answers 200",
+            value=int(verdict(r, self.grace)[0]),
         )
-        if r.last_event_age is not None:
-            yield GaugeMetricFamily(
-                f"{prefix}_last_event_age_seconds",
-                "Seconds since the last WhatsApp event",
-                value=r.last_event_age,
-            )
-        yield CounterMetricFamily(
-            f"{prefix}_reconnects", "WhatsApp reconnects since start", value=r.reconnects
-        )
+        yield from session_metrics(r, prefix)
         yield GaugeMetricFamily(
             f"{prefix}_store_writable",
             "1 when the store accepts writes",
@@ -164,6 +72,43 @@ class ReportCollector(Collector):
         yield CounterMetricFamily(
             f"{prefix}_llm_failures", "LLM calls that failed", value=r.llm_failures
         )
+
+
+def session_metrics(r: HealthReport, prefix: str) -> Iterator[Any]:
+    """The per-session metrics: state, state age, last event age, reconnects; labelled
+    ``account`` when there are several accounts (with one, no label, as always)."""
+    labels = ["account"] if r.several else []
+    sessions = (
+        r.sessions
+        if r.several
+        else (SessionHealth("", r.state, r.state_age, r.last_event_age, r.reconnects),)
+    )
+    state = StateSetMetricFamily(
+        f"{prefix}_whatsapp_state", "WhatsApp connection state", labels=labels
+    )
+    state_age = GaugeMetricFamily(
+        f"{prefix}_whatsapp_state_age_seconds",
+        "Seconds the WhatsApp session is in its state",
+        labels=labels,
+    )
+    last = GaugeMetricFamily(
+        f"{prefix}_last_event_age_seconds", "Seconds since the last WhatsApp event", labels=labels
+    )
+    reconnects = CounterMetricFamily(
+        f"{prefix}_reconnects", "WhatsApp reconnects since start", labels=labels
+    )
+    for x in sessions:
+        values = [x.label] if r.several else []
+        state.add_metric(values, {s.value: s == x.state for s in ConnectionState})
+        state_age.add_metric(values, x.state_age)
+        if x.last_event_age is not None:
+            last.add_metric(values, x.last_event_age)
+        reconnects.add_metric(values, x.reconnects)
+    yield state
+    yield state_age
+    if last.samples:
+        yield last
+    yield reconnects
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -192,7 +137,7 @@ class HealthEndpoint:
         self.grace = grace
         self.loop_timeout = loop_timeout
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(ReportCollector(self._read))
+        registry.register(ReportCollector(self._read, grace))
         self._metrics = make_wsgi_app(registry)
         self._server = make_server(
             host, port, self._app, server_class=_ThreadingServer, handler_class=_QuietHandler

@@ -245,3 +245,13 @@ def login_choice(ids_labels: list[tuple[int, str]]) -> Markup:
     ]
     rows.append([Button("➕ New account", callback_data=AccountAction(0, "add").pack())])
     return Markup(rows)
+
+
+def logout_choice(ids_labels: list[tuple[int, str]]) -> Markup:
+    """/logout with several accounts: which one to unlink (its confirmation follows)."""
+    rows = [
+        [Button(f"🚪 {label}", callback_data=AccountAction(account_id, "logout").pack())]
+        for account_id, label in ids_labels
+    ]
+    rows.append([Button("Cancel", callback_data=SessionAction("logout_no").pack())])
+    return Markup(rows)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from assistant.status import Status
-from bot.render import ago, esc, phone_of, when
+from assistant.status import SessionStatus, Status
+from bot.render import ago, esc, phone_of, title, when
 from core.events import QrIssued
 from core.ids import ConnectionState
 
@@ -51,6 +51,25 @@ def start_text(state: ConnectionState) -> str:
     )
 
 
+#: States in which linking the account (again) is the next step.
+NEEDS_LOGIN = {
+    ConnectionState.STARTING,
+    ConnectionState.WAITING_FOR_QR,
+    ConnectionState.LOGGED_OUT,
+}
+
+
+def start_text_accounts(accounts: list[tuple[str, ConnectionState]]) -> str:
+    """The /start greeting with several accounts: each one's (label, state), and /login
+    with its label where linking it is the next step."""
+    lines = ["👋 Hi! I am your WhatsApp secretary."]
+    for label, state in accounts:
+        step = f" · /login {esc(label)}" if state in NEEDS_LOGIN else ""
+        lines.append(f"💼 {esc(title(label))}: <b>{STATE_WORDS[state]}</b>{step}")
+    lines.append("/accounts manages them; /help lists every command.")
+    return "\n".join(lines)
+
+
 def session_line(
     state: ConnectionState, since: datetime, last_event_age: timedelta | None, tz: ZoneInfo
 ) -> str:
@@ -64,14 +83,26 @@ def session_line(
 
 
 def status_text(s: Status, tz: ZoneInfo) -> str:
-    """The /status page: connection, traffic, queues, LLM, learning, next digest."""
-    return "\n".join(
-        [
+    """The /status page: connection, traffic, queues, LLM, learning, next digest; with
+    several accounts each one's session and traffic, then the shared parts once."""
+    if len(s.sessions) > 1:
+        head = [
+            f"<b>Status</b>: {len(s.sessions)} WhatsApp accounts",
+            *(account_status(x, tz) for x in s.sessions),
+            f"Uptime: {ago(s.uptime)}",
+            f"Messages today: {s.messages_today} in {s.chats} chat(s) known, all accounts",
+        ]
+    else:
+        head = [
             f"<b>Status</b>: {session_line(s.state, s.state_since, s.last_event_age, tz)}",
             f"Account: {esc(phone_of(s.own_jid))}",
             f"Uptime: {ago(s.uptime)}",
             f"Reconnects: {s.reconnects}",
             f"Messages today: {s.messages_today} in {s.chats} chat(s) known",
+        ]
+    return "\n".join(
+        [
+            *head,
             f"Outbox: {s.telegram_outbox} to Telegram, {s.whatsapp_outbox} to WhatsApp",
             *(
                 [f"⚠️ Messages the database refused (kept as placeholders): {s.unstorable}"]
@@ -83,6 +114,18 @@ def status_text(s: Status, tz: ZoneInfo) -> str:
             + (" (/settings triage_reset forgets them)" if s.corrections else ""),
             f"Next digest: {when(s.next_digest, tz)}",
         ]
+    )
+
+
+def account_status(x: SessionStatus, tz: ZoneInfo) -> str:
+    """One account in /status: label, number, session line, today's traffic, reconnects."""
+    number = phone_of(x.own_jid) if x.own_jid else "not linked yet"
+    star = " ⭐ default" if x.is_default else ""
+    return (
+        f"💼 <b>{esc(title(x.label))}</b>{star} · {esc(number)}: "
+        f"{session_line(x.state, x.state_since, x.last_event_age, tz)}\n"
+        f"   {x.messages_today} message(s) today in {x.chats} chat(s) · "
+        f"{x.reconnects} reconnect(s)"
     )
 
 

@@ -243,7 +243,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             Summarizer(llm),
             accounts.label_of,  # "💼 Work · " in front of chats when there are several
         ),
-        status=StatusService(everyone, accounts.default.gateway, clock, s.tz, llm, learner),
+        status=StatusService(everyone, accounts, clock, s.tz, llm, learner),
         prefs=prefs,
         replies=replies,
         llm=llm,

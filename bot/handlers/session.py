@@ -1,46 +1,36 @@
-"""/start /help /status /login /pair /logout, and the login QR / connection notices."""
+"""/start /help /status /login /pair /logout (the login QR and connection notices are in
+bot/session_notices.py)."""
 
 from __future__ import annotations
 
-import io
 import logging
 from datetime import timedelta
 
-import segno
-from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Update
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import answers, commands, keyboards, render, render_session
+from bot import answers, commands, keyboards, keyboards_accounts, render, render_session
+from bot.account_args import split_account
 from bot.buttons import button
 from bot.callbacks import SessionAction
-from bot.context import Account, BotContext, LoginView, Services
+from bot.context import Account, Accounts, BotContext, LoginView, Services
+from bot.session_notices import SessionNotices as SessionNotices  # /accounts starts them
+from bot.session_notices import labelled
 from core.errors import AppError
-from core.events import ConnectionChanged, GatewayEvent, QrIssued, QrWindowEnded
 from core.ids import ConnectionState
-from core.notifications import ConnectionNotice
 
 logger = logging.getLogger(__name__)
 
-QUIET_STATES = {
-    ConnectionState.STARTING,
-    ConnectionState.CONNECTING,
-    ConnectionState.WAITING_FOR_QR,
-}
-
-
-def qr_png(code: str) -> bytes:
-    """Render a login QR as PNG (segno, as neonize itself does)."""
-    buf = io.BytesIO()
-    segno.make_qr(code).save(buf, kind="png", scale=8, border=4)
-    return buf.getvalue()
-
 
 async def cmd_start(update: Update, context: BotContext) -> None:
-    """/start: a greeting with the WhatsApp session's state."""
-    await update.effective_message.reply_text(
-        render_session.start_text(context.services.gateway.state)
-    )
+    """/start: a greeting with the WhatsApp session's state (each account's, when several)."""
+    s = context.services
+    if s.accounts.several:
+        states = [(a.label, a.gateway.state) for a in s.accounts]
+        text = render_session.start_text_accounts(states)
+    else:
+        text = render_session.start_text(s.gateway.state)
+    await update.effective_message.reply_text(text)
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
@@ -109,27 +99,68 @@ def session_line(s: Services, account: Account | None = None) -> str:
     return render_session.session_line(g.state, g.state_since, age, s.tz)
 
 
+def pair_arguments(accounts: Accounts, args: list[str]) -> tuple[str, str]:
+    """``/pair [account] <number>`` as (label, number): the label is the words before the
+    first one made of digits and ``+-().`` only, so a number is never read as a label;
+    "" with one account, where every word is the number (as always)."""
+    if not accounts.several:
+        return "", " ".join(args)
+    first = next((i for i, w in enumerate(args) if not w.strip(PHONE_CHARS)), len(args))
+    return " ".join(args[:first]), " ".join(args[first:])
+
+
+PHONE_CHARS = "+-().0123456789"
+
+
 async def cmd_pair(update: Update, context: BotContext) -> None:
-    """/pair <number>: link WhatsApp with a pairing code instead of a QR."""
-    usage = "Usage: /pair +4915112345678 (your WhatsApp number, international format)"
-    phone = await answers.argument(update, context, usage)
-    if not phone:
+    """/pair [account] <number>: link WhatsApp with a pairing code instead of a QR; with
+    several accounts and none named, the default one (the answer names it)."""
+    s, reply = context.services, update.effective_message.reply_text
+    label, phone = pair_arguments(s.accounts, context.args or [])
+    account = s.accounts.by_label(label) if label else s.account
+    if account is None:
+        await reply(f"There is no account “{render.esc(label)}”. See /accounts.")
         return
+    if not phone:
+        other = " — or /pair work +49… for the account labelled work" if s.accounts.several else ""
+        await reply(
+            f"Usage: /pair +4915112345678 (your WhatsApp number, international format){other}"
+        )
+        return
+    named = labelled(s, account, "")
     try:
-        code = await context.services.gateway.pair_phone(phone)
+        code = await account.gateway.pair_phone(phone)
     except (AppError, ValueError) as exc:
-        await answers.error(update, exc)
+        await answers.error(update, exc, f"❌ {named}")
         return
     digits = "".join(ch for ch in phone if "0" <= ch <= "9")
-    await update.effective_message.reply_text(render_session.pairing_text(code, digits))
+    await reply(named + render_session.pairing_text(code, digits))
 
 
 async def cmd_logout(update: Update, context: BotContext) -> None:
-    """/logout: ask for confirmation before unlinking WhatsApp."""
-    await update.effective_message.reply_text(
-        "Unlink this bot from your WhatsApp? You will need /login to link it again.",
-        reply_markup=keyboards.logout_confirm(),
-    )
+    """/logout [account]: ask for confirmation before unlinking WhatsApp; with several
+    accounts and none named, ask which one first (its button leads to the same question as
+    🚪 Log out in /accounts, whose answer carries the account)."""
+    s, reply = context.services, update.effective_message.reply_text
+    account, rest = split_account(s.accounts, context.args or [])
+    if account is not None:
+        name = render.esc(render.title(account.label))
+        await reply(
+            f"Unlink the bot from {name}? The other accounts keep running.",
+            reply_markup=keyboards_accounts.account_logout_confirm(account.id, account.label),
+        )
+    elif rest and s.accounts.several:
+        await reply(f"There is no account “{render.esc(' '.join(rest))}”. See /accounts.")
+    elif s.accounts.several:
+        await reply(
+            "Which account do you want to log out? The others keep running.",
+            reply_markup=keyboards.logout_choice([(a.id, a.label) for a in s.accounts]),
+        )
+    else:
+        await reply(
+            "Unlink this bot from your WhatsApp? You will need /login to link it again.",
+            reply_markup=keyboards.logout_confirm(),
+        )
 
 
 async def on_session(update: Update, context: BotContext, action: SessionAction) -> None:
@@ -139,8 +170,10 @@ async def on_session(update: Update, context: BotContext, action: SessionAction)
     s = context.services
     if action.action == "logout_no":
         await query.edit_message_text("Logout cancelled.")
-    elif action.action == "logout_yes":
-        await log_out(update, s.account, "Logged out. Send /login to link WhatsApp again.")
+    elif action.action == "logout_yes":  # a button of one account, or from before several
+        again = f"/login {render.esc(s.account.label)}" if s.accounts.several else "/login"
+        done = labelled(s, s.account, f"Logged out. Send {again} to link WhatsApp again.")
+        await log_out(update, s.account, done)
     else:
         s.logins[query.message.chat.id] = LoginView(query.message.chat.id)
         try:
@@ -158,99 +191,6 @@ async def log_out(update: Update, account: Account, done: str) -> None:
         await query.edit_message_text(f"❌ Logout failed: {render.esc(str(exc))}")
         return
     await query.edit_message_text(done)
-
-
-class SessionNotices:
-    """Shows login QRs and tells the admins about every connection change."""
-
-    def __init__(self, bot: Bot, services: Services, account: Account) -> None:
-        self.bot = bot
-        self.s = services
-        self.account = account
-        self.last_state: ConnectionState | None = None
-
-    async def on_event(self, event: GatewayEvent) -> None:
-        """Show a login QR, say when the QR window ended, or tell of a connection change."""
-        match event:
-            case QrIssued():
-                await self._show_qr(event)
-            case QrWindowEnded():
-                await self._qr_ended()
-            case ConnectionChanged(state=state, reason=reason):
-                await self._state(state, reason)
-            case _:
-                pass
-
-    async def _show_qr(self, qr: QrIssued) -> None:
-        if not self.account.logins:  # not linked yet and nobody asked: show every admin
-            for admin in sorted(self.s.owner_ids):
-                self.account.logins[admin] = LoginView(admin)
-        png = qr_png(qr.code)
-        caption = self._labelled(render_session.qr_caption(qr, self.s.clock.now()))
-        for view in list(self.account.logins.values()):
-            if view.message_id is not None and view.is_photo:
-                try:
-                    await self.bot.edit_message_media(
-                        InputMediaPhoto(png, caption=caption), view.chat_id, view.message_id
-                    )
-                    continue
-                except BadRequest as exc:
-                    if answers.not_modified(exc):
-                        continue
-                    logger.info("could not edit the QR photo; sending a new one")
-            sent = await self.bot.send_photo(view.chat_id, png, caption=caption)
-            view.message_id, view.is_photo = sent.message_id, True
-
-    async def _qr_ended(self) -> None:
-        for view in list(self.account.logins.values()):
-            text = self._labelled(
-                "The QR expired without a scan. Tap for a new one, or send /login."
-            )
-            mine = self.account.id if self.s.accounts.several else None
-            await self._caption_or_send(view, text, keyboards.new_qr(mine))
-
-    async def _caption_or_send(
-        self, view: LoginView, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
-        """Put ``text`` under the login QR photo, or send it when there is no photo to edit."""
-        if view.message_id is not None and view.is_photo:
-            try:
-                await self.bot.edit_message_caption(
-                    view.chat_id, view.message_id, caption=text, reply_markup=markup
-                )
-                return
-            except BadRequest:
-                pass
-        await self.bot.send_message(view.chat_id, text, reply_markup=markup)
-
-    async def _state(self, state: ConnectionState, reason: str) -> None:
-        if state == ConnectionState.CONNECTED:  # remembered for /accounts and the next start
-            accounts = self.s.storage.accounts
-            await accounts.set_own_jid(self.account.id, self.account.gateway.own_jid)
-            device = self.account.gateway.device_jid
-            if device:
-                await accounts.set_setting(self.account.id, "device_jid", device)
-        if state == ConnectionState.CONNECTED and self.account.logins:
-            who = render.esc(render.phone_of(self.account.gateway.own_jid))
-            for view in list(self.account.logins.values()):
-                await self._caption_or_send(
-                    view, self._labelled(f"✅ WhatsApp connected as {who}.")
-                )
-            self.account.logins.clear()
-            self.last_state = state
-            return
-        if state == self.last_state or state in QUIET_STATES:
-            return
-        if self.last_state is None and state == ConnectionState.CONNECTED:
-            self.last_state = state
-            return  # the normal start: no need to announce it
-        self.last_state = state
-        await self.s.notifier.tell(ConnectionNotice(state.value, self._labelled(reason)))
-
-    def _labelled(self, text: str) -> str:
-        """``text`` after the account's label when there are several ("💼 Work: …")."""
-        label = self.s.accounts.label_of(self.account.id)
-        return f"💼 {render.title(label)}: {text}" if label else text
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
