@@ -41,7 +41,8 @@ from bot.handlers import (
     session,
     settings,
 )
-from bot.health import HealthEndpoint, HealthMonitor
+from bot.health import HealthEndpoint
+from bot.health_report import HealthMonitor
 from bot.lifecycle import serve
 from bot.logs import configure_logging
 from bot.wiring import apply_llm_prefs, build_services

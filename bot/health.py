@@ -21,8 +21,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, StateSetMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.health_report import GRACE_SECONDS, HealthReport, SessionHealth, verdict
-from bot.health_report import HealthMonitor as HealthMonitor  # the endpoint's one input
+from bot.health_report import GRACE_SECONDS, HealthMonitor, HealthReport, SessionHealth, verdict
 from core.ids import ConnectionState
 
 logger = logging.getLogger(__name__)

@@ -50,3 +50,8 @@ def accounts_text(rows: list[AccountRow]) -> str:
         "from the account that received the message."
     )
     return "\n".join(lines)
+
+
+def logout_question(label: str) -> str:
+    """The question before one account is logged out (/logout or 🚪 in /accounts)."""
+    return f"Unlink the bot from {esc(title(label))}? The other accounts keep running."

@@ -16,7 +16,8 @@ from bot.callbacks import AccountAction
 from bot.context import Account, BotContext, Services
 from bot.handlers import session
 from bot.render import title
-from bot.render_accounts import AccountRow, accounts_text
+from bot.render_accounts import AccountRow, accounts_text, logout_question
+from bot.session_notices import SessionNotices
 from core.errors import AppError
 from core.notifications import Notice
 
@@ -30,7 +31,7 @@ async def start_account(app: Application, services: Services, account: Account) 
     """Subscribe an account's ingest (first: stored before anyone reacts) and its session
     notices, replay its journal, start its session."""
     account.gateway.subscribe(account.ingest.on_event)
-    account.gateway.subscribe(session.SessionNotices(app.bot, services, account).on_event)
+    account.gateway.subscribe(SessionNotices(app.bot, services, account).on_event)
     await account.ingest.recover()
     await account.gateway.start()
 
@@ -108,7 +109,7 @@ async def on_account(update: Update, context: BotContext, data: AccountAction) -
         prompts_of(context).ask(chat_id, sent.message_id, account.id)
     elif data.action == "logout":
         await query.edit_message_text(
-            f"Unlink the bot from {name}? The other accounts keep running.",
+            logout_question(account.label),
             reply_markup=keyboards_accounts.account_logout_confirm(account.id, account.label),
         )
     elif data.action == "logout_no":

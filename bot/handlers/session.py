@@ -14,7 +14,7 @@ from bot.account_args import split_account
 from bot.buttons import button
 from bot.callbacks import SessionAction
 from bot.context import Account, Accounts, BotContext, LoginView, Services
-from bot.session_notices import SessionNotices as SessionNotices  # /accounts starts them
+from bot.render_accounts import logout_question
 from bot.session_notices import labelled
 from core.errors import AppError
 from core.ids import ConnectionState
@@ -144,9 +144,8 @@ async def cmd_logout(update: Update, context: BotContext) -> None:
     s, reply = context.services, update.effective_message.reply_text
     account, rest = split_account(s.accounts, context.args or [])
     if account is not None:
-        name = render.esc(render.title(account.label))
         await reply(
-            f"Unlink the bot from {name}? The other accounts keep running.",
+            logout_question(account.label),
             reply_markup=keyboards_accounts.account_logout_confirm(account.id, account.label),
         )
     elif rest and s.accounts.several:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.health import HealthEndpoint, HealthMonitor, HealthReport, SessionHealth, verdict
+from bot.health import HealthEndpoint
+from bot.health_report import HealthMonitor, HealthReport, SessionHealth, verdict
 from core.ids import ConnectionState
 from tests.bot.conftest import Env
 from tests.bot.test_health import get

@@ -8,7 +8,8 @@ import threading
 import urllib.error
 import urllib.request
 
-from bot.health import HealthEndpoint, HealthMonitor, HealthReport, verdict
+from bot.health import HealthEndpoint
+from bot.health_report import HealthMonitor, HealthReport, verdict
 from core.ids import ConnectionState
 from tests.bot.conftest import ADMIN, ME, Env
 from tests.support import wait_until
