@@ -23,6 +23,8 @@ from assistant.voice import VoiceService
 from bot.config import Settings
 from bot.context import Account, Accounts
 from bot.notifier import TelegramNotifier
+from bot.render import title
+from core.notifications import Notice
 from core.tasks import Clock
 from storage import Storage
 from storage.domain import AccountInfo
@@ -32,6 +34,15 @@ logger = logging.getLogger(__name__)
 #: Builds the transport of one account: (settings, clock, give-up hook, account, the tag
 #: sent.jsonl records) → gateway.
 GatewayMaker = Callable[..., Any]
+
+
+def cannot_start(label: str, exc: BaseException) -> Notice:
+    """What the owner is told of an added account that could not be built or started (the
+    others run)."""
+    return Notice(
+        f"💼 {title(label)}: could not start ({type(exc).__name__}); "
+        "the other accounts run. See the log."
+    )
 
 
 @dataclass(frozen=True)

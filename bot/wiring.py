@@ -29,7 +29,7 @@ from assistant.triage_rules import TriageRules
 from assistant.triage_service import LLMBatches
 from assistant.voice import Transcriber, VoiceService
 from bot import render_digest
-from bot.account_factory import AccountFactory
+from bot.account_factory import AccountFactory, cannot_start
 from bot.config import Settings
 from bot.context import Accounts, Services
 from bot.history_progress import HistoryReporter
@@ -220,12 +220,7 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
             if info.id == 1:
                 raise  # nothing to run without the first account: the start fails, as before
             logger.exception("WhatsApp account %d could not be built", info.id)
-            await notifier.tell(
-                notifications.Notice(
-                    f"💼 {info.label}: could not start ({type(exc).__name__}); "
-                    "the other accounts run. See the log."
-                )
-            )
+            await notifier.tell(cannot_start(info.label, exc))
     if accounts.find(accounts.default_id) is None:  # the default could not be built
         accounts.default_id = 1
     services = Services(

@@ -11,6 +11,7 @@ from telegram import ForceReply, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot import account_removal, answers, keyboards_accounts, render
+from bot.account_factory import cannot_start
 from bot.buttons import button
 from bot.callbacks import AccountAction
 from bot.context import Account, BotContext, Services
@@ -19,7 +20,6 @@ from bot.render import title
 from bot.render_accounts import AccountRow, accounts_text, logout_question
 from bot.session_notices import SessionNotices
 from core.errors import AppError
-from core.notifications import Notice
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +47,7 @@ async def start_safely(app: Application, services: Services, account: Account) -
         await start_account(app, services, account)
     except Exception as exc:
         logger.exception("WhatsApp account %d could not start", account.id)
-        name = title(account.label)
-        await services.notifier.tell(
-            Notice(
-                f"💼 {name}: could not start ({type(exc).__name__}); the others run. See the log."
-            )
-        )
+        await services.notifier.tell(cannot_start(account.label, exc))
 
 
 async def rows(s: Services) -> list[AccountRow]:

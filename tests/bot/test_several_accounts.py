@@ -149,7 +149,7 @@ async def test_an_account_that_cannot_start_is_reported_and_the_others_run(
         shutil.rmtree(child)
         child.write_text("not a directory")
     env.app = await start_app(settings_for(tmp_path, env.api, env.feed))
-    await env.api.wait_for(lambda c: "work: could not start" in c.text)
+    await env.api.wait_for(lambda c: "💼 Work: could not start" in c.text)
     env.message("P6", "urgent: the kids are sick, call me", chat=ANNA, push_name="Anna")
     await env.api.wait_for(lambda c: "kids are sick" in c.text)
 
@@ -180,7 +180,7 @@ async def test_a_reply_to_a_chat_whose_account_is_not_running_is_refused(
         shutil.rmtree(child)
         child.write_text("not a directory")
     env.app = await start_app(settings_for(tmp_path, env.api, env.feed))  # default is broken
-    await env.api.wait_for(lambda c: "work: could not start" in c.text)
+    await env.api.wait_for(lambda c: "💼 Work: could not start" in c.text)
     env.api.send_text(ADMIN, "Sure", reply_to=work.result["message_id"])
     await env.api.wait_for(lambda c: "is not running" in c.text)
     assert not any(x.get("text") == "Sure" for x in env.sent())
