@@ -4,8 +4,8 @@ label searches within it."""
 
 from __future__ import annotations
 
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
 from tests.bot.conftest import ADMIN, ME, Env
-from tests.bot.test_several_accounts import ANNA, BOSS, add_work_account
 
 
 async def test_chats_with_a_label_lists_that_accounts_chats_page_by_page(env: Env) -> None:

@@ -5,8 +5,8 @@ account with digest settings of its own getting its own daily digest."""
 from __future__ import annotations
 
 from bot.handlers.digest import send_daily
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
 from tests.bot.conftest import ADMIN, ME, Env
-from tests.bot.test_several_accounts import ANNA, BOSS, add_work_account
 
 
 async def two_chats(env: Env) -> None:

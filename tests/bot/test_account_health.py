@@ -8,9 +8,9 @@ import asyncio
 from bot.health import HealthEndpoint
 from bot.health_report import HealthMonitor, HealthReport, SessionHealth, verdict
 from core.ids import ConnectionState
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
 from tests.bot.conftest import Env
 from tests.bot.test_health import get
-from tests.bot.test_several_accounts import ANNA, BOSS, add_work_account
 from tests.support import wait_until
 
 CONNECTED, RECONNECTING = ConnectionState.CONNECTED, ConnectionState.RECONNECTING

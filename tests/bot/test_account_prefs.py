@@ -3,8 +3,8 @@ overrides the threshold for that account's messages only; a single account sees 
 
 from __future__ import annotations
 
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
 from tests.bot.conftest import ADMIN, ME, Env
-from tests.bot.test_several_accounts import ANNA, BOSS, add_work_account
 
 
 async def test_an_accounts_own_threshold_forwards_its_messages_only(env: Env) -> None:

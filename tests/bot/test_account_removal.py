@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.wiring import forget_account_files
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
 from tests.bot.conftest import ADMIN, Env, settings_for, start_app, stop_app
-from tests.bot.test_several_accounts import ANNA, BOSS, add_work_account
 
 
 async def ask_to_remove(env: Env) -> tuple[int, object]:

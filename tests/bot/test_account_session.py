@@ -5,8 +5,8 @@ simulator: /status and /start show every account, /pair and /logout act on the a
 from __future__ import annotations
 
 from core.ids import ConnectionState
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
 from tests.bot.conftest import ADMIN, Env
-from tests.bot.test_several_accounts import ANNA, BOSS, add_work_account
 from tests.support import wait_until
 
 
