@@ -16,12 +16,13 @@ def _line(ok: bool | None, what: str, detail: str) -> None:
 
 async def run_check(settings: Settings) -> int:
     """Check every part the bot needs and return 0 only when all are usable."""
-    from bot.wiring import make_llm
+    from bot.wiring import make_llm, recorded_device
     from storage import close_storage, open_storage
     from storage.db import describe_url
     from whatsapp.session import is_paired, session_store
 
     failed = False
+    devices: dict[int, str] = {}  # the device each account recorded (whose is whose)
     _line(
         True,
         "configuration",
@@ -32,6 +33,8 @@ async def run_check(settings: Settings) -> int:
         datadir.secure(settings.data_dir)
         storage = await open_storage(settings.db_url)
         count = await storage.messages.count()
+        infos = await storage.accounts.list()
+        devices = {a.id: d for a in infos if (d := recorded_device(a))}
         _line(
             True,
             "database",
@@ -50,7 +53,9 @@ async def run_check(settings: Settings) -> int:
         failed |= not exists
     else:
         db_url = settings.database_url.get_secret_value() if settings.database_url else None
-        paired = is_paired(session_store(settings.data_dir, db_url))
+        store = session_store(settings.data_dir, db_url)
+        others = [d for account_id, d in devices.items() if account_id != 1]
+        paired = is_paired(store, 1, devices.get(1), others)
         _line(
             None if not paired else True,
             "whatsapp",

@@ -8,7 +8,7 @@ import asyncio
 import functools
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,11 @@ def make_gateway(
     on_give_up: Any,
     account: AccountInfo,
     tag: Callable[[], str | None],
+    taken: Collection[str] = (),
 ) -> GatewayBase:
     """Build one account's WhatsApp backend (neonize is imported only when it is the one
-    used). ``tag`` is the label sent.jsonl records (None with a single account)."""
+    used). ``tag`` is the label sent.jsonl records (None with a single account); ``taken``:
+    the devices the other accounts recorded (account 1 never resumes one of them)."""
     journal = EventJournal(account_paths(s.data_dir, account.id).create().journal_dir)
     if s.whatsapp_backend == "simulator":
         from whatsapp.simulator import SimulatedGateway
@@ -107,10 +109,16 @@ def make_gateway(
             on_give_up=on_give_up,
             journal=journal,
             account_id=account.id,
-            device_jid=str(account.settings.get("device_jid") or "") or None,
+            device_jid=recorded_device(account),
+            taken=taken,
         )
     configure_logging(s.log_level, s.secret_values())  # importing neonize reset the root logger
     return gateway
+
+
+def recorded_device(account: AccountInfo) -> str | None:
+    """The device JID recorded at the account's last connection (None: none yet)."""
+    return str(account.settings.get("device_jid") or "") or None
 
 
 def forget_account_files(data_dir: Path, account_id: int, media: list[str]) -> None:
@@ -205,7 +213,11 @@ async def build_services(app: Application, s: Settings, clock: Clock) -> Service
         llm=LLMBatches(llm),
         replies=replies,
         voice=voice,
-        make_gateway=make_gateway,
+        # the devices recorded at start: account 1 picks its device once, at its start
+        make_gateway=functools.partial(
+            make_gateway,
+            taken=frozenset(d for a in stored if a.id != 1 and (d := recorded_device(a))),
+        ),
         on_give_up=give_up,
         on_late=late,
         on_progress=lambda account_id: HistoryReporter(

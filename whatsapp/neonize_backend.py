@@ -10,8 +10,9 @@ connect() and Go waits for it; no Go call is made before the first connect or af
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from whatsapp.neonize_client import GoClient, device_for, device_jid_str
 from whatsapp.neonize_login import MAX_CONNECT_FAILURES, Supervisor
 from whatsapp.neonize_queries import NeonizeQueries
 from whatsapp.neonize_sending import NeonizeSending
+from whatsapp.session import DeviceChoice, choose_device, is_postgres, stored_devices
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +51,20 @@ class NeonizeGateway(GatewayBase):
         client: NewAClient | None = None,
         account_id: int = 1,
         device_jid: str | None = None,
+        taken: Collection[str] = (),
     ) -> None:
         """``client``: a client already connected by the caller (one that drives Go
         itself), called as after a connect attempt; by default start() makes the
         session's own from ``store``. ``account_id``: which linked account this session
-        is (1 the first); ``device_jid``: its device as stored after its last login
-        (``self.device_jid``), which account N>1 resumes in a shared PostgreSQL store."""
+        is (1 the first); ``device_jid``: its device as recorded after its last login
+        (``self.device_jid``) and ``taken``: the devices the other accounts recorded — in
+        a shared PostgreSQL store they pick its device at start() (``choose_device``)."""
         super().__init__(data_dir, clock, journal=journal)
         self.store = store
         self.account_id = account_id
-        self.device = device_for(store, account_id, device_jid)
+        self.recorded = device_jid
+        self.taken = frozenset(taken)
+        self.device = device_for(store, account_id, self._choose(None))
         self.device_name = device_name
         self.go = GoClient(client)
         self.supervisor = Supervisor(
@@ -113,12 +119,20 @@ class NeonizeGateway(GatewayBase):
     async def start(self) -> None:
         """Create the client, register every handler, then start the supervisor."""
         neonize_client.quiet_neonize_logging()
-        if not self.store.startswith("postgres"):
+        if not is_postgres(self.store):
             Path(self.store).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            stored = await asyncio.to_thread(stored_devices, self.store)
+            if stored is None:
+                logger.warning("session store of account %d did not answer", self.account_id)
+            self.device = device_for(self.store, self.account_id, self._choose(stored))
         neonize_client.use_this_loop()
         self.go.client = self.make_client()
         self.start_consumer()
         self.supervisor.start()
+
+    def _choose(self, stored: list[str] | None) -> DeviceChoice:
+        return choose_device(self.account_id, self.recorded, self.taken, stored)
 
     def make_client(self) -> NewAClient:
         """Create the client with every handler registered and Go waiting for each."""
@@ -153,8 +167,8 @@ class NeonizeGateway(GatewayBase):
     async def _on_state(self, state: ConnectionState) -> None:
         if state == ConnectionState.CONNECTED:
             self.supervisor.connected()
-        if self.go.client is None or not (self.device.jid or self.device.new_device):
-            return  # the store's first device: account 1, or an account's own file
+        if self.go.client is None or not is_postgres(self.store):
+            return  # an account's own file holds its device alone
         if state == ConnectionState.CONNECTED and self.go.client.me is not None:
             neonize_client.pin_device(self.go.client, self.go.client.me.JID)
         elif state == ConnectionState.LOGGED_OUT:  # the device is gone: never the first one

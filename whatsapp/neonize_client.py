@@ -25,6 +25,7 @@ from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DevicePr
 from core.errors import NotConnected
 from core.ids import ConnectionState
 from whatsapp import protos
+from whatsapp.session import DeviceChoice, is_postgres
 
 logger = logging.getLogger(__name__)
 
@@ -84,23 +85,19 @@ class Device:
     new_device: bool = False
 
 
-def device_for(store: str, account_id: int = 1, device_jid: str | None = None) -> Device:
-    """The device of account ``account_id`` in ``store``.
+def device_for(store: str, account_id: int = 1, choice: DeviceChoice | None = None) -> Device:
+    """The device of account ``account_id`` in ``store``; ``choice``: the one picked in a
+    shared PostgreSQL store (``session.choose_device``; None: the store's first).
 
-    Account 1 is what a single-account install always was: the store's first device, keyed
-    by the store name. Account N>1 gets its own key, ``account-N`` (neonize keys Go's client
-    map by it: two clients on one PostgreSQL URL would collide). A SQLite store is the
-    account's own file, holding its device alone; on PostgreSQL every account shares the
-    URL, so account N>1 resumes its stored device by JID, or asks for a blank device when
-    it never logged in (the first device is another account's). neonize keys a client
-    given a JID by that JID's user (the account's phone number) instead: still its own."""
-    if account_id == 1:
-        return Device()
-    if not store.startswith("postgres"):
-        return Device(uuid=f"account-{account_id}")
-    if device_jid:
-        return Device(uuid=f"account-{account_id}", jid=device_jid)
-    return Device(uuid=f"account-{account_id}", new_device=True)
+    Account 1 is keyed as a single-account install always was (by the store name); account
+    N>1 gets its own key, ``account-N`` (neonize keys Go's client map by it: two clients on
+    one PostgreSQL URL would collide). A SQLite store is the account's own file, holding its
+    device alone: its first device. neonize keys a client given a JID by that JID's user
+    (the account's phone number) instead: still its own."""
+    uuid = None if account_id == 1 else f"account-{account_id}"
+    if choice is None or not is_postgres(store):
+        return Device(uuid=uuid)
+    return Device(uuid=uuid, jid=choice.jid, new_device=choice.blank and not choice.jid)
 
 
 def make_client(

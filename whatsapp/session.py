@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -81,16 +82,55 @@ def session_store(data_dir: Path, database_url: str | None = None, account_id: i
     return str(paths.session_store_file.resolve())
 
 
-def is_paired(store: str, account_id: int = 1, device_jid: str | None = None) -> bool:
+@dataclass(frozen=True)
+class DeviceChoice:
+    """Which device of its session store an account uses: the stored device ``jid``, else a
+    blank one (a new login) when ``blank``, else the store's first (whatsmeow's own pick)."""
+
+    jid: str | None = None
+    blank: bool = False
+
+
+def choose_device(
+    account_id: int,
+    recorded: str | None,
+    taken: Collection[str],
+    stored: Sequence[str] | None,
+) -> DeviceChoice:
+    """The device an account resumes in a store shared by every account (PostgreSQL).
+
+    ``recorded``: its device JID, recorded at its last connection; ``taken``: the devices
+    the other accounts recorded; ``stored``: the devices in the store (None: it did not
+    answer). The rule: a recorded device is resumed while the store still holds it (resuming
+    a JID the store lacks aborts the process: whatsmeow gets a nil device), else a blank
+    device. An account with none recorded gets a blank device too — except account 1, which
+    resumes the store's first device *that no other account recorded* (a single-account
+    install, upgraded from before devices were recorded, keeps its device; another
+    account's device is never taken). When the store does not answer, the record is
+    trusted, and account 1 keeps whatsmeow's first-device pick only while no other account
+    recorded a device."""
+    if stored is None:
+        if recorded:
+            return DeviceChoice(jid=recorded)
+        return DeviceChoice(blank=account_id != 1 or bool(taken))
+    if recorded:
+        return DeviceChoice(jid=recorded) if recorded in stored else DeviceChoice(blank=True)
+    free = [jid for jid in stored if jid not in taken] if account_id == 1 else []
+    return DeviceChoice(jid=free[0]) if free else DeviceChoice(blank=True)
+
+
+def is_paired(
+    store: str,
+    account_id: int = 1,
+    device_jid: str | None = None,
+    taken: Collection[str] = (),
+) -> bool:
     """Return True when the session store holds the account's logged-in device (no neonize
     import). A SQLite store is the account's own: any device is its. On PostgreSQL the
-    store is shared: with ``device_jid`` that device must be there; without it, account 1
-    counts any device (as a single-account install always did), account N>1 none (it has
-    never logged in)."""
+    store is shared: the account's device is the one ``choose_device`` resumes (``taken``:
+    the devices the other accounts recorded)."""
     if is_postgres(store):
-        if device_jid is None and account_id != 1:
-            return False
-        return _pg_paired(store, device_jid)
+        return choose_device(account_id, device_jid, taken, stored_devices(store)).jid is not None
     path = Path(store)
     if not path.exists():
         return False
@@ -104,28 +144,27 @@ def is_paired(store: str, account_id: int = 1, device_jid: str | None = None) ->
         return False
 
 
-def _pg_paired(store: str, device_jid: str | None) -> bool:
-    """Whether the shared PostgreSQL store holds a device (``device_jid``: that one)."""
+def stored_devices(store: str) -> list[str] | None:
+    """The device JIDs in a shared PostgreSQL store, in whatsmeow's own order (its
+    GetFirstDevice takes the first); None when the store does not answer."""
     try:
         import psycopg2
     except ImportError:
-        return False
+        return None
     try:
         conn = psycopg2.connect(store, connect_timeout=5)
     except psycopg2.Error:
-        return False
+        return None
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT to_regclass('whatsmeow_device') IS NOT NULL")
             row = cur.fetchone()
             if not row or not row[0]:
-                return False
-            if device_jid is None:
-                cur.execute("SELECT COUNT(*) FROM whatsmeow_device")
-            else:
-                cur.execute("SELECT COUNT(*) FROM whatsmeow_device WHERE jid = %s", [device_jid])
-            count = cur.fetchone()
-            return bool(count and count[0])
+                return []  # no device was ever stored
+            cur.execute("SELECT jid FROM whatsmeow_device")  # as whatsmeow lists them
+            return [str(jid) for (jid,) in cur.fetchall()]
+    except psycopg2.Error:
+        return None
     finally:
         conn.close()
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import gc
+import os
 import threading
+import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from tests.fakes.recorder import Recorder
 from tests.support import wait_until
 from whatsapp import protos, protos_messages
 from whatsapp.neonize_backend import NeonizeGateway
-from whatsapp.session import session_store
+from whatsapp.session import is_paired, session_store
 
 PG = "postgresql://wa@127.0.0.1:1/never-dialled"
 ALICE = "15550000002@s.whatsapp.net"
@@ -226,3 +228,108 @@ async def test_an_account_that_cannot_connect_does_not_hold_up_another(go, tmp_p
     assert rec1.handled() == [f"3EB0ONE{n}" for n in heard]
     assert [e for e in rec1.events if isinstance(e, MessageReceived)]
     assert one.state == ConnectionState.CONNECTED and two.state != ConnectionState.CONNECTED
+
+
+# ---------------------------------------------------------------- a shared PostgreSQL store
+
+MINE = "15550001111:7@s.whatsapp.net"
+
+
+@pytest.fixture
+def pg_store():
+    """A whatsmeow device table on the local PostgreSQL, in a schema of its own (the URL
+    selects it), filled by ``put(*jids)``; the store name is the URL, as with DATABASE_URL."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    psycopg2 = pytest.importorskip("psycopg2")
+    schema = f"wa_devices_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+        cur.execute(f"CREATE TABLE {schema}.whatsmeow_device (jid TEXT PRIMARY KEY)")
+
+    def put(*jids: str) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {schema}.whatsmeow_device")
+            for jid in jids:
+                cur.execute(f"INSERT INTO {schema}.whatsmeow_device VALUES (%s)", [jid])
+
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options=-csearch_path%3D{schema}", put
+    with conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
+    conn.close()
+
+
+def first_login(fake: FakeGo, gateway: NeonizeGateway) -> dict[str, Any]:
+    return fake.logins[gateway.client.uuid][0]
+
+
+@pytest.mark.parametrize(
+    ("stored", "recorded", "taken", "resumed"),
+    [
+        # a single-account install, upgraded from before devices were recorded: its device
+        ((MINE,), None, (), MINE),
+        # account 2 recorded its device: account 1 takes the other one, never account 2's
+        ((WORK_DEVICE, MINE), None, (WORK_DEVICE,), MINE),
+        # account 1 logged out (whatsmeow deleted its device), account 2 stays linked
+        ((WORK_DEVICE,), None, (WORK_DEVICE,), None),
+        ((WORK_DEVICE,), MINE, (WORK_DEVICE,), None),
+        # its recorded device, wherever the store lists it
+        ((WORK_DEVICE, MINE), MINE, (WORK_DEVICE,), MINE),
+        # an empty store: a blank device, as whatsmeow's first-device pick would make
+        ((), None, (), None),
+    ],
+)
+async def test_account_one_never_resumes_another_accounts_device(
+    go, tmp_path: Path, pg_store, stored, recorded, taken, resumed
+) -> None:
+    fake, made = go
+    url, put = pg_store
+    put(*stored)
+    one = NeonizeGateway(tmp_path, url, device_jid=recorded, taken=taken)
+    await start(made, fake, one)
+    login = first_login(fake, one)
+    if resumed is None:  # a new login: a blank device (a JID the store lacks aborts Go)
+        assert login["jid"] is None and login["new_device"]
+    else:
+        assert login["jid"] == protos.jid(resumed) and not login["new_device"]
+    assert is_paired(url, 1, recorded, taken) == (resumed is not None)
+
+
+async def test_a_recorded_device_gone_from_the_store_means_a_new_login(
+    go, tmp_path: Path, pg_store
+) -> None:
+    fake, made = go
+    url, put = pg_store
+    put(MINE)  # account 2 logged out: its device row is gone, its record stays
+    two = NeonizeGateway(tmp_path, url, account_id=2, device_jid=WORK_DEVICE)
+    await start(made, fake, two)
+    assert first_login(fake, two)["jid"] is None and first_login(fake, two)["new_device"]
+    assert not is_paired(url, 2, WORK_DEVICE)
+
+
+async def test_account_one_logged_out_asks_for_a_blank_device_next(
+    go, tmp_path: Path, pg_store
+) -> None:
+    """Account 1 started alone (the store's first device), account 2 was linked meanwhile:
+    after account 1's logout its new login must not resume account 2's device."""
+    fake, made = go
+    url, put = pg_store
+    put(MINE)
+    one = NeonizeGateway(tmp_path, url)
+    await start(made, fake, one)
+    uuid_ = one.client.uuid
+    me = N.Device(JID=protos.jid(MINE), Platform="", BussinessName="", PushName="")
+    me.Initialized = True
+    await fake.deliver(uuid_, me)
+    await connect(fake, one)
+    put(MINE, WORK_DEVICE)  # account 2 paired in the same store
+    await one.logout()
+    put(WORK_DEVICE)
+    await one.request_login()
+    await wait_until(lambda: len(fake.logins[uuid_]) == 2, what="the new login")
+    again = fake.logins[uuid_][1]
+    assert again["jid"] is None and again["new_device"]

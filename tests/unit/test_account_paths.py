@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from whatsapp.session import account_paths, is_paired, session_store
+from whatsapp.session import (
+    DeviceChoice,
+    account_paths,
+    choose_device,
+    is_paired,
+    session_store,
+)
 
 PG = "postgresql://postgres@127.0.0.1:5432/x"
 
@@ -98,7 +104,34 @@ def test_the_shared_postgres_store_answers_per_device() -> None:
         assert not is_paired(url, 2)  # account 2 never logged in
         assert is_paired(url, 2, "15550001111:7@s.whatsapp.net")
         assert not is_paired(url, 2, "15550002222:3@s.whatsapp.net")
+        # account 2 recorded that device: it is not account 1's
+        assert not is_paired(url, 1, None, ["15550001111:7@s.whatsapp.net"])
     finally:
         with conn.cursor() as cur:
             cur.execute("DROP TABLE whatsmeow_device")
         conn.close()
+
+
+ONE, TWO = "15550001111:7@s.whatsapp.net", "15550002222:3@s.whatsapp.net"
+
+
+@pytest.mark.parametrize(
+    ("account", "recorded", "taken", "choice"),
+    [
+        (1, None, (), DeviceChoice()),  # whatsmeow's first device, as a single account had
+        (1, None, (TWO,), DeviceChoice(blank=True)),  # the first may be account 2's
+        (1, ONE, (TWO,), DeviceChoice(jid=ONE)),  # its record is trusted
+        (2, TWO, (), DeviceChoice(jid=TWO)),
+        (2, None, (), DeviceChoice(blank=True)),  # never logged in
+    ],
+)
+def test_a_store_that_does_not_answer_never_hands_out_another_accounts_device(
+    account: int, recorded: str | None, taken: tuple[str, ...], choice: DeviceChoice
+) -> None:
+    assert choose_device(account, recorded, taken, None) == choice
+
+
+def test_only_account_one_takes_an_unrecorded_device() -> None:
+    assert choose_device(1, None, (TWO,), [TWO, ONE]) == DeviceChoice(jid=ONE)
+    assert choose_device(2, None, (), [ONE]) == DeviceChoice(blank=True)
+    assert choose_device(3, None, (ONE,), [ONE, TWO]) == DeviceChoice(blank=True)
