@@ -57,7 +57,19 @@ async def remove(s: Services, account: Account) -> str:
         )
     await asyncio.to_thread(s.factory.forget, account.id, files)
     logger.info("WhatsApp account %d removed (%d media file(s))", account.id, len(files))
-    return f"🗑 {name} is removed with its chats and messages.{unlinked}"
+    return f"🗑 {name} is removed with its chats and messages.{unlinked}{_stuck(account)}"
+
+
+def _stuck(account: Account) -> str:
+    """What the owner should know when the session's library call did not end ("" when it
+    did): its thread stays until the next restart; the other accounts are not touched."""
+    if not account.gateway.stuck:
+        return ""
+    return (
+        " Its WhatsApp connection did not end (an unused login still waits inside the "
+        "WhatsApp library); the other accounts are not affected. Restart wa-secretary "
+        "when convenient to free it."
+    )
 
 
 async def _unlink(account: Account) -> str:

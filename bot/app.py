@@ -43,7 +43,7 @@ from bot.handlers import (
 )
 from bot.health import HealthEndpoint
 from bot.health_report import HealthMonitor
-from bot.lifecycle import serve
+from bot.lifecycle import join_workers, serve
 from bot.logs import configure_logging
 from bot.wiring import apply_llm_prefs, build_services
 from core.tasks import Clock, TaskGroup
@@ -246,9 +246,10 @@ def run(s: Settings) -> int:
         # Each linked account's neonize client holds one executor thread for as long as it
         # runs (and an expired login may leave one parked): the default pool (6 threads on
         # 2 cores) would leave journal fsyncs and downloads waiting with a few accounts.
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="worker")
-        )
-        return await serve(app, app.bot_data["clock"], start_core, start_telegram, on_shutdown)
+        workers = ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="worker")
+        asyncio.get_running_loop().set_default_executor(workers)
+        code = await serve(app, app.bot_data["clock"], start_core, start_telegram, on_shutdown)
+        await join_workers(workers, code)  # a thread stuck in Go must not hang the exit
+        return code
 
     return asyncio.run(main())

@@ -12,8 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from telegram import Update
@@ -25,6 +29,8 @@ from core.tasks import Clock
 
 logger = logging.getLogger(__name__)
 
+#: How long the worker threads may take to end at exit before the process exits hard.
+HARD_EXIT_AFTER = 10.0
 TELEGRAM_RETRY_FIRST = 5.0
 TELEGRAM_RETRY_MAX = 300.0
 REJECTED_TOKEN = (
@@ -109,3 +115,43 @@ async def _stop_telegram(app: Application) -> None:  # type: ignore[type-arg]
         await app.stop()
     with contextlib.suppress(TelegramError):  # shutdown of a never-initialized app is a no-op
         await app.shutdown()
+
+
+async def join_workers(
+    executor: Executor,
+    code: int,
+    timeout: float = HARD_EXIT_AFTER,
+    hard_exit: Callable[[int], object] = os._exit,
+) -> bool:
+    """At the process's end, after every session stopped: let the worker threads end
+    (bounded); if one will not, exit hard with ``code`` (1 for 0). Return whether they
+    ended.
+
+    A WhatsApp session's Go call can stay stuck for good (neonize's login waits in Go
+    after an unused QR window and ignores stop), and the interpreter joins every worker
+    thread at exit: it would hang. One account's stop never exits (the other accounts run
+    on); this, the process's last step, does — whichever account, even a removed one, left
+    the thread behind."""
+    loop = asyncio.get_running_loop()
+    ended = loop.create_future()
+
+    def shut_down() -> None:
+        executor.shutdown(wait=True)
+        with contextlib.suppress(RuntimeError):  # the loop may be gone by then
+            loop.call_soon_threadsafe(lambda: ended.done() or ended.set_result(None))
+
+    threading.Thread(target=shut_down, name="join-workers", daemon=True).start()
+    try:
+        await asyncio.wait_for(ended, timeout)
+        return True
+    except TimeoutError:
+        logger.error(
+            "a worker thread did not end within %.0f s (a WhatsApp session stuck in Go); "
+            "exiting hard",
+            timeout,
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stderr.flush()
+        hard_exit(code or 1)
+        return False

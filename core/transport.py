@@ -48,6 +48,11 @@ class WhatsAppGateway(Protocol):
         """This linked device's JID (``user:device@server``) once logged in, which the account
         stores so that its next start resumes this device; None when the backend needs none."""
 
+    @property
+    def stuck(self) -> int:
+        """Calls into the WhatsApp library that did not end after ``stop`` (their threads
+        stay until the process ends, which then exits hard); 0 when none."""
+
     def rename(self, label: str) -> None:
         """The account was renamed (the simulator plays the feed lines of its new label)."""
 

@@ -106,6 +106,12 @@ class GatewayBase:
         """The linked device to resume at the next start; None unless the backend needs it."""
         return None
 
+    @property
+    def stuck(self) -> int:
+        """Library calls that did not end after stop() (their threads stay until the
+        process ends); 0 unless the backend can leave one behind."""
+        return 0
+
     def rename(self, label: str) -> None:
         """The account was renamed: nothing to do unless the backend knows its label."""
 

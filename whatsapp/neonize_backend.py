@@ -110,6 +110,11 @@ class NeonizeGateway(GatewayBase):
         return self.supervisor.login_expired
 
     @property
+    def stuck(self) -> int:
+        """Go calls that did not end after stop() (a restart frees their threads)."""
+        return self.supervisor.stuck
+
+    @property
     def parked(self) -> tuple[Any, ...]:
         """The connect tasks of expired logins (their Go call never returns)."""
         return tuple(self.supervisor.parked)
@@ -156,10 +161,19 @@ class NeonizeGateway(GatewayBase):
             logger.exception("could not queue the login QR")
 
     async def stop(self) -> None:
-        """Stop the session (bounded); arm a hard exit if neonize's thread will not end."""
+        """Stop the session (bounded). A Go call that will not end is left parked and said
+        (``stuck``): the other accounts' sessions run on, and the process's end exits hard
+        if it must (``bot.lifecycle.join_workers``)."""
         self.go.stopping = True
         await self.go.stop()
-        await self.supervisor.wait_stopped()
+        stuck = await self.supervisor.wait_stopped()
+        if stuck:
+            logger.error(
+                "WhatsApp account %d stopped, but %d neonize call(s) are stuck in Go (an "
+                "unused login); left parked until the process ends",
+                self.account_id,
+                stuck,
+            )
         await self.stop_consumer()
 
     # ------------------------------------------------------------------ state hooks

@@ -1,15 +1,14 @@
 """Connecting and logging in with neonize: the supervisor that retries the first connect
 (neonize does not) with capped backoff and gives up after a bound (each failed connect
-leaks a store handle), the fresh login after an unused QR window, and the hard-exit
-fallback when Go will not let go at stop (see shared/docs/neonize.md)."""
+leaks a store handle), the fresh login after an unused QR window, and how many Go calls
+would not let go at stop (see shared/docs/neonize.md; the process's end exits hard over
+them, never one session's stop: the other accounts run on)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,7 +22,8 @@ from whatsapp.neonize_client import GoClient
 logger = logging.getLogger(__name__)
 
 MAX_CONNECT_FAILURES = 100
-HARD_EXIT_AFTER = 10.0
+#: How long stop waits for the connect call to end before counting it stuck.
+STOP_WAIT = 5.0
 #: Fresh logins after an unused QR window, per process: each leaves one thread parked in Go.
 MAX_FRESH_LOGINS = 3
 
@@ -143,16 +143,19 @@ class Supervisor:
         await self._set_state(ConnectionState.CONNECTING, "Starting a new login.")
         self.start()
 
-    async def wait_stopped(self) -> None:
-        """After the client's stop: let its connect call end (bounded); arm a hard exit if
-        Go is stuck (e.g. FetchMe after a QR timeout): the interpreter would hang joining
-        its executor thread at exit."""
+    async def wait_stopped(self) -> int:
+        """After the client's stop: let its connect call end (bounded); return how many of
+        its Go calls are stuck (e.g. FetchMe after a QR timeout: they never end). They are
+        left parked: ending the process here would end every account's session; the
+        process's own end makes sure they cannot hang it (``bot.lifecycle.join_workers``)."""
         if self._connect_task is not None and not self._connect_task.done():
             with contextlib.suppress(TimeoutError, NeonizeError):
-                await asyncio.wait_for(asyncio.shield(self._connect_task), 5)
-        stuck = [t for t in (self._connect_task, *self.parked) if t and not t.done()]
-        if stuck:
-            logger.error("neonize is stuck; the process will hard-exit in %.0f s", HARD_EXIT_AFTER)
-            timer = threading.Timer(HARD_EXIT_AFTER, os._exit, args=(1,))
-            timer.daemon = True
-            timer.start()
+                await asyncio.wait_for(asyncio.shield(self._connect_task), STOP_WAIT)
+        return self.stuck
+
+    @property
+    def stuck(self) -> int:
+        """Go calls of this session that did not end after its stop (0 while it runs)."""
+        if not self._go.stopping:
+            return 0
+        return sum(1 for t in (self._connect_task, *self.parked) if t and not t.done())

@@ -116,3 +116,20 @@ def test_forgetting_files_deletes_only_the_accounts_own(tmp_path: Path) -> None:
     assert (media / "other.jpg").exists() and outside.exists()
     with pytest.raises(ValueError):
         forget_account_files(tmp_path, 1, [])
+
+
+async def test_a_session_stuck_at_removal_is_said_and_leaves_the_other_running(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_work_account(env)
+    work = env.services.accounts.by_label("work").gateway
+    # the real client's login call can stay stuck in Go after stop (an unused QR window)
+    monkeypatch.setattr(type(work), "stuck", property(lambda g: int(g is work)))
+    _work_id, ask = await ask_to_remove(env)
+    yes = next(b for b in ask.buttons() if b["text"].startswith("🗑 Yes"))
+    env.api.press(ADMIN, yes["callback_data"])
+    done = await env.api.wait_for(lambda c: "🗑 Work is removed" in c.text)
+    assert "Its WhatsApp connection did not end" in done.text
+    assert "Restart wa-secretary when convenient" in done.text
+    env.message("P2", "urgent: the keys, call me", chat=ANNA, push_name="Anna")
+    await env.api.wait_for(lambda c: "the keys" in c.text)  # the first account runs on
