@@ -150,8 +150,7 @@ async def start_core(app: Application) -> None:  # type: ignore[type-arg]
         app.bot_data["lock"] = lock
     services = await build_services(app, s, clock)
     await apply_llm_prefs(s, services.llm, services.prefs.current)
-    for account in services.accounts:  # one failing account never holds up the others
-        await accounts.start_safely(app, services, account)
+    await start_accounts(app, services)
 
     async def reschedule(p: Preferences) -> None:
         digest.schedule(app, services, p)
@@ -174,6 +173,21 @@ async def start_core(app: Application) -> None:  # type: ignore[type-arg]
     logger.info(
         "wa-secretary started (%s backend, %d admin(s))", s.whatsapp_backend, len(s.owner_ids)
     )
+
+
+async def start_accounts(app: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Start every account side by side, so that one slow journal replay never holds up
+    another account's forwards. The added accounts start in the background (each reports
+    its own failure and is left stopped); this returns once the first account started and
+    raises its failure, as it always did — without it there is nothing to run."""
+    starts = TaskGroup("account-starts")  # cancelled first at shutdown
+    app.bot_data["account_starts"] = starts
+    first = [a for a in services.accounts if a.id == 1]
+    for account in services.accounts:
+        if account.id != 1:
+            starts.spawn(accounts.start_safely(app, services, account), f"start-{account.id}")
+    for account in first:
+        await accounts.start_safely(app, services, account)
 
 
 async def start_telegram(app: Application) -> None:  # type: ignore[type-arg]
@@ -215,6 +229,9 @@ async def on_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         await endpoint.stop()
     services: Services | None = app.bot_data.get("services")
     if services is not None:
+        starts: TaskGroup | None = app.bot_data.pop("account_starts", None)
+        if starts is not None:  # an account still replaying its journal: not started
+            await starts.cancel_all()
         for account in services.accounts:
             await account.gateway.stop()
         tasks: TaskGroup | None = app.bot_data.get("tasks")
