@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from storage.db import db, is_postgres
 from storage.models import ACCOUNT_TABLES, MAIN_ACCOUNT, AccountRecord, BaseRecord, utcnow
@@ -56,25 +57,89 @@ def step_10_accounts() -> None:
 
 
 def _alter_postgres(table: str) -> None:
-    """Add the account column, its foreign key and index, and the per-account key."""
+    """Add the account column, its foreign key and index, and the per-account key. The
+    keys and constraints there are are looked up in the catalog by what they cover, never
+    by name: a database may name them otherwise (made by hand, restored, renamed)."""
     db.execute_sql(
         f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS account_id INTEGER NOT NULL "
         f"DEFAULT {MAIN_ACCOUNT}"
     )
-    db.execute_sql(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_account_id_fkey")
-    db.execute_sql(
-        f"ALTER TABLE {table} ADD CONSTRAINT {table}_account_id_fkey FOREIGN KEY (account_id) "
-        "REFERENCES account (id) ON DELETE CASCADE"
-    )
-    db.execute_sql(f"CREATE INDEX IF NOT EXISTS {table}_account_id ON {table} (account_id)")
-    if table == "chats":
-        db.execute_sql("DROP INDEX IF EXISTS chats_jid")
+    if not _account_foreign_keys(table):
         db.execute_sql(
-            "CREATE UNIQUE INDEX IF NOT EXISTS chats_account_id_jid ON chats (account_id, jid)"
+            f"ALTER TABLE {table} ADD CONSTRAINT {table}_account_id_fkey FOREIGN KEY "
+            "(account_id) REFERENCES account (id) ON DELETE CASCADE"
         )
-    elif table in KEYED_BY_JID:
-        db.execute_sql(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_pkey")
-        db.execute_sql(f"ALTER TABLE {table} ADD PRIMARY KEY (account_id, jid)")
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS {table}_account_id ON {table} (account_id)")
+    if table != "chats" and table not in KEYED_BY_JID:
+        return
+    per_account = ["account_id", "jid"]
+    for key in _unique_keys(table):  # a JID is unique per account, not overall
+        if key.columns == ["jid"]:
+            _drop(table, key)
+    if table == "chats":
+        if not any(k.columns == per_account for k in _unique_keys(table)):
+            db.execute_sql("CREATE UNIQUE INDEX chats_account_id_jid ON chats (account_id, jid)")
+        return
+    primary = [k for k in _unique_keys(table) if k.primary]
+    if primary and primary[0].columns == per_account:
+        return
+    for key in primary:
+        _drop(table, key)
+    db.execute_sql(f"ALTER TABLE {table} ADD PRIMARY KEY (account_id, jid)")
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A unique index of a PostgreSQL table: its name, the constraint it backs (if any),
+    whether it is the primary key, and its columns in key order."""
+
+    index: str
+    constraint: str | None
+    primary: bool
+    columns: list[str]
+
+
+def _unique_keys(table: str) -> list[_Key]:
+    """Every unique index of ``table`` (primary key, unique constraints, unique indexes)."""
+    rows = db.execute_sql(
+        "SELECT i.relname, con.conname, x.indisprimary, "
+        "array_agg(a.attname::text ORDER BY k.n) "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "LEFT JOIN pg_constraint con ON con.conindid = x.indexrelid "
+        "  AND con.conrelid = x.indrelid AND con.contype IN ('p', 'u') "
+        "CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum "
+        "WHERE x.indrelid = to_regclass(%s) AND x.indisunique "
+        "GROUP BY i.relname, con.conname, x.indisprimary",
+        (table,),
+    ).fetchall()
+    return [_Key(index, con, bool(primary), list(cols)) for index, con, primary, cols in rows]
+
+
+def _account_foreign_keys(table: str) -> list[str]:
+    """The names of ``table``'s foreign keys from ``account_id`` to the accounts."""
+    rows = db.execute_sql(
+        "SELECT con.conname FROM pg_constraint con "
+        "JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey) "
+        "WHERE con.conrelid = to_regclass(%s) AND con.contype = 'f' "
+        "AND con.confrelid = to_regclass('account') AND a.attname = 'account_id' "
+        "AND array_length(con.conkey, 1) = 1",
+        (table,),
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _drop(table: str, key: _Key) -> None:
+    """Drop a unique key: its constraint when it backs one, else the index itself."""
+    if key.constraint is not None:
+        db.execute_sql(f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(key.constraint)}")
+    else:
+        db.execute_sql(f"DROP INDEX {_quoted(key.index)}")
+
+
+def _quoted(name: str) -> str:
+    """A PostgreSQL identifier, quoted (a name may hold any character)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 @contextmanager

@@ -103,8 +103,9 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
 WITH_IDS = ["chats", "messages", "drafts", "whatsapp_outbox", "rejected_events"]
 
 
-def _write_release_9(url: str) -> None:
-    """Make the schema of release 9 and write its rows as that release would have."""
+def _write_release_9(url: str, pg_schema: str | None = None) -> None:
+    """Make the schema of release 9 (``pg_schema``: another PostgreSQL one) and write its
+    rows as that release would have."""
     if url.startswith("sqlite"):
         con: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
         con.executescript((FIXTURES / "schema_v9_sqlite.sql").read_text())
@@ -113,7 +114,7 @@ def _write_release_9(url: str) -> None:
         import psycopg2
 
         con = psycopg2.connect(url)
-        con.cursor().execute((FIXTURES / "schema_v9_postgres.sql").read_text())
+        con.cursor().execute(pg_schema or (FIXTURES / "schema_v9_postgres.sql").read_text())
         con.cursor().execute("SET search_path = public")
         mark, done = "%s", con.commit
     cur = con.cursor()
@@ -210,3 +211,56 @@ async def test_rebuilt_tables_keep_working(migrated: Storage) -> None:
     assert await s.messages.get(new.id) is not None
     assert [c.id for c in (await s.all_accounts.chats.list_page()).items] == [1, 2]
     assert [i.id for i in await s.all_accounts.whatsapp_outbox.due(T0)] == [1]
+
+
+#: Release 9's keys under other names than PostgreSQL's defaults (made by hand, restored
+#: from elsewhere, renamed): step 10 finds them by what they cover, not by their name.
+RENAMED = {
+    "ADD CONSTRAINT chat_aliases_pkey PRIMARY KEY (jid);": 'ADD CONSTRAINT "alias key" PRIMARY KEY (jid);',
+    "ADD CONSTRAINT contacts_pkey PRIMARY KEY (jid);": "ADD CONSTRAINT contacts_jid_pk PRIMARY KEY (jid);",
+    "CREATE UNIQUE INDEX chats_jid ON public.chats USING btree (jid);":
+        "ALTER TABLE public.chats ADD CONSTRAINT chats_jid_unique UNIQUE (jid);",
+}  # fmt: skip
+
+
+def _key_columns(url: str, table: str) -> tuple[list[str], list[list[str]]]:
+    """The primary key's columns of ``table`` and those of its other unique keys."""
+    import psycopg2
+
+    con = psycopg2.connect(url)
+    with con.cursor() as cur:
+        cur.execute(
+            "SELECT x.indisprimary, array_agg(a.attname::text ORDER BY k.n) FROM pg_index x "
+            "CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum "
+            "WHERE x.indrelid = %s::regclass AND x.indisunique GROUP BY x.indexrelid, 1",
+            (table,),
+        )
+        rows = cur.fetchall()
+    con.close()
+    return next((c for p, c in rows if p), []), sorted(c for p, c in rows if not p)
+
+
+async def test_keys_named_otherwise_are_found_on_postgres() -> None:
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    reset_postgres(PG_URL)
+    schema = (FIXTURES / "schema_v9_postgres.sql").read_text()
+    for default, other in RENAMED.items():
+        assert default in schema
+        schema = schema.replace(default, other)
+    _write_release_9(PG_URL, schema)
+    s = await open_storage(PG_URL)
+    try:
+        assert await storage_db.run(current_version) == LATEST_VERSION
+        for table in ("chat_aliases", "contacts"):
+            assert _key_columns(PG_URL, table)[0] == ["account_id", "jid"], table
+        assert ["jid"] not in _key_columns(PG_URL, "chats")[1]
+        # a second account may have the same JIDs: chat, alias and contact of its own
+        work = s.for_account((await s.accounts.add("Work")).id)
+        [theirs] = await work.messages.store([msg(1, ALICE, "the electrician too")])
+        assert theirs.chat_id not in (1, 2)
+        assert (await work.chats.by_jid(ALICE)).id == theirs.chat_id
+        assert (await s.chats.by_jid(ALICE)).id == 1
+    finally:
+        await close_storage()
