@@ -256,15 +256,20 @@ class DigestService:
         """Move the 'since the last digest' mark to the end of this digest."""
         await self.storage.digests.mark_sent(digest_id)
 
-    async def missed(self, scheduled_local: datetime) -> bool:
-        """Return True when the most recent scheduled digest time passed without a digest."""
-        last = await self.storage.digests.last_sent(("daily",))
+    async def missed(self, scheduled_local: datetime, account_id: int | None = None) -> bool:
+        """Return True when the most recent scheduled digest time passed without a digest:
+        the daily one, or ``account_id``'s own (before its first, the daily one counts). A
+        sent digest covers the times up to its end (the clock's time when it was made)."""
+        last = None
+        if account_id is not None:
+            last = await self.storage.digests.last_sent((account_kind(account_id),))
+        last = last or await self.storage.digests.last_sent(("daily",))
         due = scheduled_local.astimezone(self.tz)
         if due > self.clock.now():
             due -= timedelta(days=1)
         if last is None:
             return False  # a first start is not a missed digest
-        return last.sent_at is not None and last.sent_at < due
+        return last.period_end < due
 
     async def latest(self) -> Digest | None:
         """Return the most recent stored digest (to show it again)."""

@@ -1,6 +1,8 @@
 """Which account a command names: ``/settings work …``, ``/digest work``, ``/chats work …``
 name an account by its label in front of their other arguments. Only with several accounts:
-a single-account user's arguments are never read as a label."""
+a single-account user's arguments are never read as a label. The words these commands read
+before a label (``/digest last``, ``/settings <key>``) are never a label's first word:
+``core.labels.COMMAND_WORDS``, refused by ``storage.accounts.check_label``."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from assistant.replies import ReplyService
 from assistant.sending import SendingService
 from assistant.status import StatusService
 from core.errors import InvalidInput
+from core.labels import label_key
 from core.tasks import Clock
 from core.transport import WhatsAppGateway
 from storage import Storage
@@ -99,9 +100,10 @@ class Accounts:
         return self._by_id.get(account_id)
 
     def by_label(self, label: str) -> Account | None:
-        """The account with this label (case-insensitive), or None."""
-        wanted = label.strip().lower()
-        return next((a for a in self._by_id.values() if a.label.lower() == wanted), None)
+        """The account with this label compared by ``label_key`` (any case, width or
+        spacing, as the store compares them), or None."""
+        wanted = label_key(label)
+        return next((a for a in self._by_id.values() if label_key(a.label) == wanted), None)
 
     def add(self, account: Account) -> None:
         """Take in an account added while the bot runs."""

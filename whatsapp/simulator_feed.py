@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from core.labels import label_key
+
 logger = logging.getLogger(__name__)
 
 #: A feed line longer than this is skipped (a history chunk of 10 000 messages is ~2 MB).
@@ -78,7 +80,8 @@ class FeedFollower:
 
 class AccountRoute:
     """Which feed lines one simulated account plays: those whose ``"account"`` label is its
-    own (case-insensitive), and, for the first account, those without one.
+    own (compared by ``core.labels.label_key``, as the store compares labels), and, for the
+    first account, those without one.
 
     Every account's gateway follows the whole feed; a line for another account is skipped
     silently (the first account's gateway notes each other label once, at DEBUG)."""
@@ -102,8 +105,8 @@ class AccountRoute:
             if self.first:
                 raise ValueError("account must be a non-empty string (an account's label)")
             return False
-        key = account.strip().casefold()
-        if key == self.label.strip().casefold():
+        key = label_key(account)
+        if key == label_key(self.label):
             return True
         if self.first and key not in self._noted:
             self._noted.add(key)

@@ -15,7 +15,7 @@ from bot.account_factory import cannot_start
 from bot.buttons import button
 from bot.callbacks import AccountAction
 from bot.context import Account, BotContext, Services
-from bot.handlers import session
+from bot.handlers import digest, session
 from bot.render import title
 from bot.render_accounts import AccountRow, accounts_text, logout_question
 from bot.session_notices import SessionNotices
@@ -119,7 +119,9 @@ async def on_account(update: Update, context: BotContext, data: AccountAction) -
     elif data.action == "remove_no":
         await query.edit_message_text("Nothing was removed.")
     elif data.action == "remove_yes":
-        await query.edit_message_text(await account_removal.remove(s, account))
+        answer = await account_removal.remove(s, account)
+        await digest.accounts_changed(context.application, s)
+        await query.edit_message_text(answer)
     elif data.action == "logout_yes":
         again = f"/login {render.esc(account.label)}"
         await session.log_out(
@@ -154,6 +156,7 @@ async def on_account_reply(update: Update, context: BotContext) -> None:
             s.accounts.add(account)
             account.logins[message.chat.id] = session.LoginView(message.chat.id)
             await start_safely(context.application, s, account)
+            await digest.accounts_changed(context.application, s)
             await message.reply_text(
                 f"💼 {render.esc(title(info.label))} added. Waiting for its login QR — scan it "
                 "in WhatsApp → Linked devices on that phone."

@@ -52,9 +52,14 @@ async def send_daily(services: Services, account_id: int | None = None) -> None:
 
 
 async def digest_job(context: BotContext) -> None:
-    """The scheduled daily digest (``job.data``: the account id of an account's own one)."""
+    """The scheduled daily digest (``job.data``: the account id of an account's own one,
+    skipped once that account has no digest of its own any more)."""
     job = context.job
-    await send_daily(context.services, job.data if job is not None else None)
+    account_id = job.data if job is not None else None
+    if account_id is not None and account_id not in own_digests(context.services):
+        logger.info("digest of account %d skipped: it has no digest of its own", account_id)
+        return
+    await send_daily(context.services, account_id)
 
 
 def _run_daily(
@@ -89,12 +94,30 @@ def last_scheduled(services: Services, prefs: Preferences) -> datetime:
 
 
 async def catch_up_missed(services: Services, prefs: Preferences) -> bool:
-    """Send the digest once if its time passed while the process was down."""
+    """Send each daily digest once whose time passed while the process was down: the one of
+    every account, and each account's own (by its own time and "since" mark)."""
+    sent = False
     if prefs.digest_enabled and await services.digests.missed(last_scheduled(services, prefs)):
         logger.info("a scheduled digest was missed while down; sending it now")
         await send_daily(services)
-        return True
-    return False
+        sent = True
+    for account_id in sorted(own_digests(services)):
+        own = services.prefs.for_account(account_id)
+        due = last_scheduled(services, own)
+        if own.digest_enabled and await services.digests.missed(due, account_id):
+            logger.info("account %d's own digest was missed while down; sending it", account_id)
+            await send_daily(services, account_id)
+            sent = True
+    return sent
+
+
+async def accounts_changed(app: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Reschedule the digests after an account was added or removed while the bot runs: an
+    account's own digest starts or stops with it, and with one account left every account's
+    digest is the one daily digest again. The per-account settings are read again first (a
+    removed account's go with it; an id used again starts with none)."""
+    await services.prefs.load()
+    schedule(app, services, services.prefs.current)
 
 
 async def _reply_digest(update: Update, view: DigestView, confirm: bool) -> None:

@@ -84,7 +84,8 @@ async def test_a_number_is_never_taken_for_a_label(env: Env) -> None:
     env.api.press(ADMIN, f"ac:{env.services.accounts.by_label('work').id}:rename")
     prompt = await env.api.wait_for(lambda c: "Rename account" in c.text)
     env.api.send_text(ADMIN, "4915112345678", reply_to=prompt.result["message_id"])
-    await env.api.wait_for(lambda c: "Renamed to 4915112345678" in c.text)
+    refused = await env.api.wait_for(lambda c: c.text.startswith("❌ an account label needs"))
+    assert "4915112345678" in refused.text  # a label with no letter is refused
     env.api.send_text(ADMIN, "/pair 4915112345678")  # the number, for the default account
     answer = await env.api.wait_for(lambda c: "only while the login QR" in c.text)
     assert answer.text.startswith("❌ 💼 Main: "), answer.text

@@ -153,8 +153,13 @@ async def test_missed_digest_is_detected_once(storage: Storage) -> None:
         "daily", clock.now() - timedelta(days=2), clock.now() - timedelta(days=1, hours=4), "x", 0
     )
     await storage.digests.mark_sent(d.id)
-    # sent_at is "now" (real time), which is after the scheduled time in this fake past
-    assert not await service.missed(scheduled)
+    # the last one ended Friday 08:00 (by the clock, whatever the wall time it was marked)
+    assert await service.missed(scheduled)
+    caught_up = await storage.digests.add(
+        "daily", clock.now() - timedelta(days=1, hours=4), clock.now(), "y", 0
+    )
+    await storage.digests.mark_sent(caught_up.id)
+    assert not await service.missed(scheduled)  # once sent, it is not missed again
 
 
 def test_daily_trigger_fires_at_local_time_across_dst() -> None:
