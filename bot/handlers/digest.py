@@ -84,6 +84,18 @@ def schedule(app: Application, services: Services, prefs: Preferences) -> None: 
             _run_daily(app, services, own, f"{JOB_NAME}:{account_id}", account_id)
 
 
+def next_run(app: Application) -> datetime | None:  # type: ignore[type-arg]
+    """When the next daily digest goes out: the one of every account or an account's own."""
+    times = [
+        job.next_t
+        for job in app.job_queue.jobs()
+        if (job.name == JOB_NAME or (job.name or "").startswith(f"{JOB_NAME}:"))
+        and job.next_t is not None
+        and not job.removed
+    ]
+    return min(times, default=None)
+
+
 def last_scheduled(services: Services, prefs: Preferences) -> datetime:
     """Return the most recent past scheduled digest time (local)."""
     now = services.clock.now().astimezone(services.tz)

@@ -14,6 +14,7 @@ from bot.account_args import split_account
 from bot.buttons import button
 from bot.callbacks import SessionAction
 from bot.context import Account, Accounts, BotContext, LoginView, Services
+from bot.handlers import digest
 from bot.render_accounts import logout_question
 from bot.session_notices import labelled
 from core.errors import AppError
@@ -41,9 +42,7 @@ async def cmd_help(update: Update, context: BotContext) -> None:
 async def cmd_status(update: Update, context: BotContext) -> None:
     """/status: the session, today's traffic, the outboxes, the LLM and the next digest."""
     s = context.services
-    jobs = context.job_queue.get_jobs_by_name("digest") if context.job_queue else ()
-    next_run = min((j.next_t for j in jobs if j.next_t), default=None)
-    snapshot = await s.status.snapshot(next_run)
+    snapshot = await s.status.snapshot(digest.next_run(context.application))
     await update.effective_message.reply_text(render_session.status_text(snapshot, s.tz))
 
 

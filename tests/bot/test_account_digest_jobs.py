@@ -94,6 +94,16 @@ async def test_digest_jobs_follow_the_accounts_added_and_removed(env: Env) -> No
     await env.handled()
     assert live_jobs(env) == {"digest": "08:00", "digest:1": "07:00", "digest:2": "18:00"}
 
+    env.api.send_text(ADMIN, "/status")  # the earliest of the three, never the 08:00 one
+    status = await env.api.wait_for(lambda c: "Next digest" in c.text)
+    shown = status.text.split("Next digest")[1]
+    first = min(
+        (j for j in env.app.job_queue.jobs() if j.name.startswith("digest")),
+        key=lambda j: j.next_t,
+    )
+    assert first.name != "digest", first.name  # Main's 07:00 or Work's 18:00 comes first
+    assert first.next_t.astimezone(env.services.tz).strftime("%H:%M") in shown, status.text
+
     await remove_work(env)
     # one account again: its digest is the one daily digest, and Work's is gone
     assert live_jobs(env) == {"digest": "08:00"}
