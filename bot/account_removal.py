@@ -44,6 +44,9 @@ async def remove(s: Services, account: Account) -> str:
         return CANNOT
     name = esc(title(account.label))
     s.accounts.remove(account.id)  # from now on nothing is sent or fetched through it
+    if account.starting is not None and not account.starting.done():
+        account.starting.cancel()  # still replaying its journal: it never starts now
+        await asyncio.wait({account.starting}, timeout=5)
     unlinked = await _unlink(account)
     await account.gateway.stop()
     await account.ingest.stop()

@@ -185,7 +185,9 @@ async def start_accounts(app: Application, services: Services) -> None:  # type:
     first = [a for a in services.accounts if a.id == 1]
     for account in services.accounts:
         if account.id != 1:
-            starts.spawn(accounts.start_safely(app, services, account), f"start-{account.id}")
+            account.starting = starts.spawn(
+                accounts.start_safely(app, services, account), f"start-{account.id}"
+            )
     for account in first:
         await accounts.start_safely(app, services, account)
 
@@ -265,8 +267,11 @@ def run(s: Settings) -> int:
         # 2 cores) would leave journal fsyncs and downloads waiting with a few accounts.
         workers = ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="worker")
         asyncio.get_running_loop().set_default_executor(workers)
-        code = await serve(app, app.bot_data["clock"], start_core, start_telegram, on_shutdown)
-        await join_workers(workers, code)  # a thread stuck in Go must not hang the exit
+        code = 1  # what a failure of serve() exits with
+        try:
+            code = await serve(app, app.bot_data["clock"], start_core, start_telegram, on_shutdown)
+        finally:  # a thread stuck in Go must not hang the exit, however serve() ended
+            await join_workers(workers, code)
         return code
 
     return asyncio.run(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,8 @@ class Account:
     id: int = 1
     #: The login messages shown to admins for this account (edited as QR codes refresh).
     logins: dict[int, LoginView] = field(default_factory=dict)
+    #: Its start while it runs in the background (a removal cancels it).
+    starting: asyncio.Task[None] | None = None
 
 
 class Accounts:

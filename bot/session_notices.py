@@ -48,7 +48,10 @@ class SessionNotices:
         self.last_state: ConnectionState | None = None
 
     async def on_event(self, event: GatewayEvent) -> None:
-        """Show a login QR, say when the QR window ended, or tell of a connection change."""
+        """Show a login QR, say when the QR window ended, or tell of a connection change;
+        nothing once the account is being removed (its logout is no news to the owner)."""
+        if self.s.accounts.find(self.account.id) is None:
+            return
         match event:
             case QrIssued():
                 await self._show_qr(event)

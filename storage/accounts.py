@@ -16,13 +16,18 @@ import json
 import unicodedata
 from collections.abc import Iterable
 
+import peewee
+
 from core.errors import InvalidInput, NotFound
 from core.labels import COMMAND_WORDS, invisible, label_key, mixed, script, skeleton
 from storage.db import db, in_thread
 from storage.domain import AccountInfo
 from storage.messages import forget_media_of, unreferenced
 from storage.models import AccountRecord
+from storage.rows import read_setting, write_setting
 
+#: The highest account id ever removed (ids are never given twice).
+IDS_USED_KEY = "account_ids_used"
 #: The longest label, in characters as stored (normalised).
 LABEL_LIMIT = 20
 #: At most this many marks on one letter (vowel signs, points): more is a stack that hides
@@ -170,9 +175,16 @@ class PeeweeAccountRepository:
 
     @in_thread
     def add(self, label: str) -> AccountInfo:
-        """Add an account (not the default); ``InvalidInput`` for a bad or used label."""
+        """Add an account (not the default); ``InvalidInput`` for a bad or used label. Its id
+        was never any account's: buttons and prompts of a removed account carry its id, and
+        SQLite would give the highest id again (PostgreSQL's sequence does not)."""
         with db.atomic():
-            rec = AccountRecord.create(label=_free(label), is_default=False, settings="{}")
+            text = _free(label)
+            top = AccountRecord.select(peewee.fn.MAX(AccountRecord.id)).scalar() or 0
+            used = int(read_setting(IDS_USED_KEY) or 0)
+            rec = AccountRecord.create(
+                id=max(top, used) + 1, label=text, is_default=False, settings="{}"
+            )
         return _info(_record(rec.id))
 
     @in_thread
@@ -225,6 +237,7 @@ class PeeweeAccountRepository:
             if AccountRecord.select().count() <= 1:
                 raise InvalidInput("the last account cannot be removed")
             files = forget_media_of(account_id)
+            write_setting(IDS_USED_KEY, max(account_id, int(read_setting(IDS_USED_KEY) or 0)))
             AccountRecord.delete().where(AccountRecord.id == account_id).execute()
             if rec.is_default:
                 first = AccountRecord.select().order_by(AccountRecord.id).first()

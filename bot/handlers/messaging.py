@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Awaitable, Callable
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import (
     Application,
     CommandHandler,
@@ -18,7 +18,7 @@ from assistant.sending import NO_EDIT, TICKS_SHOWN, EditChance, SendOutcome, Sen
 from bot import answers, keyboards, outgoing, render, render_messages, render_notice
 from bot.buttons import button
 from bot.callbacks import REACTIONS, EditAction, ForwardAction
-from bot.context import BotContext
+from bot.context import BotContext, Services
 from bot.emoji import one_emoji
 from core.errors import AppError
 from core.events import OutgoingMessage
@@ -174,11 +174,22 @@ async def cmd_search(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(chunk)
 
 
+async def _shows(s: Services, query: CallbackQuery, message_id: int) -> bool:
+    """Whether the forward under which a button was pressed still shows that stored message
+    (its link goes with the message: after an account is removed, SQLite may give the id to
+    a new message, which the old button must not act on)."""
+    shown = await s.storage.messages.linked(query.message.chat.id, query.message.message_id)
+    return shown is not None and shown.id == message_id
+
+
 async def on_forward_action(update: Update, context: BotContext, data: ForwardAction) -> None:
     """A button under a forward: react, mark not important or urgent, mute the chat, fetch its
     attachment, send its whole text, or ask for a reply."""
     query = update.callback_query
     s = context.services
+    if data.action != "urgent" and not await _shows(s, query, data.message_id):
+        await query.answer("This forward's message is no longer stored.", show_alert=True)
+        return
     chat, msg = await s.chats.message(data.message_id)
     if data.action == "noimp":
         await s.chats.not_important(msg.id)

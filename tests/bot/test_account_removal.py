@@ -4,13 +4,16 @@ first account can only be logged out; an id used again starts clean."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from assistant.pipeline import IngestService
 from bot.wiring import forget_account_files
 from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
 from tests.bot.conftest import ADMIN, Env, settings_for, start_app, stop_app
+from tests.support import wait_until
 
 
 async def ask_to_remove(env: Env) -> tuple[int, object]:
@@ -133,3 +136,66 @@ async def test_a_session_stuck_at_removal_is_said_and_leaves_the_other_running(
     assert "Restart wa-secretary when convenient" in done.text
     env.message("P2", "urgent: the keys, call me", chat=ANNA, push_name="Anna")
     await env.api.wait_for(lambda c: "the keys" in c.text)  # the first account runs on
+
+
+async def test_a_removal_says_nothing_of_the_logout_it_makes(env: Env) -> None:
+    await add_work_account(env)
+    before = len(env.api.calls)
+    _work_id, ask = await ask_to_remove(env)
+    yes = next(b for b in ask.buttons() if b["text"].startswith("🗑 Yes"))
+    env.api.press(ADMIN, yes["callback_data"])
+    await env.api.wait_for(lambda c: "Work is removed" in c.text)
+    await env.settle()
+    said = [c.text for c in env.api.calls[before:] if c.text]
+    assert not any("logged out" in t.lower() for t in said), said  # main is still linked
+
+
+async def test_an_account_removed_while_it_starts_never_starts(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_work_account(env)
+    work_id = env.services.accounts.by_label("work").id
+    await stop_app(env.app)
+    replaying, release = asyncio.Event(), asyncio.Event()
+    recover = IngestService.recover
+
+    async def slow_recover(ingest: IngestService) -> int:
+        if ingest.storage.account_id == work_id:
+            replaying.set()
+            await release.wait()
+        return await recover(ingest)
+
+    monkeypatch.setattr(IngestService, "recover", slow_recover)
+    env.app = await start_app(settings_for(tmp_path, env.api, env.feed))
+    await wait_until(replaying.is_set, what="the work account's journal replay")
+    work = env.services.accounts.find(work_id)
+    env.api.press(ADMIN, f"ac:{work_id}:remove_yes")
+    await env.api.wait_for(lambda c: "Work is removed" in c.text)
+    release.set()
+    assert work.starting is not None and work.starting.cancelled()
+    env.message("P9", "urgent: the boiler, call me", chat=ANNA, push_name="Anna")
+    await env.api.wait_for(lambda c: "the boiler" in c.text)
+    said = [c.text for c in env.api.calls if c.text]
+    assert not any("could not start" in t for t in said), said
+
+
+async def test_an_old_forwards_buttons_never_act_on_a_message_that_took_its_id(
+    env: Env,
+) -> None:
+    await add_work_account(env)
+    env.message("W1", "urgent: the offer, call me", chat=BOSS, push_name="Boss", account="work")
+    old = await env.api.wait_for(lambda c: "the offer" in c.text)
+    thumbs = next(b for b in old.buttons() if b["text"] == "👍")
+    _work_id, ask = await ask_to_remove(env)
+    yes = next(b for b in ask.buttons() if b["text"].startswith("🗑 Yes"))
+    env.api.press(ADMIN, yes["callback_data"])
+    await env.api.wait_for(lambda c: "Work is removed" in c.text)
+    env.message("P1", "urgent: the flat, call me", chat=ANNA, push_name="Anna")
+    await env.api.wait_for(lambda c: "the flat" in c.text)  # SQLite may give it W1's id
+
+    env.api.press(ADMIN, thumbs["callback_data"], message_id=old.result["message_id"])
+    await env.api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "no longer stored" in str(c.params)
+    )
+    await env.settle()
+    assert not any(x.get("kind") == "reaction" for x in env.sent())

@@ -282,3 +282,13 @@ async def test_a_label_stored_before_the_rule_is_kept_and_found_by_its_key(
     with pytest.raises(InvalidInput, match="looks like the account “straße”"):
         await storage.accounts.add("ѕtrasse")  # Cyrillic ѕ
     assert [a.label for a in await storage.accounts.list()] == ["main", "straße"]
+
+
+async def test_an_account_id_is_never_given_twice(storage: Storage) -> None:
+    # a removed account's buttons and prompts carry its id: SQLite would reuse the highest
+    first = await storage.accounts.add("work")
+    await storage.accounts.remove(first.id)
+    again = await storage.accounts.add("work")
+    assert again.id > first.id
+    await storage.accounts.remove(again.id)
+    assert (await storage.accounts.add("office")).id > again.id

@@ -175,8 +175,12 @@ class FakeBotApi:
         """Inject any update (``kind`` is its field: edited_message, business_message, ...)."""
         self.add_update({"update_id": next(self._update_ids), kind: payload})
 
-    def press(self, user_id: int, data: str, message_id: int = 1) -> str:
-        """Inject an inline-button press; return the callback query id."""
+    def press(self, user_id: int, data: str, message_id: int | None = None) -> str:
+        """Inject an inline-button press, from the message that carries that button (as
+        Telegram does: the newest one sent or edited with it; 1 for a button no message
+        carries); return the callback query id."""
+        if message_id is None:
+            message_id = self._carrier(data)
         qid = str(next(self._update_ids) + 10_000)
         query = {
             "id": qid,
@@ -192,6 +196,16 @@ class FakeBotApi:
         }
         self.add_update({"update_id": next(self._update_ids), "callback_query": query})
         return qid
+
+    def _carrier(self, data: str) -> int:
+        """The id of the newest message shown with a button of ``data``."""
+        for call in reversed(self.calls):
+            if any(b.get("callback_data") == data for b in call.buttons()):
+                if "message_id" in call.params:  # an edit
+                    return int(call.params["message_id"])
+                if isinstance(call.result, dict) and "message_id" in call.result:
+                    return int(call.result["message_id"])
+        return 1
 
     def of(self, *methods: str) -> list[Call]:
         return [c for c in self.calls if c.method in methods]
