@@ -58,6 +58,8 @@ class Account:
     logins: dict[int, LoginView] = field(default_factory=dict)
     #: Its start while it runs in the background (a removal cancels it).
     starting: asyncio.Task[None] | None = None
+    #: Its start failed (the owner was told): /healthz does not count it as unhealthy.
+    failed: bool = False
 
 
 class Accounts:

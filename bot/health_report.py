@@ -32,6 +32,8 @@ class SessionHealth:
     state_age: float
     last_event_age: float | None
     reconnects: int
+    #: It could not start and the owner was told (a restart would not mend it).
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def verdict(report: HealthReport, grace: float = GRACE_SECONDS) -> tuple[bool, s
     lines, bad = [], []
     for x in report.sessions:
         ok, why = session_verdict(x.state, x.state_age, x.last_event_age, grace)
+        if x.failed:
+            ok, why = True, "could not start; the owner was told (see the log)"
         lines.append(f"{x.label}: {why}")
         if not ok:
             bad.append(f"{x.label}: {why}")
@@ -104,7 +108,7 @@ class HealthMonitor:
         ok = store_error is None
         everyone = s.storage.all_accounts
         listed = sorted(s.accounts, key=lambda a: a.id != s.accounts.default_id)
-        sessions = tuple(self._session(a.label, a.gateway) for a in listed)
+        sessions = tuple(self._session(a.label, a.gateway, a.failed) for a in listed)
         first = sessions[0]
         return HealthReport(
             store_error=store_error,
@@ -120,7 +124,7 @@ class HealthMonitor:
             sessions=sessions,
         )
 
-    def _session(self, label: str, g: WhatsAppGateway) -> SessionHealth:
+    def _session(self, label: str, g: WhatsAppGateway, failed: bool = False) -> SessionHealth:
         """One account's session: its state, for how long, its last event, its reconnects."""
         s = self.services
         return SessionHealth(
@@ -131,6 +135,7 @@ class HealthMonitor:
                 None if g.last_event_at is None else s.clock.monotonic() - g.last_event_at
             ),
             reconnects=g.reconnects,
+            failed=failed,
         )
 
     async def _probe_store(self) -> str | None:

@@ -47,6 +47,7 @@ async def start_safely(app: Application, services: Services, account: Account) -
         await start_account(app, services, account)
     except Exception as exc:
         logger.exception("WhatsApp account %d could not start", account.id)
+        account.failed = True
         await services.notifier.tell(cannot_start(account.label, exc))
 
 

@@ -4,12 +4,16 @@ over real HTTP on the running app (simulator backend)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import pytest
+
+from assistant.pipeline import IngestService
 from bot.health import HealthEndpoint
 from bot.health_report import HealthMonitor, HealthReport, SessionHealth, verdict
 from core.ids import ConnectionState
 from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
-from tests.bot.conftest import Env
+from tests.bot.conftest import Env, settings_for, start_app, stop_app
 from tests.bot.test_health import get
 from tests.support import wait_until
 
@@ -34,6 +38,27 @@ def test_any_unhealthy_account_makes_the_verdict_unhealthy_and_is_named() -> Non
     ok, text = verdict(two(RECONNECTING, 31), grace=30)
     assert not ok and text.splitlines()[0] == "unhealthy: work: WhatsApp reconnecting for 31 s"
     assert "main: WhatsApp connected" in text
+
+
+async def test_an_account_that_could_not_start_is_not_unhealthy_for_good(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_work_account(env)
+    work_id = env.services.accounts.by_label("work").id
+    await stop_app(env.app)
+    recover = IngestService.recover
+
+    async def broken(ingest: IngestService) -> int:
+        if ingest.storage.account_id == work_id:
+            raise OSError("its journal cannot be read")
+        return await recover(ingest)
+
+    monkeypatch.setattr(IngestService, "recover", broken)
+    env.app = await start_app(settings_for(tmp_path, env.api, env.feed))
+    await env.api.wait_for(lambda c: "💼 Work: could not start" in c.text)
+    ok, text = verdict(await HealthMonitor(env.services).report(), grace=0.0)
+    assert ok, text  # the owner was told: a restart loop would not mend it
+    assert "work: could not start; the owner was told" in text
 
 
 async def test_healthz_and_metrics_cover_every_account(env: Env) -> None:
