@@ -122,11 +122,14 @@ def mentions_me(msg: Scorable, rules: TriageRules, low: str | None = None) -> bo
     if not rules.own_jids and not rules.own_names:
         return False
     low = msg.body.lower() if low is None else low
-    own_users = {jid_user(j) for j in rules.own_jids if j}
-    if msg.mentions and any(jid_user(m) in own_users for m in msg.mentions):
-        return True
-    if "@" in low and any(f"@{u}" in low for u in own_users):
-        return True
+    if msg.mentions or "@" in low:
+        # Worked out only for a message that mentions someone: every history message
+        # passes here, and with several accounts there is a number per account.
+        own_users = {jid_user(j) for j in rules.own_jids if j}
+        if msg.mentions and any(jid_user(m) in own_users for m in msg.mentions):
+            return True
+        if "@" in low and any(f"@{u}" in low for u in own_users):
+            return True
     return any(re.search(rf"(^|\W)@?{re.escape(n.lower())}\b", low) for n in rules.own_names if n)
 
 

@@ -24,13 +24,16 @@ from whatsapp import convert_history, protos, protos_messages, protos_sync
 BATCH = 5000  # messages per HistorySync chunk, and per baseline transaction
 
 
-def build_chunks(n: int, chats: int, id_prefix: str = "3EB0") -> list[bytes]:
+def build_chunks(
+    n: int, chats: int, id_prefix: str = "3EB0", first: int = 0, first_chat: int = 0
+) -> list[bytes]:
     """Serialized HistorySync events, ``BATCH`` messages each, as Go hands them over
-    (message ids ``id_prefix`` + a number)."""
+    (message ids ``id_prefix`` + a number). Messages are numbered from ``first`` and spread
+    over chats numbered from ``first_chat``, so several calls can make disjoint histories."""
     chunks, per_chunk = [], {}
-    now = int(time.time()) - n
-    for i in range(n):
-        c = i % chats
+    now = int(time.time()) - n - first
+    for i in range(first, first + n):
+        c = first_chat + (i - first) % chats
         chat = f"1203630{c:08d}@g.us" if c % 5 == 0 else f"1555{c:07d}@s.whatsapp.net"
         sender = f"1555{(i * 7) % 997:07d}@s.whatsapp.net" if chat.endswith("g.us") else chat
         text = "Can we meet tomorrow at 10?" if i % 9 == 0 else f"message {i} about the project"
@@ -45,8 +48,8 @@ def build_chunks(n: int, chats: int, id_prefix: str = "3EB0") -> list[bytes]:
         per_chunk.setdefault(chat, []).append(
             protos_sync.web_message(fields, protos_messages.content(fields))
         )
-        if (i + 1) % BATCH == 0 or i == n - 1:
-            progress = int((i + 1) / n * 100)
+        if (i - first + 1) % BATCH == 0 or i == first + n - 1:
+            progress = int((i - first + 1) / n * 100)
             chunks.append(
                 protos_sync.history_sync(per_chunk, progress=progress).SerializeToString()
             )

@@ -18,6 +18,7 @@ def test_live_latency_smoke() -> None:
 def test_accounts_smoke() -> None:
     result = accounts.main(["--accounts", "3", "--history", "300", "--messages", "6"])
     assert result["accounts"] == 3 and result["history_ratio_concurrent_vs_one"] > 0
+    assert all(result[f"history_ratio_round_{r}"] > 0 for r in (1, 2, 3))  # both orders ran
     assert result["live_p99_ms"] > 0
 
 
