@@ -12,6 +12,7 @@ from typing import Any
 from assistant.prompts import DEFAULT_REPLY_SYSTEM
 from assistant.triage_rules import TriageRules
 from core.errors import InvalidInput
+from core.setting_keys import EDITABLE
 from storage import Storage
 
 Listener = Callable[["Preferences"], Awaitable[None]]
@@ -114,30 +115,6 @@ def _parse(key: str, raw: str) -> Any:
             raise InvalidInput("unanswered_hours must be 1–168")
         return int(raw)
     raise InvalidInput(f"unknown setting {key!r}")
-
-
-EDITABLE = (
-    "threshold",
-    "read_on_reply",
-    "digest_enabled",
-    "digest_time",
-    "digest_weekdays",
-    "ai_replies",
-    "vip",
-    "keywords",
-    "unanswered_hours",
-    "reply_prompt",
-    "auto_marker",
-    "llm_provider",
-    "llm_model",
-    "llm_temperature",
-    "llm_max_tokens",
-    "llm_day_calls",
-    "llm_day_tokens",
-    "media_day_mb",
-    "media_total_mb",
-    "voice_max_seconds",
-)
 
 
 #: The settings one WhatsApp account may set for itself (``/settings <label> key value``):

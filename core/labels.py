@@ -14,36 +14,12 @@ from __future__ import annotations
 
 import unicodedata
 
+from core.setting_keys import EDITABLE
+
 #: The words a command reads before an account's label: a label starting with one would make
 #: that command unreachable (``/digest last``, ``/settings threshold 5``, ``/settings
-#: triage_reset``) or take the command's meaning away. Keep in step with
-#: bot/handlers/digest.py and assistant/preferences.py ``EDITABLE`` (a test checks it).
-COMMAND_WORDS = frozenset(
-    {
-        "last",  # /digest last
-        "triage_reset",  # /settings triage_reset
-        "threshold",
-        "read_on_reply",
-        "digest_enabled",
-        "digest_time",
-        "digest_weekdays",
-        "ai_replies",
-        "vip",
-        "keywords",
-        "unanswered_hours",
-        "reply_prompt",
-        "auto_marker",
-        "llm_provider",
-        "llm_model",
-        "llm_temperature",
-        "llm_max_tokens",
-        "llm_day_calls",
-        "llm_day_tokens",
-        "media_day_mb",
-        "media_total_mb",
-        "voice_max_seconds",
-    }
-)
+#: triage_reset``) or take the command's meaning away.
+COMMAND_WORDS = frozenset({"last", "triage_reset", *EDITABLE})
 
 #: Characters that are letters or marks to ``str.isalnum`` and friends but show as nothing
 #: (Hangul fillers, Khmer inherent vowels, the grapheme joiner, variation selectors, the

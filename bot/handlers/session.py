@@ -166,16 +166,19 @@ async def on_session(update: Update, context: BotContext, action: SessionAction)
     query = update.callback_query
     await query.answer()
     s = context.services
+    # these buttons are only shown while there is one account, which is always the first:
+    # pressed after more were added, they still mean it (never the default of now)
+    account = s.accounts.find(1) or s.account
     if action.action == "logout_no":
         await query.edit_message_text("Logout cancelled.")
-    elif action.action == "logout_yes":  # a button of one account, or from before several
-        again = f"/login {render.esc(s.account.label)}" if s.accounts.several else "/login"
-        done = labelled(s, s.account, f"Logged out. Send {again} to link WhatsApp again.")
-        await log_out(update, s.account, done)
+    elif action.action == "logout_yes":
+        again = f"/login {render.esc(account.label)}" if s.accounts.several else "/login"
+        done = labelled(s, account, f"Logged out. Send {again} to link WhatsApp again.")
+        await log_out(update, account, done)
     else:
-        s.logins[query.message.chat.id] = LoginView(query.message.chat.id)
+        account.logins[query.message.chat.id] = LoginView(query.message.chat.id)
         try:
-            await s.gateway.request_login()
+            await account.gateway.request_login()
         except AppError as exc:
             await context.bot.send_message(query.message.chat.id, f"❌ {render.esc(str(exc))}")
 

@@ -6,13 +6,14 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler
 
-from assistant.preferences import EDITABLE, PER_ACCOUNT, Preferences
+from assistant.preferences import PER_ACCOUNT, Preferences
 from bot import answers, keyboards, render
 from bot.account_args import split_account
 from bot.buttons import button
 from bot.callbacks import SettingAction
 from bot.context import Account, BotContext
 from core.errors import InvalidInput, NotFound
+from core.setting_keys import EDITABLE
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -3,6 +3,11 @@ the "work" account is added through /accounts and linked (shared by those tests)
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
+from assistant.pipeline import IngestService
 from tests.bot.conftest import ADMIN, ME, Env
 
 WORK_ME = "15550009999@s.whatsapp.net"
@@ -27,3 +32,24 @@ async def add_work_account(env: Env) -> None:
     env.feed_line(event="connected", jid=WORK_ME, account="work")
     await env.api.wait_for(lambda c: "WhatsApp connected as" in c.text and "Work" in c.text)
     await env.settle()
+
+
+def hold_replay(
+    monkeypatch: pytest.MonkeyPatch, account_id: int, fail: bool = False
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make account ``account_id``'s journal replay at start wait until the second event is
+    set (the first is set once it waits), or fail at once when ``fail``; the other accounts
+    replay as usual."""
+    replaying, release = asyncio.Event(), asyncio.Event()
+    recover = IngestService.recover
+
+    async def held(ingest: IngestService) -> int:
+        if ingest.storage.account_id == account_id:
+            if fail:
+                raise OSError("its journal cannot be read")
+            replaying.set()
+            await release.wait()
+        return await recover(ingest)
+
+    monkeypatch.setattr(IngestService, "recover", held)
+    return replaying, release

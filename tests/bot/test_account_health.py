@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.pipeline import IngestService
 from bot.health import HealthEndpoint
 from bot.health_report import HealthMonitor, HealthReport, SessionHealth, verdict
 from core.ids import ConnectionState
-from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account, hold_replay
 from tests.bot.conftest import Env, settings_for, start_app, stop_app
 from tests.bot.test_health import get
 from tests.support import wait_until
@@ -46,14 +45,7 @@ async def test_an_account_that_could_not_start_is_not_unhealthy_for_good(
     await add_work_account(env)
     work_id = env.services.accounts.by_label("work").id
     await stop_app(env.app)
-    recover = IngestService.recover
-
-    async def broken(ingest: IngestService) -> int:
-        if ingest.storage.account_id == work_id:
-            raise OSError("its journal cannot be read")
-        return await recover(ingest)
-
-    monkeypatch.setattr(IngestService, "recover", broken)
+    hold_replay(monkeypatch, work_id, fail=True)
     env.app = await start_app(settings_for(tmp_path, env.api, env.feed))
     await env.api.wait_for(lambda c: "💼 Work: could not start" in c.text)
     ok, text = verdict(await HealthMonitor(env.services).report(), grace=0.0)

@@ -4,14 +4,12 @@ first account can only be logged out; an id used again starts clean."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from assistant.pipeline import IngestService
 from bot.wiring import forget_account_files
-from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account, hold_replay
 from tests.bot.conftest import ADMIN, Env, settings_for, start_app, stop_app
 from tests.support import wait_until
 
@@ -156,16 +154,7 @@ async def test_an_account_removed_while_it_starts_never_starts(
     await add_work_account(env)
     work_id = env.services.accounts.by_label("work").id
     await stop_app(env.app)
-    replaying, release = asyncio.Event(), asyncio.Event()
-    recover = IngestService.recover
-
-    async def slow_recover(ingest: IngestService) -> int:
-        if ingest.storage.account_id == work_id:
-            replaying.set()
-            await release.wait()
-        return await recover(ingest)
-
-    monkeypatch.setattr(IngestService, "recover", slow_recover)
+    replaying, release = hold_replay(monkeypatch, work_id)
     env.app = await start_app(settings_for(tmp_path, env.api, env.feed))
     await wait_until(replaying.is_set, what="the work account's journal replay")
     work = env.services.accounts.find(work_id)

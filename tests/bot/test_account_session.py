@@ -122,8 +122,10 @@ async def test_logout_with_a_label_asks_for_that_account_at_once(env: Env) -> No
     assert state_of(env, "work") == ConnectionState.CONNECTED
 
 
-async def test_an_old_confirm_button_logs_out_the_default_account_only(env: Env) -> None:
+async def test_an_old_confirm_button_logs_out_the_account_it_was_shown_for(env: Env) -> None:
     await add_work_account(env)
+    env.api.press(ADMIN, f"ac:{env.services.accounts.by_label('work').id}:default")
+    await env.api.wait_for(lambda c: "now the default account" in c.text)
     env.api.press(ADMIN, "ss:logout_yes")  # from a /logout sent before the second account
     done = await env.api.wait_for(lambda c: "Logged out." in c.text)
     assert done.text == "💼 Main: Logged out. Send /login main to link WhatsApp again."

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.pipeline import IngestService
-from tests.bot.accounts_setup import ANNA, BOSS, add_work_account
+from tests.bot.accounts_setup import ANNA, BOSS, add_work_account, hold_replay
 from tests.bot.conftest import ADMIN, Env, settings_for, start_app, stop_app
 from tests.support import wait_until
 
@@ -21,16 +20,7 @@ async def test_a_slow_replay_does_not_delay_another_accounts_forward(
     work_id = env.services.accounts.by_label("work").id
     await stop_app(env.app)
 
-    replaying, release = asyncio.Event(), asyncio.Event()
-    recover = IngestService.recover
-
-    async def slow_recover(ingest: IngestService) -> int:
-        if ingest.storage.account_id == work_id:  # the work account's replay takes long
-            replaying.set()
-            await release.wait()
-        return await recover(ingest)
-
-    monkeypatch.setattr(IngestService, "recover", slow_recover)
+    replaying, release = hold_replay(monkeypatch, work_id)  # its replay takes long
     starting = asyncio.create_task(start_app(settings_for(tmp_path, env.api, env.feed)))
     try:
         await wait_until(replaying.is_set, what="the work account's replay")

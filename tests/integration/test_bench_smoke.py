@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench import accounts, history_ingest, live_latency, memory, queries
 
 
@@ -27,6 +29,7 @@ def test_queries_smoke() -> None:
     assert result["search_common_word_p99_ms"] > 0
 
 
+@pytest.mark.slow  # a whole `wa-secretary run` process: 10 s or more
 def test_memory_smoke() -> None:
     result = memory.main(["--messages", "200"])
     assert result["idle_rss_mb"] > 0 and result["messages"] == 200

@@ -180,14 +180,26 @@ def fuzz_lines(rnd: random.Random, n: int) -> list[str]:
 
 
 async def test_fuzzed_feed_and_protobufs_never_crash(env: Env, caplog) -> None:
+    await fuzz(env, caplog, 1000)
+
+
+@pytest.mark.slow
+async def test_fuzzed_feed_and_protobufs_never_crash_long(env: Env, caplog) -> None:
+    await fuzz(env, caplog, 5000)
+
+
+async def fuzz(env: Env, caplog, n: int) -> None:
+    """``n`` hostile feed lines and ``n`` well-formed protobufs with hostile values: nothing
+    crashes, every well-formed message is stored, the bad ones are skipped with a log line,
+    and the bot still answers."""
     await connect(env)
     gateway = env.services.gateway
     rnd = random.Random(11)
-    lines = fuzz_lines(rnd, 5000)
+    lines = fuzz_lines(rnd, n)
     for number, line in enumerate(lines):
         await gateway.play_line(line, number)
     msg = protos_messages.content({"text": "seed"})
-    for i in range(5000):  # well-formed protobufs with hostile values
+    for i in range(n):  # well-formed protobufs with hostile values
         chat = rnd.choice([ALICE, "1@g.us", "x@broadcast", "status@broadcast", "9@lid"])
         ev = protos_messages.message_event(
             msg, chat, chat, mid=f"P{i}", ts_ms=rnd.choice([0, -5, 10**13])
@@ -201,12 +213,12 @@ async def test_fuzzed_feed_and_protobufs_never_crash(env: Env, caplog) -> None:
     await env.settle()
     stored = await env.services.storage.messages.count()
     skipped = sum("skipped" in r.getMessage() for r in caplog.records)
-    assert stored >= 4000  # every well-formed message stored (as text or "other")
+    assert stored >= 0.8 * n  # every well-formed message stored (as text or "other")
     assert skipped > 0
     assert env.services.gateway.state.value == "connected"
     env.api.send_text(ADMIN, "/status")
     await env.api.wait_for(lambda c: c.method == "sendMessage" and "Status" in c.text, 30)
-    print(f"fuzz: 10000 events, stored {stored}, logged skips {skipped}")
+    print(f"fuzz: {2 * n} events, stored {stored}, logged skips {skipped}")
 
 
 async def test_every_command_and_button_is_refused_for_strangers(env: Env) -> None:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.preferences import EDITABLE
 from core.errors import InvalidInput
 from core.labels import COMMAND_WORDS, label_key, skeleton
+from core.setting_keys import EDITABLE
 from storage.accounts import check_label
 from whatsapp.simulator_feed import AccountRoute
 
