@@ -70,11 +70,16 @@ def _run_daily(
     app.job_queue.run_daily(digest_job, time=at, days=days, name=name, data=data)
 
 
+def is_digest_job(name: str | None) -> bool:
+    """Whether a job is a daily digest: the one of every account or an account's own."""
+    return name == JOB_NAME or (name or "").startswith(f"{JOB_NAME}:")
+
+
 def schedule(app: Application, services: Services, prefs: Preferences) -> None:  # type: ignore[type-arg]
     """(Re)schedule the daily digest from the current preferences, and each account's own."""
     jq = app.job_queue
     for job in jq.jobs():
-        if job.name == JOB_NAME or (job.name or "").startswith(f"{JOB_NAME}:"):
+        if is_digest_job(job.name):
             job.schedule_removal()
     if prefs.digest_enabled:
         _run_daily(app, services, prefs, JOB_NAME, None)
@@ -89,9 +94,7 @@ def next_run(app: Application) -> datetime | None:  # type: ignore[type-arg]
     times = [
         job.next_t
         for job in app.job_queue.jobs()
-        if (job.name == JOB_NAME or (job.name or "").startswith(f"{JOB_NAME}:"))
-        and job.next_t is not None
-        and not job.removed
+        if is_digest_job(job.name) and job.next_t is not None and not job.removed
     ]
     return min(times, default=None)
 
